@@ -1,0 +1,58 @@
+"""The `tddgate` command. Each subcommand lives in `pytest_tddgate.commands.<name>`
+with `add_arguments(parser)` and `run(args) -> int`, imported only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from pytest_tddgate import __version__
+from pytest_tddgate.errors import UsageError
+
+# subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
+COMMANDS: dict[str, str] = {}
+
+EPILOG = """\
+exit status: 0 all gates passed, 1 a gate failed, 4 usage error (bad settings,
+matrix or role file).
+
+The full run, with tests, coverage, ruff and mypy, is `pytest --tddgate`.
+Settings live in [tool.tddgate] of pyproject.toml; see docs/configuration.md.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tddgate",
+        description="Quality gates for Python projects: tests first (proven from git "
+        "history), traceability, roles, coverage of new code, ruff and mypy.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"pytest_tddgate.commands.{name}")
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    module = importlib.import_module(f"pytest_tddgate.commands.{args.command}")
+    try:
+        return int(module.run(args))
+    except UsageError as exc:
+        print(f"tddgate: {exc.render()}", file=sys.stderr)
+        return 4
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `tddgate` command, one module each (see cli.py)."""

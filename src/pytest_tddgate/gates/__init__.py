@@ -1,0 +1,23 @@
+"""The built-in gates, in report order. Each lives in its own module and is imported
+only when a run needs gates, so plain `pytest` pays nothing for them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_tddgate.engine import Gate
+
+# gate name -> "module:class"; the order is the order of the report
+BUILTIN: dict[str, str] = {
+    "tests": "pytest_tddgate.gates.tests:TestsGate",
+}
+
+
+def builtin_gates() -> list[Gate]:
+    gates = []
+    for spec in BUILTIN.values():
+        module, _, cls = spec.partition(":")
+        gates.append(getattr(importlib.import_module(module), cls)())
+    return gates

@@ -1,0 +1,129 @@
+"""The one subprocess wrapper: argument lists, a timeout, typed errors, no shell."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_tddgate.errors import ToolError
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """The result of a finished command."""
+
+    command: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+    duration_s: float
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", errors="replace")
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    ok_codes: tuple[int, ...] = (0,),
+    timeout: float = 60.0,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> Completed:
+    """Run `command` and return its output; raise `ToolError` for any other exit code."""
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            list(command),
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            env=dict(env) if env is not None else None,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(command, 127, str(exc), message=f"`{command[0]}` was not found") from exc
+    except subprocess.TimeoutExpired as exc:
+        stderr = (exc.stderr or b"").decode("utf-8", errors="replace")
+        raise ToolError(
+            command, None, stderr, message=f"`{command[0]}` timed out after {timeout:g} s"
+        ) from exc
+    stderr = proc.stderr.decode("utf-8", errors="replace")
+    if proc.returncode not in ok_codes:
+        raise ToolError(command, proc.returncode, stderr)
+    return Completed(
+        tuple(command), proc.returncode, proc.stdout, stderr, time.perf_counter() - started
+    )
+
+
+class Background:
+    """A command started now and collected later, so it runs while the tests run."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        cwd: Path,
+        timeout: float,
+        ok_codes: tuple[int, ...] = (0,),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.command = tuple(command)
+        self.ok_codes = ok_codes
+        self.timeout = timeout
+        self._started = time.perf_counter()
+        self._result: Completed | ToolError | None = None
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                list(command),
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                env=dict(env) if env is not None else None,
+            )
+        except FileNotFoundError as exc:
+            self._proc = None
+            self._result = ToolError(
+                command, 127, str(exc), message=f"`{command[0]}` was not found"
+            )
+
+    def result(self) -> Completed:
+        """Wait for the command (within what is left of its timeout) and return its output."""
+        if self._result is None:
+            self._result = self._collect()
+        if isinstance(self._result, ToolError):
+            raise self._result
+        return self._result
+
+    def _collect(self) -> Completed | ToolError:
+        assert self._proc is not None
+        left = max(0.1, self.timeout - (time.perf_counter() - self._started))
+        try:
+            out, err = self._proc.communicate(timeout=left)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            out, err = self._proc.communicate()
+            return ToolError(
+                self.command,
+                None,
+                err.decode("utf-8", errors="replace"),
+                message=f"`{self.command[0]}` timed out after {self.timeout:g} s and was stopped",
+            )
+        stderr = err.decode("utf-8", errors="replace")
+        if self._proc.returncode not in self.ok_codes:
+            return ToolError(self.command, self._proc.returncode, stderr)
+        duration = time.perf_counter() - self._started
+        return Completed(self.command, self._proc.returncode, out, stderr, duration)
+
+    def cancel(self) -> None:
+        """Stop the command if it still runs (the session ended without needing it)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()

@@ -1,0 +1,250 @@
+"""The gated pytest session: records outcomes, runs the gates once at the end.
+
+Registered by plugin.py only with `--tddgate`, and only on the controller: under
+pytest-xdist the workers run `WorkerRecorder`, and every side effect (reports,
+ledger, learnings) happens here, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_tddgate import __version__, engine
+from pytest_tddgate.errors import FactError, TddGateError, UsageError
+from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
+from pytest_tddgate.gates import builtin_gates
+from pytest_tddgate.model import GateResult, Report, RequirementStatus
+from pytest_tddgate.report import terminal, write_json
+from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
+
+_REQ_ATTR = "tddgate_reqs"
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+
+
+class WorkerRecorder:
+    """On xdist workers and serial runs: copy `@pytest.mark.req` ids onto the report.
+
+    Reports cross from worker to controller as JSON of their `__dict__`, so a plain
+    attribute survives the trip; markers themselves do not.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Any:
+        report = yield
+        ids = [str(arg) for mark in item.iter_markers("req") for arg in mark.args]
+        if ids:
+            setattr(report, _REQ_ATTR, ids)
+        return report
+
+
+class GateSession(WorkerRecorder):
+    """Collects facts during the run; evaluates and reports the gates at its end."""
+
+    def __init__(
+        self, config: pytest.Config, settings: Settings, gates: list[engine.Gate]
+    ) -> None:
+        super().__init__(config)
+        self.settings = settings
+        self.gates = gates
+        self.facts = Facts(settings)
+        self.report: Report | None = None
+        self.report_path: Path | None = None
+        self.problems: list[str] = []  # status lines about the gate itself
+        self._phases: dict[str, dict[str, Any]] = {}
+        self._collect_errors: list[CollectError] = []
+
+    @classmethod
+    def create(cls, config: pytest.Config, overrides: dict[str, Any]) -> GateSession:
+        """Resolve settings and gates; a user's mistake becomes pytest's exit 4."""
+        extra: list[engine.Gate] = [
+            gate for gates in config.hook.pytest_tddgate_gates(config=config) for gate in gates
+        ]
+        names = [g.name for g in extra]
+        for name in names:
+            if name in BUILTIN_GATES or names.count(name) > 1:
+                raise pytest.UsageError(f"tddgate: a plugin gate is named `{name}`, which is "
+                                        "already taken; give the gate a unique `name`")
+        root = config.inipath.parent if config.inipath else config.rootpath
+        try:
+            settings = resolve(
+                root,
+                overrides=Overrides(
+                    values=overrides,
+                    learn=False if config.getoption("tddgate_no_learn") else None,
+                ),
+                testpaths=config.getini("testpaths"),
+                plugin_gates=names,
+            )
+        except UsageError as exc:
+            raise pytest.UsageError(f"tddgate: {exc.render()}") from None
+        return cls(config, settings, [*builtin_gates(), *extra])
+
+    def close(self) -> None:
+        self.facts.cancel_background()
+
+    def pytest_report_header(self) -> str:
+        names = [g.name for g in self.gates if engine.selected(self.settings, g.name) is None]
+        return f"tddgate: gates {', '.join(names) or '(none)'}"
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # start slow tools (ruff, mypy) now, so they run while the tests run
+        engine.prepare(self.gates, self.settings, self.facts)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            message = _first_line(str(report.longrepr)) or "collection failed"
+            path = report.nodeid.split("::")[0] or None
+            self._collect_errors.append(CollectError(report.nodeid, message, path))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._phases.setdefault(report.nodeid, {})[report.when] = report
+
+    # trylast: pytest-cov and xdist finish combining their data in their own
+    # sessionfinish; the gates must see the final numbers
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+            return
+        self.facts.test_run = TestRun.build(
+            tuple(_fold(phases) for phases in self._phases.values()),
+            tuple(self._collect_errors),
+            int(exitstatus),
+            interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and not self._collect_errors,
+        )
+        try:
+            results = engine.evaluate(self.gates, self.settings, self.facts)
+        except UsageError as exc:
+            self.problems.append(f"tddgate: {exc.render()}")
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        finally:
+            self.facts.cancel_background()
+        self.report = build_report(self.settings, self.facts, results)
+        self.config.hook.pytest_tddgate_report(config=self.config, report=self.report)
+        # side effects on the controller only (this class is never registered on workers)
+        self._write_outputs(self.report)
+        if not self.report.passed and exitstatus in (pytest.ExitCode.OK,
+                                                      pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_outputs(self, report: Report) -> None:
+        target = self.settings.path(self.settings.project.report)
+        try:
+            self.report_path = write_json(report, target)
+        except OSError as exc:
+            self.problems.append(f"tddgate: could not write the report {target}: {exc}")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is None and not self.problems:
+            return
+        terminalreporter.section("tddgate", sep="=", bold=True)
+        if self.report is not None:
+            shown = _display_path(self.report_path, self.settings.root)
+            for line in terminal.render(self.report, shown):
+                markup = {line.color: True} if line.color else {}
+                if line.bold:
+                    markup["bold"] = True
+                terminalreporter.write_line(line.text, **markup)
+        for problem in self.problems:
+            terminalreporter.write_line(problem, red=True)
+
+
+def build_report(settings: Settings, facts: Facts, results: tuple[GateResult, ...]) -> Report:
+    """Assemble the report: gate results plus the run's base, head, role, requirements."""
+    from pytest_tddgate.facts import git
+
+    base = head = note = None
+    try:
+        revs = facts.get(git.revisions)
+        base, head, note = revs.base, revs.head, revs.base_note
+    except FactError as exc:
+        note = f"unknown ({exc.message})"
+    except TddGateError:
+        note = "unknown"
+    trace = next((r for r in results if r.name == "traceability"), None)
+    requirements = tuple(
+        RequirementStatus.from_json(item)
+        for item in (trace.details.get("requirements", []) if trace else [])
+    )
+    return Report(
+        gates=results,
+        base=base,
+        head=head,
+        role=settings.project.role,
+        requirements=requirements,
+        base_note=note,
+        generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        tool_version=__version__,
+    )
+
+
+def _display_path(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _fold(phases: dict[str, Any]) -> TestOutcome:
+    """setup / call / teardown reports -> one outcome, as pytest's own summary counts."""
+    setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
+    some = setup or call or teardown
+    assert some is not None
+    failing = None
+    if setup is not None and setup.failed:
+        outcome, failing = "error", setup
+    elif call is not None and call.failed:
+        outcome, failing = "failed", call
+    elif teardown is not None and teardown.failed:
+        outcome, failing = "error", teardown
+    elif any(r is not None and r.skipped for r in (setup, call)):
+        skipped = call if call is not None and call.skipped else setup
+        outcome = "xfailed" if hasattr(skipped, "wasxfail") else "skipped"
+    elif call is not None and hasattr(call, "wasxfail"):
+        outcome = "xpassed"
+    else:
+        outcome = "passed"
+    path, line = some.location[0], some.location[1]
+    signature, message = _signature(failing) if failing is not None else (None, None)
+    duration = sum(r.duration for r in (setup, call, teardown) if r is not None)
+    requirements = tuple(getattr(call or setup, _REQ_ATTR, ()) or ())
+    return TestOutcome(
+        nodeid=some.nodeid,
+        outcome=outcome,
+        duration_s=round(duration, 6),
+        signature=signature,
+        message=message,
+        path=path.replace("\\", "/") if path else None,
+        line=line + 1 if isinstance(line, int) else None,
+        requirements=requirements,
+    )
+
+
+def _signature(report: Any) -> tuple[str, str]:
+    """Exception type + digest of the message + crash location: stable across runs."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or _first_line(str(report.longrepr)))
+    exc_type = message.split(":", 1)[0].strip() if ":" in message else "Failure"
+    if not exc_type.replace(".", "").replace("_", "").isalnum():
+        exc_type = "Failure"
+    digest = hashlib.sha1(_ADDRESS.sub("0x?", message).encode()).hexdigest()[:12]
+    where = f"{getattr(crash, 'path', '?')}:{getattr(crash, 'lineno', '?')}"
+    return f"{exc_type}|{digest}|{where}", _first_line(message)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]

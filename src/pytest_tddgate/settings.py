@@ -1,0 +1,534 @@
+"""Settings: `[tool.tddgate]`, the pytest options and the environment, resolved once.
+
+Every option is declared once, as a dataclass field whose metadata is its row in the
+options table (kind, help, CLI flag, env var). Validation, the `--help` text and the
+configuration reference in docs/ are all derived from that table, so they cannot drift.
+Precedence: command line > environment > pyproject.toml > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_tddgate.errors import UsageError
+from pytest_tddgate.model import Waiver
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+SECTION = "tool.tddgate"
+BUILTIN_GATES = ("tests", "tdd", "traceability", "roles", "coverage", "ruff", "mypy")
+
+
+def opt(
+    default: Any,
+    help: str,
+    *,
+    kind: str,
+    nullable: bool = False,
+    choices: tuple[str, ...] = (),
+    cli: str | None = None,
+    env: str | None = None,
+    path: bool = False,
+) -> Any:
+    """Declare one option: its default, its one-line help and how to validate it.
+
+    `kind` is one of bool, int, float, str, strs (a list of strings); `path` marks a
+    path that must stay inside the repository.
+    """
+    meta = {
+        "help": help,
+        "kind": kind,
+        "nullable": nullable,
+        "choices": choices,
+        "cli": cli,
+        "env": env,
+        "path": path,
+    }
+    return field(default=default, metadata=meta)
+
+
+def _enabled(gate: str) -> Any:
+    return opt(True, f"Run the `{gate}` gate.", kind="bool")
+
+
+def _optional() -> Any:
+    return opt(False, "A `fail` or `error` of this gate is shown but does not fail the run.",
+               kind="bool")
+
+
+@dataclass(frozen=True, slots=True)
+class GateSection:
+    """`[tool.tddgate.gates.<name>]` of a third-party gate: switches plus its own keys."""
+
+    enabled: bool = True
+    optional: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TestsSettings:
+    enabled: bool = _enabled("tests")
+    optional: bool = _optional()
+
+
+@dataclass(frozen=True, slots=True)
+class TddSettings:
+    enabled: bool = _enabled("tdd")
+    optional: bool = _optional()
+    mode: str = opt("order", "What to prove: a mapped test exists, it came first, or it was red first.",
+                    kind="str", choices=("existence", "order", "red-green"))
+    same_commit: bool = opt(True, "A test changed in the same commit as the code counts as first.",
+                            kind="bool")
+    granularity: str = opt("file", "`file`: the first change of a file needs a test before it; "
+                           "`commit`: every commit that changes it does.",
+                           kind="str", choices=("file", "commit"))
+    exempt: tuple[str, ...] = opt(("**/conftest.py", "**/_version.py"),
+                                  "Gitignore-style globs of implementation files that need no test "
+                                  "(`__init__.py` files without code are always exempt).",
+                                  kind="strs")
+    naming: tuple[str, ...] = opt(("test_{stem}.py", "{stem}_test.py"),
+                                  "Test file names that map to an implementation file `{stem}.py`.",
+                                  kind="strs")
+    replay_limit: int = opt(10, "Most replays in a temporary worktree per run (mode red-green).",
+                            kind="int")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceabilitySettings:
+    enabled: bool = _enabled("traceability")
+    optional: bool = _optional()
+    id_pattern: str | None = opt(None, "Regular expression every requirement id must match.",
+                                 kind="str", nullable=True)
+    orphan_code: bool = opt(True, "Report `code` files that no linked test executes "
+                            "(needs coverage contexts).", kind="bool")
+
+
+@dataclass(frozen=True, slots=True)
+class RolesSettings:
+    enabled: bool = _enabled("roles")
+    optional: bool = _optional()
+    unknown_role: str = opt("fail", "What a change whose role cannot be determined does.",
+                            kind="str", choices=("fail", "skip"))
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSettings:
+    enabled: bool = _enabled("coverage")
+    optional: bool = _optional()
+    total: float | None = opt(None, "Minimum total coverage in percent (none: measured, not judged).",
+                              kind="float", nullable=True)
+    new: float | None = opt(80.0, "Minimum coverage of lines changed since the base, in percent.",
+                            kind="float", nullable=True)
+    new_per_file: float | None = opt(None, "Minimum new-code coverage of each changed file.",
+                                     kind="float", nullable=True)
+    min_new_lines: int = opt(0, "Below this many changed executable lines the `new` condition "
+                             "is not applied.", kind="int")
+    scope: str = opt("all", "`changed`: trace only files changed since the base (no total).",
+                     kind="str", choices=("all", "changed"))
+
+
+@dataclass(frozen=True, slots=True)
+class RuffSettings:
+    enabled: bool = _enabled("ruff")
+    optional: bool = _optional()
+    format: bool = opt(True, "Also run `ruff format --check`.", kind="bool")
+    args: tuple[str, ...] = opt((), "Extra arguments for `ruff check` (paths default to the "
+                                "project's own ruff config).", kind="strs")
+    timeout: float = opt(120.0, "Seconds before ruff is stopped and the gate says `error`.",
+                         kind="float")
+
+
+@dataclass(frozen=True, slots=True)
+class MypySettings:
+    enabled: bool = _enabled("mypy")
+    optional: bool = _optional()
+    args: tuple[str, ...] = opt((), "Arguments for mypy (default: the `files` of the project's "
+                                "mypy config, else the source roots).", kind="strs")
+    timeout: float = opt(600.0, "Seconds before mypy is stopped and the gate says `error`.",
+                         kind="float")
+
+
+GATE_SECTIONS: dict[str, type[Any]] = {
+    "tests": TestsSettings,
+    "tdd": TddSettings,
+    "traceability": TraceabilitySettings,
+    "roles": RolesSettings,
+    "coverage": CoverageSettings,
+    "ruff": RuffSettings,
+    "mypy": MypySettings,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectOptions:
+    """The top-level keys of `[tool.tddgate]`."""
+
+    source: tuple[str, ...] | None = opt(None, "Source roots (default: `src/` if it exists, "
+                                         "else the top-level packages).", kind="strs",
+                                         nullable=True)
+    tests: tuple[str, ...] | None = opt(None, "Test roots (default: pytest's `testpaths`, "
+                                        "else `tests/`).", kind="strs", nullable=True)
+    base: str | None = opt(None, "Git revision the range starts from (default: merge-base "
+                           "with origin/HEAD, origin/main, main or master).", kind="str",
+                           nullable=True, cli="--tddgate-base", env="TDDGATE_BASE")
+    role: str | None = opt(None, "Role of uncommitted changes and of commits without a "
+                           "`Role:` trailer or member entry.", kind="str", nullable=True,
+                           cli="--tddgate-role", env="TDDGATE_ROLE")
+    matrix: str = opt("traceability_matrix.json", "Traceability matrix file.", kind="str",
+                      path=True)
+    roles: str = opt("tddgate-roles.yaml", "Role rules file.", kind="str", path=True)
+    expertise: str = opt("docs/expertise.md", "Where learnings are written.", kind="str",
+                         path=True)
+    baseline: str = opt(".tddgate-baseline.json", "Recorded ruff / mypy findings that do not "
+                        "fail.", kind="str", path=True)
+    report: str = opt(".tddgate/report.json", "JSON report path.", kind="str", path=True,
+                      cli="--tddgate-report")
+    markdown: str | None = opt(None, "Markdown report path.", kind="str", nullable=True,
+                               path=True, cli="--tddgate-markdown")
+    sarif: str | None = opt(None, "SARIF 2.1.0 report path.", kind="str", nullable=True,
+                            path=True, cli="--tddgate-sarif")
+    html: str | None = opt(None, "Folder for the HTML report.", kind="str", nullable=True,
+                           path=True, cli="--tddgate-html")
+    ledger: str = opt(".tddgate/ledger.sqlite3", "Run ledger (SQLite).", kind="str", path=True)
+    ledger_keep: int = opt(500, "Runs kept in the ledger; older ones are pruned.", kind="int")
+    learn: bool | None = opt(None, "Update expertise learnings (default: on, off when `CI` is "
+                             "set).", kind="bool", nullable=True)
+    only: tuple[str, ...] = opt((), "Run only these gates.", kind="strs", cli="--tddgate-only")
+    skip: tuple[str, ...] = opt((), "Do not run these gates.", kind="strs", cli="--tddgate-skip")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs to know, resolved once and never changed."""
+
+    root: Path
+    project: ProjectOptions
+    gates: Mapping[str, Any]  # gate name -> its section dataclass (GateSection for plugins)
+    waivers: tuple[Waiver, ...] = ()
+    source_roots: tuple[str, ...] = ()
+    test_roots: tuple[str, ...] = ()
+    learn: bool = True
+    config_file: Path | None = None
+
+    def gate(self, name: str) -> Any:
+        return self.gates.get(name, GateSection())
+
+    def path(self, value: str) -> Path:
+        """A path option as an absolute path (options are relative to the project root)."""
+        return (self.root / value).resolve()
+
+    @property
+    def tdd(self) -> TddSettings:
+        return self.gates["tdd"]  # type: ignore[no-any-return]
+
+    @property
+    def coverage(self) -> CoverageSettings:
+        return self.gates["coverage"]  # type: ignore[no-any-return]
+
+    @property
+    def ruff(self) -> RuffSettings:
+        return self.gates["ruff"]  # type: ignore[no-any-return]
+
+    @property
+    def mypy(self) -> MypySettings:
+        return self.gates["mypy"]  # type: ignore[no-any-return]
+
+    @property
+    def traceability(self) -> TraceabilitySettings:
+        return self.gates["traceability"]  # type: ignore[no-any-return]
+
+    @property
+    def roles(self) -> RolesSettings:
+        return self.gates["roles"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Values from the command line (None: not given)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    learn: bool | None = None  # False for --tddgate-no-learn
+
+
+def options_table() -> list[tuple[str, dataclasses.Field[Any]]]:
+    """Every option as (dotted key, field): the single source for docs and validation."""
+    rows = [(f.name, f) for f in dataclasses.fields(ProjectOptions)]
+    for gate, section in GATE_SECTIONS.items():
+        rows += [(f"gates.{gate}.{f.name}", f) for f in dataclasses.fields(section)]
+    rows.append(("waivers", _WAIVERS_FIELD))
+    return rows
+
+
+_WAIVERS_FIELD: dataclasses.Field[Any] = field(
+    default=(),
+    metadata={"help": "`[[tool.tddgate.waivers]]` tables: gate, path, rule, reason, owner, "
+              "expires (see docs/waivers.md).", "kind": "tables", "nullable": False,
+              "choices": (), "cli": None, "env": None, "path": False},
+)
+_WAIVER_KEYS = ("gate", "path", "rule", "reason", "owner", "expires")
+
+
+def load_pyproject(root: Path) -> tuple[dict[str, Any], Path | None, str]:
+    """The `[tool.tddgate]` table of `root/pyproject.toml`, its path and its text."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}, None, ""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, column = _toml_position(exc)
+        raise UsageError(
+            f"not valid TOML ({str(exc).split(' (at')[0]})",
+            file=path, line=line, column=column,
+            fix="correct the syntax; `python -c \"import tomllib,sys;"
+            "tomllib.load(open('pyproject.toml','rb'))\"` shows the same error",
+        ) from None
+    table = data.get("tool", {}).get("tddgate", {})
+    if not isinstance(table, dict):
+        raise UsageError("must be a table", file=path, key=f"[{SECTION}]",
+                         fix=f"write the settings under a `[{SECTION}]` header")
+    return table, path, text
+
+
+def _toml_position(exc: Exception) -> tuple[int | None, int | None]:
+    match = re.search(r"at line (\d+), column (\d+)", str(exc))
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    return None, None
+
+
+def resolve(
+    root: Path,
+    *,
+    overrides: Overrides | None = None,
+    environ: Mapping[str, str] | None = None,
+    testpaths: Sequence[str] = (),
+    plugin_gates: Sequence[str] = (),
+) -> Settings:
+    """Read pyproject, environment and command line into one validated `Settings`."""
+    root = root.resolve()
+    overrides = overrides or Overrides()
+    environ = os.environ if environ is None else environ
+    table, file, text = load_pyproject(root)
+    ctx = _Context(root, file, text)
+    gate_names = (*BUILTIN_GATES, *(g for g in plugin_gates if g not in BUILTIN_GATES))
+
+    allowed = {f.name for f in dataclasses.fields(ProjectOptions)} | {"gates", "waivers"}
+    for key in table:
+        if key not in allowed:
+            ctx.unknown(key, key, sorted(allowed))
+
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(ProjectOptions):
+        meta = f.metadata
+        if meta["cli"] and overrides.values.get(f.name) is not None:
+            values[f.name] = _from_cli(overrides.values[f.name], f, ctx)
+        elif meta["env"] and environ.get(meta["env"]):
+            values[f.name] = environ[meta["env"]]
+        elif f.name in table:
+            values[f.name] = ctx.check(table[f.name], f, f.name)
+        else:
+            values[f.name] = f.default
+    project = ProjectOptions(**values)
+    for name in (*project.only, *project.skip):
+        if name not in gate_names:
+            ctx.unknown(name, "--tddgate-only/--tddgate-skip", list(gate_names), what="gate")
+
+    return Settings(
+        root=root,
+        project=project,
+        gates=_gate_sections(table.get("gates", {}), gate_names, ctx),
+        waivers=_waivers(table.get("waivers", []), gate_names, ctx),
+        source_roots=project.source if project.source is not None else default_sources(root),
+        test_roots=project.tests if project.tests is not None else default_tests(root, testpaths),
+        learn=_learn(project, overrides, environ),
+        config_file=file,
+    )
+
+
+def _learn(project: ProjectOptions, overrides: Overrides, environ: Mapping[str, str]) -> bool:
+    if overrides.learn is False:
+        return False
+    if project.learn is not None:
+        return project.learn
+    # CI machines are thrown away: writing learnings there only produces noise in diffs
+    return not environ.get("CI")
+
+
+def _from_cli(value: Any, f: dataclasses.Field[Any], ctx: _Context) -> Any:
+    if f.metadata["kind"] == "strs" and isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return value
+
+
+def default_sources(root: Path) -> tuple[str, ...]:
+    """`src/` if it exists, else the top-level packages (folders with `__init__.py`)."""
+    if (root / "src").is_dir():
+        return ("src",)
+    skip = {"tests", "test", "docs", "benchmarks", "examples"}
+    return tuple(
+        sorted(
+            p.name
+            for p in root.iterdir()
+            if p.is_dir() and p.name not in skip and (p / "__init__.py").is_file()
+        )
+    )
+
+
+def default_tests(root: Path, testpaths: Sequence[str]) -> tuple[str, ...]:
+    """pytest's `testpaths`, else `tests/` (or `test/` where only that exists)."""
+    if testpaths:
+        return tuple(testpaths)
+    if not (root / "tests").is_dir() and (root / "test").is_dir():
+        return ("test",)
+    return ("tests",)
+
+
+def _gate_sections(raw: Any, gate_names: Sequence[str], ctx: _Context) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ctx.error("gates", "must be a table of gates",
+                        fix="write `[tool.tddgate.gates.coverage]` style tables")
+    for name in raw:
+        if name not in gate_names:
+            ctx.unknown(name, f"gates.{name}", list(gate_names), what="gate")
+    sections: dict[str, Any] = {}
+    for name in gate_names:
+        given = raw.get(name, {})
+        if not isinstance(given, dict):
+            raise ctx.error(f"gates.{name}", "must be a table",
+                            fix=f"write `[tool.tddgate.gates.{name}]` with keys below it")
+        section_type = GATE_SECTIONS.get(name)
+        if section_type is None:  # a third-party gate: switches checked, the rest its own
+            switches = {f.name: f for f in dataclasses.fields(TestsSettings)}
+            checked = {k: ctx.check(v, switches[k], f"gates.{name}.{k}")
+                       for k, v in given.items() if k in switches}
+            extra = {k: v for k, v in given.items() if k not in switches}
+            sections[name] = GateSection(**checked, extra=extra)
+            continue
+        fields = {f.name: f for f in dataclasses.fields(section_type)}
+        for key in given:
+            if key not in fields:
+                ctx.unknown(key, f"gates.{name}.{key}", sorted(fields))
+        sections[name] = section_type(
+            **{k: ctx.check(v, fields[k], f"gates.{name}.{k}") for k, v in given.items()}
+        )
+    return sections
+
+
+def _waivers(raw: Any, gate_names: Sequence[str], ctx: _Context) -> tuple[Waiver, ...]:
+    if not isinstance(raw, list):
+        raise ctx.error("waivers", "must be an array of tables",
+                        fix="write each waiver under its own `[[tool.tddgate.waivers]]` header")
+    waivers = []
+    for index, item in enumerate(raw):
+        key = f"waivers[{index}]"
+        if not isinstance(item, dict):
+            raise ctx.error(key, "must be a table with gate, reason and owner")
+        for name in item:
+            if name not in _WAIVER_KEYS:
+                ctx.unknown(name, f"{key}.{name}", list(_WAIVER_KEYS))
+        for required in ("gate", "reason", "owner"):
+            if not isinstance(item.get(required), str) or not item[required].strip():
+                raise ctx.error(f"{key}.{required}", "is required (a non-empty string)",
+                                fix="every waiver says which gate, why, and who owns it")
+        if item["gate"] not in gate_names:
+            ctx.unknown(item["gate"], f"{key}.gate", list(gate_names), what="gate")
+        for optional_key in ("path", "rule"):
+            if optional_key in item and not isinstance(item[optional_key], str):
+                raise ctx.error(f"{key}.{optional_key}", "must be a string")
+        waivers.append(Waiver(
+            gate=item["gate"], reason=item["reason"], owner=item["owner"],
+            expires=_iso_date(item.get("expires"), f"{key}.expires", ctx),
+            path=item.get("path"), rule=item.get("rule"),
+        ))
+    return tuple(waivers)
+
+
+def _iso_date(value: Any, key: str, ctx: _Context) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise ctx.error(key, f"must be a date, got {value!r}", fix="write e.g. `expires = 2027-03-31`")
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """Where values came from, so every error names the file, key and line."""
+
+    root: Path
+    file: Path | None
+    text: str
+
+    def error(self, key: str, message: str, fix: str | None = None) -> UsageError:
+        return UsageError(message, file=self.file or "pyproject.toml",
+                          key=f"[{SECTION}] {key}", line=self.line_of(key), fix=fix)
+
+    def line_of(self, key: str) -> int | None:
+        """Best-effort line of `key` in pyproject.toml (tomllib keeps no positions)."""
+        last = re.split(r"[.\[\]]", key.rstrip("]"))
+        name = next((part for part in reversed(last) if part and not part.isdigit()), key)
+        pattern = re.compile(rf"^\s*\"?{re.escape(name)}\"?\s*=")
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            if pattern.match(line):
+                return number
+        return None
+
+    def unknown(self, name: str, key: str, valid: Sequence[str], what: str = "key") -> None:
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+        hint = f"did you mean `{close[0]}`?" if close else f"valid: {', '.join(valid)}"
+        raise self.error(key, f"unknown {what} `{name}`; {hint}",
+                         fix=f"use one of: {', '.join(valid)}")
+
+    def check(self, value: Any, f: dataclasses.Field[Any], key: str) -> Any:
+        kind, choices = f.metadata["kind"], f.metadata["choices"]
+        if kind == "bool" and isinstance(value, bool):
+            return value
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind == "str" and isinstance(value, str):
+            if choices and value not in choices:
+                self.unknown(value, key, list(choices), what="value")
+            if f.metadata["path"]:
+                self.inside_root(value, key)
+            return value
+        if kind == "strs" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        example = {"bool": "true", "int": "3", "float": "80", "str": '"text"',
+                   "strs": '["a", "b"]'}[kind]
+        raise self.error(key, f"must be {_KIND_NAMES[kind]}, got {type(value).__name__} "
+                         f"{value!r}", fix=f"write e.g. `{key.rsplit('.', 1)[-1]} = {example}`")
+
+    def inside_root(self, value: str, key: str) -> None:
+        """Paths from a config file must not reach outside the repository."""
+        candidate = Path(value)
+        resolved = (self.root / candidate).resolve()
+        if candidate.is_absolute() or not resolved.is_relative_to(self.root):
+            raise self.error(key, f"path `{value}` is outside the project folder {self.root}",
+                             fix="use a path relative to the project root, without `..`")
+
+
+_KIND_NAMES = {"bool": "true or false", "int": "a whole number", "float": "a number",
+               "str": "a string", "strs": "a list of strings"}
