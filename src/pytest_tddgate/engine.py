@@ -39,8 +39,9 @@ class Gate(Protocol):
     """A gate turns facts into one `GateResult`.
 
     `static` gates need no test run and also run in `tddgate check`. A gate may also
-    define `prepare(ctx) -> None`, called at session start, to start slow facts (a
-    subprocess) that run while the tests run.
+    define `validate(ctx) -> None`, called before the tests, raising `UsageError` for
+    a broken input file (exit 4), and `prepare(ctx) -> None`, called at session start,
+    to start slow facts (a subprocess) that run while the tests run.
     """
 
     name: str
@@ -59,6 +60,23 @@ def selected(settings: Settings, name: str) -> str | None:
     if not settings.gate(name).enabled:
         return f"disabled (gates.{name}.enabled = false)"
     return None
+
+
+def validate(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:
+    """Let the selected gates check their input files before any test runs.
+
+    A gate may define `validate(ctx)` that raises `UsageError` for a broken input (a
+    malformed matrix or role file), so the run exits 4 at once instead of after the
+    tests. `FactError`s are left for `evaluate` to report.
+    """
+    for gate in gates:
+        hook = getattr(gate, "validate", None)
+        if hook is None or selected(settings, gate.name):
+            continue
+        try:
+            hook(GateContext(settings, facts, settings.gate(gate.name)))
+        except FactError:
+            continue
 
 
 def prepare(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:

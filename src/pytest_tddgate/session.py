@@ -89,7 +89,12 @@ class GateSession(WorkerRecorder):
             )
         except UsageError as exc:
             raise pytest.UsageError(f"tddgate: {exc.render()}") from None
-        return cls(config, settings, [*builtin_gates(), *extra])
+        gate_session = cls(config, settings, [*builtin_gates(), *extra])
+        try:
+            engine.validate(gate_session.gates, settings, gate_session.facts)
+        except UsageError as exc:
+            raise pytest.UsageError(f"tddgate: {exc.render()}") from None
+        return gate_session
 
     def close(self) -> None:
         self.facts.cancel_background()
