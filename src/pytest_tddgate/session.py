@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from pytest_tddgate import __version__, engine
+from pytest_tddgate import __version__, engine, learn
 from pytest_tddgate.errors import FactError, TddGateError, UsageError
-from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts import Facts, ledger
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import GateResult, Report, RequirementStatus
@@ -150,6 +150,22 @@ class GateSession(WorkerRecorder):
             self.report_path = write_json(report, target)
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the report {target}: {exc}")
+        self._record_and_learn(report)
+
+    def _record_and_learn(self, report: Report) -> None:
+        """Add the run to the ledger, then update expertise.md; a failure is a status line."""
+        try:
+            recorded = ledger.record(self.settings, report, self.facts.test_run)
+        except (TddGateError, OSError) as exc:
+            self.problems.append(f"tddgate: the run was not recorded in the ledger: {exc}")
+            return
+        self.problems.extend(recorded.notes)
+        if not self.settings.learn:  # --tddgate-no-learn, or CI without `learn = true`
+            return
+        try:
+            learn.update_expertise(self.settings)
+        except (TddGateError, OSError) as exc:
+            self.problems.append(f"tddgate: the learnings were not updated: {exc}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None and not self.problems:
