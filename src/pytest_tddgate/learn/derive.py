@@ -88,24 +88,30 @@ def _stuck_entries(
     a, b = points[first], points[last]
     count = last - first + 1
     error = code(a.message or signature.split("|", 1)[0] or "the same error")
-    text = (
-        f"{code(nodeid)} was stuck: it failed {count} runs in a row with {error} "
-        f"(runs #{a.run_id} to #{b.run_id}, since {history.date(a.run_id)})."
-    )
     meanwhile = history.changed(a.run_id, b.run_id)
-    text += (
+    changes = (
         f" Meanwhile changed: {files(meanwhile)}."
         if meanwhile
         else " Nothing changed meanwhile: the same code failed the same way each time."
     )
-    date = history.date(b.run_id)
     after = points[last + 1] if last + 1 < len(points) else None
     if after is None:
-        text += " Still failing."
-    elif after.outcome in _FAILED:
-        text += f" Then it failed differently in run #{after.run_id}."
+        # no run count while it lasts: another failing run alone is nothing new to write
+        text = (
+            f"{code(nodeid)} is stuck: it has failed with {error} in every run since run "
+            f"#{a.run_id} ({history.date(a.run_id)}).{changes}"
+        )
+        yield Learning(key("stuck", nodeid, signature), "common_issues",
+                       history.date(a.run_id), _file(nodeid), text)
+        return
+    date = history.date(after.run_id)
+    text = (
+        f"{code(nodeid)} was stuck: it failed with {error} in {count} runs in a row "
+        f"(runs #{a.run_id} to #{b.run_id}, from {history.date(a.run_id)}).{changes}"
+    )
+    if after.outcome in _FAILED:
+        text += f" Then it failed differently in run #{after.run_id} ({date})."
     else:
-        date = history.date(after.run_id)
         fix = history.changed(b.run_id, after.run_id)
         text += f" It passed in run #{after.run_id} ({date})"
         text += f" after changes to {files(fix)}." if fix else " with no file changed."
