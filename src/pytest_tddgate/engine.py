@@ -124,13 +124,22 @@ def _evaluate_one(gate: Gate, ctx: GateContext) -> GateResult:
     except UsageError:
         raise  # a user's mistake in an input file: the run exits 4 with the message
     except FactError as exc:
-        return GateResult(gate.name, Verdict.ERROR, exc.message,
-                          findings=(Finding("cannot-evaluate", exc.message, hint=exc.fix),))
+        return GateResult(
+            gate.name,
+            Verdict.ERROR,
+            exc.message,
+            findings=(Finding("cannot-evaluate", exc.message, hint=exc.fix),),
+        )
     except Exception as exc:  # a bug in a gate must not hide the other gates' verdicts
         message = f"internal error in gate `{gate.name}`: {type(exc).__name__}: {exc}"
-        return GateResult(gate.name, Verdict.ERROR, message,
-                          findings=(Finding("internal-error", message,
-                                            hint="please report this with the report.json"),))
+        return GateResult(
+            gate.name,
+            Verdict.ERROR,
+            message,
+            findings=(
+                Finding("internal-error", message, hint="please report this with the report.json"),
+            ),
+        )
     if not isinstance(result, GateResult) or result.name != gate.name:
         message = f"gate `{gate.name}` returned {type(result).__name__}, not its GateResult"
         return GateResult(gate.name, Verdict.ERROR, message)
@@ -149,9 +158,12 @@ def apply_waivers(result: GateResult, waivers: Sequence[Waiver], today: dt.date)
         replace(f, waiver=_match(f, live)) if f.waiver is None else f for f in result.findings
     )
     expired_findings = tuple(
-        Finding("waiver-expired",
-                f"waiver expired on {w.expires} (owner {w.owner}: {w.reason})",
-                path=w.path, hint="fix the findings it covered, or renew `expires` with a reason")
+        Finding(
+            "waiver-expired",
+            f"waiver expired on {w.expires} (owner {w.owner}: {w.reason})",
+            path=w.path,
+            hint="fix the findings it covered, or renew `expires` with a reason",
+        )
         for w in expired
     )
     waived = sum(1 for f in findings if f.waived)
@@ -164,8 +176,7 @@ def apply_waivers(result: GateResult, waivers: Sequence[Waiver], today: dt.date)
         summary = f"{summary} (all {waived} finding(s) waived)"
     elif waived:
         summary = f"{summary} ({waived} waived)"
-    return replace(result, status=status, summary=summary,
-                   findings=findings + expired_findings)
+    return replace(result, status=status, summary=summary, findings=findings + expired_findings)
 
 
 def _expired(waiver: Waiver, today: dt.date) -> bool:
