@@ -137,19 +137,23 @@ class GateSession(WorkerRecorder):
         self.report = build_report(self.settings, self.facts, results)
         self.config.hook.pytest_tddgate_report(config=self.config, report=self.report)
         # side effects on the controller only (this class is never registered on workers)
-        self._write_outputs(self.report)
-        if not self.report.passed and exitstatus in (
+        written = self._write_outputs(self.report)
+        # a required check whose report could not be written must not look green
+        if (not self.report.passed or not written) and exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.NO_TESTS_COLLECTED,
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write_outputs(self, report: Report) -> None:
+    def _write_outputs(self, report: Report) -> bool:
+        """Write the report files; False (with a status line) when one could not be."""
         target = self.settings.path(self.settings.project.report)
         try:
             self.report_path = write_json(report, target)
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the report {target}: {exc}")
+            return False
+        return True
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None and not self.problems:
