@@ -67,22 +67,19 @@ def validate(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:
 
     A gate may define `validate(ctx)` that raises `UsageError` for a broken input (a
     malformed matrix or role file), so the run exits 4 at once instead of after the
-    tests. `FactError`s are left for `evaluate` to report.
+    tests.
     """
-    for gate in gates:
-        hook = getattr(gate, "validate", None)
-        if hook is None or selected(settings, gate.name):
-            continue
-        try:
-            hook(GateContext(settings, facts, settings.gate(gate.name)))
-        except FactError:
-            continue
+    _call_optional(gates, settings, facts, "validate")
 
 
 def prepare(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:
-    """Let the selected gates start their slow facts; failures surface in `evaluate`."""
+    """Let the selected gates start their slow facts (ruff, mypy) at session start."""
+    _call_optional(gates, settings, facts, "prepare")
+
+
+def _call_optional(gates: Iterable[Gate], settings: Settings, facts: Facts, method: str) -> None:
     for gate in gates:
-        hook = getattr(gate, "prepare", None)
+        hook = getattr(gate, method, None)
         if hook is None or selected(settings, gate.name):
             continue
         try:
