@@ -27,6 +27,7 @@ _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _LAST_UPDATED = re.compile(r"^last_updated\s*:")
+_LIST_ITEM = re.compile(r"^\s{0,3}([-*+]|\d+[.)])\s")
 
 INTRO = (
     "# Expertise\n",
@@ -198,10 +199,14 @@ def _add_to_section(
         at = entries[-1] + 1
         lines = _ensure_newline_at(lines, entries[-1], newline)
         return lines[:at] + new + lines[at:]
-    at = own + 1
-    lines = _ensure_newline_at(lines, own, newline)
+    # no entries yet: after whatever a person wrote in the section, before its blank lines
+    at = end
+    while at - 1 > own and not lines[at - 1].strip():
+        at -= 1
+    lines = _ensure_newline_at(lines, at - 1, newline)
+    before = [] if at - 1 > own and _LIST_ITEM.match(lines[at - 1]) else [newline]
     after = [newline] if at < len(lines) and lines[at].strip() else []
-    return [*lines[:at], newline, *new, *after, *lines[at:]]
+    return [*lines[:at], *before, *new, *after, *lines[at:]]
 
 
 def _ensure_newline_at(lines: list[str], index: int, newline: str) -> list[str]:
