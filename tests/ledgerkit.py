@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tddgate.facts import ledger
+from pytest_tddgate.facts.ledger import Recorded
 from pytest_tddgate.facts.testrun import TestOutcome, TestRun
 from pytest_tddgate.learn import update_expertise
 from pytest_tddgate.model import Finding, GateResult, Report, RequirementStatus, Verdict
@@ -62,7 +63,7 @@ class Project:
         gates: Sequence[GateResult] = (),
         requirements: Sequence[RequirementStatus] = (),
         head: str | None = "a" * 40,
-    ) -> ledger.Recorded:
+    ) -> Recorded:
         """Record one run; each run is one day after the previous one."""
         self.day += 1
         tests = gates_tests(outcomes)
@@ -84,13 +85,16 @@ def outcome(nodeid: str, result: str, message: str | None = None) -> TestOutcome
     if result in ("failed", "error"):
         message = message or "AssertionError: assert 1 == 2"
         digest = hashlib.sha1(message.encode()).hexdigest()[:12]
-        signature = f"{message.split(':')[0]}|{digest}|{nodeid.split('::')[0]}:5"
-    return TestOutcome(nodeid, result, 0.01, signature, message, nodeid.split("::")[0], 5)
+        signature = f"{message.split(':')[0]}|{digest}|{nodeid.split('::', maxsplit=1)[0]}:5"
+    return TestOutcome(
+        nodeid, result, 0.01, signature, message, nodeid.split("::", maxsplit=1)[0], 5
+    )
 
 
 def run_of(*outcomes: TestOutcome) -> TestRun:
-    return TestRun.build(tuple(outcomes), (), 1 if any(not o.ok for o in outcomes) else 0,
-                         interrupted=False)
+    return TestRun.build(
+        tuple(outcomes), (), 1 if any(not o.ok for o in outcomes) else 0, interrupted=False
+    )
 
 
 def gates_tests(outcomes: Sequence[TestOutcome]) -> GateResult:
@@ -106,8 +110,9 @@ def gate(
     findings: Sequence[Finding] = (),
     metrics: Mapping[str, Any] | None = None,
 ) -> GateResult:
-    return GateResult(name, Verdict(status), f"{name} {status}", tuple(findings),
-                      dict(metrics or {}))
+    return GateResult(
+        name, Verdict(status), f"{name} {status}", tuple(findings), dict(metrics or {})
+    )
 
 
 def concurrent_worker(argv: Sequence[str]) -> None:
@@ -120,8 +125,10 @@ def concurrent_worker(argv: Sequence[str]) -> None:
         time.sleep(0.001)
     for index in range(runs):
         finding = Finding("test-after", f"{worker} run {index}", f"src/{worker}.py")
-        project.record(outcome(f"tests/test_{worker}.py::test_{index}", "passed"),
-                       gates=[gate("tdd", "fail", [finding])] if learn else [])
+        project.record(
+            outcome(f"tests/test_{worker}.py::test_{index}", "passed"),
+            gates=[gate("tdd", "fail", [finding])] if learn else [],
+        )
         if learn:
             update_expertise(project.settings)
 

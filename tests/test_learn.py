@@ -11,7 +11,7 @@ import yaml
 
 from pytest_tddgate.facts import ledger
 from pytest_tddgate.learn import update_expertise
-from pytest_tddgate.model import Finding, RequirementStatus
+from pytest_tddgate.model import Finding, GateResult, RequirementStatus
 from tests.ledgerkit import Project, gate, outcome
 
 ADD = "tests/test_calc.py::test_add"
@@ -50,8 +50,14 @@ def test_a_fresh_file_has_front_matter_and_the_four_sections(project: Project) -
     front = yaml.safe_load(text.split("---\n")[1])
     assert str(front["last_updated"]) == "2026-03-03"
     headings = [line for line in text.splitlines() if line.startswith("#")]
-    assert headings == ["# Expertise", "## Learnings", "### patterns_that_work",
-                        "### patterns_to_avoid", "### common_issues", "### tips"]
+    assert headings == [
+        "# Expertise",
+        "## Learnings",
+        "### patterns_that_work",
+        "### patterns_to_avoid",
+        "### common_issues",
+        "### tips",
+    ]
 
 
 def test_a_test_failing_the_same_way_three_runs_in_a_row_is_stuck(project: Project) -> None:
@@ -60,15 +66,19 @@ def test_a_test_failing_the_same_way_three_runs_in_a_row_is_stuck(project: Proje
     update_expertise(project.settings)
     assert not project.expertise.exists()  # two failures are not stuck yet
 
-    project.write("tests/test_calc.py", "# a comment\n" + project.root.joinpath(
-        "tests/test_calc.py").read_text())
+    project.write(
+        "tests/test_calc.py",
+        "# a comment\n" + project.root.joinpath("tests/test_calc.py").read_text(),
+    )
     project.record(outcome(ADD, "failed", BOOM))
     text = learned(project)
 
     line = entry(section(text, "common_issues"), "is stuck")
-    assert line.startswith("- 2026-03-01 · `tests/test_calc.py` · `tests/test_calc.py::test_add`"
-                           f" is stuck: it has failed with `{BOOM}` in every run since run #1 "
-                           "(2026-03-01). Meanwhile changed: `tests/test_calc.py`. <!-- tddgate:")
+    assert line.startswith(
+        "- 2026-03-01 · `tests/test_calc.py` · `tests/test_calc.py::test_add`"
+        f" is stuck: it has failed with `{BOOM}` in every run since run #1 "
+        "(2026-03-01). Meanwhile changed: `tests/test_calc.py`. <!-- tddgate:"
+    )
 
 
 def test_a_stuck_test_that_passes_says_which_change_fixed_it(project: Project) -> None:
@@ -82,11 +92,13 @@ def test_a_stuck_test_that_passes_says_which_change_fixed_it(project: Project) -
     text = learned(project)
 
     stuck = entry(section(text, "common_issues"), "was stuck")
-    assert stuck.startswith(f"- 2026-03-04 · `tests/test_calc.py` · `{ADD}` was stuck: it failed "
-                            f"with `{BOOM}` in 3 runs in a row (runs #1 to #3, from 2026-03-01). "
-                            "Nothing changed meanwhile: the same code failed the same way each "
-                            "time. It passed in run #4 (2026-03-04) after changes to "
-                            "`src/pkg/calc.py`. <!-- tddgate:stuck:")
+    assert stuck.startswith(
+        f"- 2026-03-04 · `tests/test_calc.py` · `{ADD}` was stuck: it failed "
+        f"with `{BOOM}` in 3 runs in a row (runs #1 to #3, from 2026-03-01). "
+        "Nothing changed meanwhile: the same code failed the same way each "
+        "time. It passed in run #4 (2026-03-04) after changes to "
+        "`src/pkg/calc.py`. <!-- tddgate:stuck:"
+    )
     assert text.count("<!-- tddgate:stuck:") == 1  # updated in place, not added twice
     tip = entry(section(text, "tips"), "look at")
     assert f"When `{ADD}` fails with `{BOOM}`, look at `src/pkg/calc.py`" in tip
@@ -99,8 +111,10 @@ def test_a_test_that_flips_while_its_code_is_unchanged_is_flaky(project: Project
 
     line = entry(section(learned(project), "common_issues"), "is flaky")
 
-    assert "`tests/test_calc.py::test_add` is flaky: its outcome changed 2 times while the " \
-           "code it covers did not change (last: failed in run #2, passed in run #3)" in line
+    assert (
+        "`tests/test_calc.py::test_add` is flaky: its outcome changed 2 times while the "
+        "code it covers did not change (last: failed in run #2, passed in run #3)" in line
+    )
 
 
 def test_a_flip_after_the_code_changed_is_not_flaky(project: Project) -> None:
@@ -116,29 +130,45 @@ def test_a_flip_after_the_code_changed_is_not_flaky(project: Project) -> None:
 
 
 def test_recurring_ruff_and_mypy_codes_are_counted(project: Project) -> None:
-    def ruff(*places: tuple[str, str]) -> list[object]:
+    def ruff(*places: tuple[str, str]) -> list[GateResult]:
         findings = [Finding("E501", message, path, 3) for path, message in places]
-        return [gate("ruff", "fail", findings),
-                gate("mypy", "fail", [Finding("arg-type", "Argument 1 has type str",
-                                              "src/pkg/calc.py", 2)])]
+        return [
+            gate("ruff", "fail", findings),
+            gate(
+                "mypy",
+                "fail",
+                [Finding("arg-type", "Argument 1 has type str", "src/pkg/calc.py", 2)],
+            ),
+        ]
 
-    project.record(gates=ruff(("src/pkg/calc.py", "Line too long (120 > 100)")))  # type: ignore[arg-type]
-    project.record(gates=ruff(("src/pkg/calc.py", "Line too long (120 > 100)"),  # type: ignore[arg-type]
-                              ("src/pkg/io.py", "Line too long (130 > 100)")))
-    project.record(gates=ruff(("src/pkg/calc.py", "Line too long (120 > 100)"),  # type: ignore[arg-type]
-                              ("src/pkg/io.py", "Line too long (101 > 100)")))
+    project.record(gates=ruff(("src/pkg/calc.py", "Line too long (120 > 100)")))
+    project.record(
+        gates=ruff(
+            ("src/pkg/calc.py", "Line too long (120 > 100)"),
+            ("src/pkg/io.py", "Line too long (130 > 100)"),
+        )
+    )
+    project.record(
+        gates=ruff(
+            ("src/pkg/calc.py", "Line too long (120 > 100)"),
+            ("src/pkg/io.py", "Line too long (101 > 100)"),
+        )
+    )
 
     avoid = section(learned(project), "patterns_to_avoid")
 
     line = entry(avoid, "E501")
-    assert line.startswith("- 2026-03-03 · `ruff` · ruff `E501` came up 3 times in 2 files "
-                           "(`src/pkg/calc.py`, `src/pkg/io.py`), first in run #1.")
+    assert line.startswith(
+        "- 2026-03-03 · `ruff` · ruff `E501` came up 3 times in 2 files "
+        "(`src/pkg/calc.py`, `src/pkg/io.py`), first in run #1."
+    )
     assert "arg-type" not in avoid  # one finding, seen three times, is not recurring
 
 
 def test_tdd_and_role_violations_and_their_resolution(project: Project) -> None:
-    tdd = Finding("test-after", "src/pkg/calc.py changed in abc1234 before any test of it",
-                  "src/pkg/calc.py")
+    tdd = Finding(
+        "test-after", "src/pkg/calc.py changed in abc1234 before any test of it", "src/pkg/calc.py"
+    )
     role = Finding("never", "backend may not change tests/test_calc.py", "tests/test_calc.py")
     project.record(gates=[gate("tdd", "fail", [tdd]), gate("roles", "fail", [role])])
     project.record(gates=[gate("tdd", "fail", [tdd]), gate("roles", "pass")])
@@ -148,9 +178,12 @@ def test_tdd_and_role_violations_and_their_resolution(project: Project) -> None:
     assert entry(avoid, "tdd violation") == (
         "- 2026-03-01 · `src/pkg/calc.py` · tdd violation `test-after`: src/pkg/calc.py changed "
         "in abc1234 before any test of it (first seen 2026-03-01, run #1). "
-        "<!-- tddgate:" + entry(avoid, "tdd violation").split("<!-- tddgate:")[1])
-    assert "roles violation `never`: backend may not change tests/test_calc.py (first seen " \
-           "2026-03-01, run #1); resolved in run #2 (2026-03-02)." in entry(avoid, "roles")
+        "<!-- tddgate:" + entry(avoid, "tdd violation").split("<!-- tddgate:")[1]
+    )
+    assert (
+        "roles violation `never`: backend may not change tests/test_calc.py (first seen "
+        "2026-03-01, run #1); resolved in run #2 (2026-03-02)." in entry(avoid, "roles")
+    )
 
 
 def test_a_gate_from_red_to_green_names_the_files_that_did_it(project: Project) -> None:
@@ -161,16 +194,23 @@ def test_a_gate_from_red_to_green_names_the_files_that_did_it(project: Project) 
 
     works = section(learned(project), "patterns_that_work")
 
-    assert "`coverage` went from red to green in run #3 after changes to `tests/test_io.py`." \
+    assert (
+        "`coverage` went from red to green in run #3 after changes to `tests/test_io.py`."
         in entry(works, "`coverage` went")
+    )
 
 
 def test_a_requirement_whose_tests_failed_first_was_completed_test_first(
     project: Project,
 ) -> None:
     def req(rid: str, status: str) -> RequirementStatus:
-        return RequirementStatus(rid, status, ("tests/test_calc.py",), ("src/pkg/calc.py",),
-                                 title="Adding numbers" if rid == "REQ-1" else None)
+        return RequirementStatus(
+            rid,
+            status,
+            ("tests/test_calc.py",),
+            ("src/pkg/calc.py",),
+            title="Adding numbers" if rid == "REQ-1" else None,
+        )
 
     project.record(requirements=[req("REQ-1", "untested"), req("REQ-2", "passing")])
     project.record(requirements=[req("REQ-1", "failing"), req("REQ-2", "passing")])
@@ -182,7 +222,8 @@ def test_a_requirement_whose_tests_failed_first_was_completed_test_first(
     assert entry(works, "REQ-1").startswith(
         "- 2026-03-03 · `REQ-1` · `REQ-1` (Adding numbers) was completed test-first: its tests "
         "failed in run #2 (2026-03-02) and passed from run #3 after changes to "
-        "`src/pkg/calc.py`.")
+        "`src/pkg/calc.py`."
+    )
     assert "REQ-2" not in works  # passed from the start: no evidence its tests came first
 
 

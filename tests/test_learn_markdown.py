@@ -14,18 +14,36 @@ from pytest_tddgate.learn.markdown import merge, render
 from tests.ledgerkit import Project, outcome
 
 FILE = Path("docs/expertise.md")
-STUCK = Learning("stuck:0123456789ab", "common_issues", "2026-03-01", "tests/test_a.py",
-                 "`tests/test_a.py::test_a` is stuck.")
-FLAKY = Learning("flaky:0123456789ab", "common_issues", "2026-03-02", "tests/test_b.py",
-                 "`tests/test_b.py::test_b` is flaky.")
-GREEN = Learning("green:0123456789ab", "patterns_that_work", "2026-03-02", "tests",
-                 "`tests` went from red to green.")
+STUCK = Learning(
+    "stuck:0123456789ab",
+    "common_issues",
+    "2026-03-01",
+    "tests/test_a.py",
+    "`tests/test_a.py::test_a` is stuck.",
+)
+FLAKY = Learning(
+    "flaky:0123456789ab",
+    "common_issues",
+    "2026-03-02",
+    "tests/test_b.py",
+    "`tests/test_b.py::test_b` is flaky.",
+)
+GREEN = Learning(
+    "green:0123456789ab",
+    "patterns_that_work",
+    "2026-03-02",
+    "tests",
+    "`tests` went from red to green.",
+)
 
 
 def owned(text: str) -> list[str]:
     """The lines tddgate may write: entries and the last_updated stamp."""
-    return [line for line in text.splitlines(keepends=True)
-            if "<!-- tddgate:" in line or line.startswith("last_updated:")]
+    return [
+        line
+        for line in text.splitlines(keepends=True)
+        if "<!-- tddgate:" in line or line.startswith("last_updated:")
+    ]
 
 
 def persons(text: str) -> list[str]:
@@ -40,15 +58,26 @@ def test_a_persons_edits_between_runs_are_kept_byte_for_byte(tmp_path: Path) -> 
         project.record(outcome("tests/test_calc.py::test_add", "failed"))
     update_expertise(project.settings)
     generated = project.expertise.read_text(encoding="utf-8")
-    edited = generated.replace(
-        "---\n", "---\n# reviewed weekly\nowner: qa-team   \n", 1,
-    ).replace(
-        "## Learnings\n", "Some context   with odd  spacing.\t\n\n## Learnings\n",
-    ).replace(
-        "### common_issues\n\n", "### common_issues\n\nAsk Ada before touching calc.\n\n",
-    ).replace(
-        "### tips\n", "### tips\n\n- our own tip: run `make db` first\n",
-    ) + "\n## Team notes\n\n* keep this\n"
+    edited = (
+        generated.replace(
+            "---\n",
+            "---\n# reviewed weekly\nowner: qa-team   \n",
+            1,
+        )
+        .replace(
+            "## Learnings\n",
+            "Some context   with odd  spacing.\t\n\n## Learnings\n",
+        )
+        .replace(
+            "### common_issues\n\n",
+            "### common_issues\n\nAsk Ada before touching calc.\n\n",
+        )
+        .replace(
+            "### tips\n",
+            "### tips\n\n- our own tip: run `make db` first\n",
+        )
+        + "\n## Team notes\n\n* keep this\n"
+    )
     project.expertise.write_text(edited, encoding="utf-8")
 
     project.write("src/pkg/calc.py", "def add(a, b):\n    return a + b\n")
@@ -58,8 +87,11 @@ def test_a_persons_edits_between_runs_are_kept_byte_for_byte(tmp_path: Path) -> 
     text = project.expertise.read_text(encoding="utf-8")
     assert (result.written, result.added, result.updated) == (True, 2, 1)
     assert persons(text) == persons(edited)
-    for block in ("# reviewed weekly\nowner: qa-team   \n", "Some context   with odd  spacing.\t\n",
-                  "### common_issues\n\nAsk Ada before touching calc.\n\n"):
+    for block in (
+        "# reviewed weekly\nowner: qa-team   \n",
+        "Some context   with odd  spacing.\t\n",
+        "### common_issues\n\nAsk Ada before touching calc.\n\n",
+    ):
         assert block in text
     assert text.count("<!-- tddgate:stuck:") == 1
     assert "# reviewed weekly\nowner: qa-team   \nlast_updated: 2026-03-04\n" in text
@@ -79,7 +111,8 @@ def test_entries_are_updated_where_a_person_moved_them() -> None:
     merged = merge(moved, [changed], "2026-03-05", FILE)
 
     assert merged.text == moved.replace(line, render(changed) + "\n").replace(
-        "last_updated: 2026-03-01", "last_updated: 2026-03-05")
+        "last_updated: 2026-03-01", "last_updated: 2026-03-05"
+    )
     assert (merged.added, merged.updated) == (0, 1)
 
 
@@ -165,8 +198,13 @@ def test_a_file_that_is_not_utf8_is_reported_and_kept(tmp_path: Path) -> None:
 def test_messages_cannot_break_the_line_or_its_marker() -> None:
     assert code("a`b") == "``a`b``"
     assert code("`x`") == "`` `x` ``"
-    odd = Learning("stuck:0123456789ab", "tips", "2026-03-01", "t.py",
-                   code("line one\nline two --> <!-- tddgate:flaky:ffffffffffff -->"))
+    odd = Learning(
+        "stuck:0123456789ab",
+        "tips",
+        "2026-03-01",
+        "t.py",
+        code("line one\nline two --> <!-- tddgate:flaky:ffffffffffff -->"),
+    )
 
     text = merge(None, [odd], "2026-03-01", FILE).text
 

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,14 +22,18 @@ def project(tmp_path: Path) -> Project:
     return Project(tmp_path / "proj")
 
 
-def rows(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+def rows(path: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as conn:
         return conn.execute(sql, args).fetchall()
 
 
 def git_blob(path: Path) -> str:
-    done = subprocess.run(["git", "hash-object", "--no-filters", str(path)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["git", "hash-object", "--no-filters", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -39,39 +44,68 @@ def test_first_run_creates_a_versioned_wal_ledger(project: Project) -> None:
     assert recorded.notes == ()
     assert project.ledger == project.root / ".tddgate" / "ledger.sqlite3"
     assert rows(project.ledger, "SELECT app, version FROM schema_version") == [
-        (APP, SCHEMA_VERSION)]
+        (APP, SCHEMA_VERSION)
+    ]
     assert rows(project.ledger, "PRAGMA journal_mode") == [("wal",)]
 
 
 def test_one_run_records_time_head_role_gates_findings_tests_and_hashes(
     project: Project,
 ) -> None:
-    ruff = gate("ruff", "fail", [Finding("E501", "Line too long (120 > 100)", "src/pkg/calc.py",
-                                         2)], {"violations": 1, "unformatted": 0})
-    req = RequirementStatus("REQ-1", "failing", ("tests/test_calc.py",), ("src/pkg/calc.py",),
-                            title="Adding")
+    ruff = gate(
+        "ruff",
+        "fail",
+        [Finding("E501", "Line too long (120 > 100)", "src/pkg/calc.py", 2)],
+        {"violations": 1, "unformatted": 0},
+    )
+    req = RequirementStatus(
+        "REQ-1", "failing", ("tests/test_calc.py",), ("src/pkg/calc.py",), title="Adding"
+    )
     failing = outcome("tests/test_calc.py::test_add", "failed", "AssertionError: assert -1 == 3")
-    project.record(failing, outcome("tests/test_calc.py::test_ok", "passed"),
-                   gates=[ruff], requirements=[req], head="c" * 40)
+    project.record(
+        failing,
+        outcome("tests/test_calc.py::test_ok", "passed"),
+        gates=[ruff],
+        requirements=[req],
+        head="c" * 40,
+    )
 
     db = project.ledger
     assert rows(db, "SELECT run_id, started_at, head, base, role, passed FROM runs") == [
-        (1, "2026-03-01T10:00:00+00:00", "c" * 40, "b" * 40, "backend", 0)]
+        (1, "2026-03-01T10:00:00+00:00", "c" * 40, "b" * 40, "backend", 0)
+    ]
     assert rows(db, "SELECT gate, position, status FROM gates ORDER BY position") == [
-        ("tests", 0, "fail"), ("ruff", 1, "fail")]
+        ("tests", 0, "fail"),
+        ("ruff", 1, "fail"),
+    ]
     assert rows(db, "SELECT key, value FROM metrics WHERE gate = 'ruff' ORDER BY key") == [
-        ("unformatted", 0), ("violations", 1)]
+        ("unformatted", 0),
+        ("violations", 1),
+    ]
     assert rows(db, "SELECT gate, rule, path, line, message FROM findings") == [
-        ("ruff", "E501", "src/pkg/calc.py", 2, "Line too long (120 > 100)")]
-    assert rows(db, "SELECT nodeid, file, outcome, signature, message FROM tests"
-                " ORDER BY nodeid") == [
-        ("tests/test_calc.py::test_add", "tests/test_calc.py", "failed", failing.signature,
-         "AssertionError: assert -1 == 3"),
-        ("tests/test_calc.py::test_ok", "tests/test_calc.py", "passed", None, None)]
+        ("ruff", "E501", "src/pkg/calc.py", 2, "Line too long (120 > 100)")
+    ]
+    assert rows(
+        db, "SELECT nodeid, file, outcome, signature, message FROM tests ORDER BY nodeid"
+    ) == [
+        (
+            "tests/test_calc.py::test_add",
+            "tests/test_calc.py",
+            "failed",
+            failing.signature,
+            "AssertionError: assert -1 == 3",
+        ),
+        ("tests/test_calc.py::test_ok", "tests/test_calc.py", "passed", None, None),
+    ]
     assert rows(db, "SELECT req_id, status, title, code FROM requirements") == [
-        ("REQ-1", "failing", "Adding", '["src/pkg/calc.py"]')]
-    files = {path: (kind, bytes(blob).hex()) for path, kind, blob in rows(  # type: ignore[arg-type]
-        db, "SELECT p.path, f.kind, f.blob FROM files f JOIN paths p USING (path_id)")}
+        ("REQ-1", "failing", "Adding", '["src/pkg/calc.py"]')
+    ]
+    files = {
+        path: (kind, bytes(blob).hex())
+        for path, kind, blob in rows(
+            db, "SELECT p.path, f.kind, f.blob FROM files f JOIN paths p USING (path_id)"
+        )
+    }
     assert files == {
         "src/pkg/__init__.py": ("impl", git_blob(project.root / "src/pkg/__init__.py")),
         "src/pkg/calc.py": ("impl", git_blob(project.root / "src/pkg/calc.py")),
@@ -81,17 +115,21 @@ def test_one_run_records_time_head_role_gates_findings_tests_and_hashes(
 
 def test_recent_runs_oldest_first_with_gate_statuses_and_metrics(project: Project) -> None:
     for status, count in (("fail", 3), ("fail", 1), ("pass", 0)):
-        project.record(gates=[gate("ruff", status, metrics={"violations": count,
-                                                            "ratio": 0.5, "note": "x"})])
+        project.record(
+            gates=[gate("ruff", status, metrics={"violations": count, "ratio": 0.5, "note": "x"})]
+        )
 
     runs = ledger.recent_runs(project.ledger, 2)
 
     assert [r.run_id for r in runs] == [2, 3]
-    assert [r.started_at for r in runs] == ["2026-03-02T10:00:00+00:00",
-                                            "2026-03-03T10:00:00+00:00"]
+    assert [r.started_at for r in runs] == [
+        "2026-03-02T10:00:00+00:00",
+        "2026-03-03T10:00:00+00:00",
+    ]
     assert [list(r.gates) for r in runs] == [["tests", "ruff"], ["tests", "ruff"]]
     assert runs[0].gates["ruff"] == ledger.GateRecord(
-        "fail", {"violations": 1, "ratio": 0.5, "note": "x"})
+        "fail", {"violations": 1, "ratio": 0.5, "note": "x"}
+    )
     assert runs[1].gates["ruff"].status == "pass"
     assert runs[1].passed is True and runs[0].passed is False
     assert runs[1].head == "a" * 40
@@ -102,8 +140,10 @@ def test_test_outcomes_carry_the_recorded_hash_of_the_implementation_file(
     project: Project,
 ) -> None:
     calc = project.root / "src/pkg/calc.py"
-    project.record(outcome("tests/test_calc.py::test_add", "failed"),
-                   outcome("tests/test_other.py::test_x", "passed"))
+    project.record(
+        outcome("tests/test_calc.py::test_add", "failed"),
+        outcome("tests/test_other.py::test_x", "passed"),
+    )
     red_hash = git_blob(calc)
     calc.write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
     project.record(outcome("tests/test_calc.py::test_add", "passed"))
@@ -111,15 +151,17 @@ def test_test_outcomes_carry_the_recorded_hash_of_the_implementation_file(
     found = ledger.test_outcomes(project.ledger, ["tests/test_calc.py"], "src/pkg/calc.py")
 
     assert found == [
-        ledger.RecordedOutcome(1, "2026-03-01T10:00:00+00:00", "tests/test_calc.py::test_add",
-                               "failed", red_hash),
-        ledger.RecordedOutcome(2, "2026-03-02T10:00:00+00:00", "tests/test_calc.py::test_add",
-                               "passed", git_blob(calc)),
+        ledger.RecordedOutcome(
+            1, "2026-03-01T10:00:00+00:00", "tests/test_calc.py::test_add", "failed", red_hash
+        ),
+        ledger.RecordedOutcome(
+            2, "2026-03-02T10:00:00+00:00", "tests/test_calc.py::test_add", "passed", git_blob(calc)
+        ),
     ]
-    by_nodeid = ledger.test_outcomes(project.ledger, ["tests/test_other.py::test_x"],
-                                     "src/pkg/missing.py")
-    assert [(o.nodeid, o.impl_hash) for o in by_nodeid] == [("tests/test_other.py::test_x",
-                                                             None)]
+    by_nodeid = ledger.test_outcomes(
+        project.ledger, ["tests/test_other.py::test_x"], "src/pkg/missing.py"
+    )
+    assert [(o.nodeid, o.impl_hash) for o in by_nodeid] == [("tests/test_other.py::test_x", None)]
 
 
 def test_last_outcomes_of_one_test_is_one_indexed_query(project: Project) -> None:
@@ -128,19 +170,21 @@ def test_last_outcomes_of_one_test_is_one_indexed_query(project: Project) -> Non
 
     last = ledger.last_outcomes(project.ledger, "tests/test_calc.py::test_add", 3)
 
-    assert [(r.run_id, r.outcome) for r in last] == [(2, "failed"), (3, "passed"),
-                                                    (4, "failed")]
+    assert [(r.run_id, r.outcome) for r in last] == [(2, "failed"), (3, "passed"), (4, "failed")]
     assert last[0].signature is not None and last[1].signature is None
-    plan = rows(project.ledger, "EXPLAIN QUERY PLAN SELECT run_id, outcome FROM tests"
-                " WHERE nodeid = ? ORDER BY run_id DESC LIMIT 3", "x")
+    plan = rows(
+        project.ledger,
+        "EXPLAIN QUERY PLAN SELECT run_id, outcome FROM tests"
+        " WHERE nodeid = ? ORDER BY run_id DESC LIMIT 3",
+        "x",
+    )
     assert any("tests_by_nodeid" in str(step) for step in plan)
     assert not any("TEMP B-TREE" in str(step) for step in plan)
 
 
 def test_pruning_keeps_the_newest_ledger_keep_runs(tmp_path: Path) -> None:
     project = Project(tmp_path / "proj", "ledger_keep = 3\n")
-    results = [project.record(outcome("tests/test_calc.py::test_add", "passed"))
-               for _ in range(5)]
+    results = [project.record(outcome("tests/test_calc.py::test_add", "passed")) for _ in range(5)]
 
     assert [r.pruned for r in results] == [0, 0, 0, 1, 1]
     assert rows(project.ledger, "SELECT run_id FROM runs") == [(3,), (4,), (5,)]
@@ -203,6 +247,19 @@ def test_a_ledger_of_a_newer_version_is_left_alone(project: Project) -> None:
     assert not list(project.ledger.parent.glob("*.broken-*"))
 
 
+def recorded_hashes(project: Project, path: str) -> list[str]:
+    """The hash the ledger recorded for `path` in each run, oldest first."""
+    return [
+        bytes(blob).hex()
+        for (blob,) in rows(
+            project.ledger,
+            "SELECT f.blob FROM files f JOIN paths p USING (path_id)"
+            " WHERE p.path = ? ORDER BY f.run_id",
+            path,
+        )
+    ]
+
+
 def test_unchanged_files_are_not_read_again(project: Project) -> None:
     calc = project.root / "src/pkg/calc.py"
     old = time.time() - 3600
@@ -217,9 +274,7 @@ def test_unchanged_files_are_not_read_again(project: Project) -> None:
     calc.write_text("def add(a, b):\n    return a + b  # fixed\n", encoding="utf-8")
     project.record()
 
-    hashes = [bytes(b).hex() for (b,) in rows(  # type: ignore[arg-type]
-        project.ledger, "SELECT f.blob FROM files f JOIN paths p USING (path_id)"
-        " WHERE p.path = 'src/pkg/calc.py' ORDER BY f.run_id")]
+    hashes = recorded_hashes(project, "src/pkg/calc.py")
     assert hashes == [first, first, git_blob(calc)]
 
 
@@ -233,7 +288,5 @@ def test_a_recently_written_file_is_hashed_again_even_with_the_same_stat(
     os.utime(calc, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     project.record()
 
-    hashes = [bytes(b).hex() for (b,) in rows(  # type: ignore[arg-type]
-        project.ledger, "SELECT f.blob FROM files f JOIN paths p USING (path_id)"
-        " WHERE p.path = 'src/pkg/calc.py' ORDER BY f.run_id")]
+    hashes = recorded_hashes(project, "src/pkg/calc.py")
     assert hashes[1] == git_blob(calc) != hashes[0]

@@ -23,9 +23,21 @@ def start_workers(project: Project, runs: int, *extra: str) -> list[subprocess.P
     start = time.time() + 1.5  # time for all three interpreters to import
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.ledgerkit", str(project.root), worker, str(runs),
-             str(start), *extra],
-            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.ledgerkit",
+                str(project.root),
+                worker,
+                str(runs),
+                str(start),
+                *extra,
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for worker in WORKERS
     ]
@@ -55,8 +67,10 @@ def test_three_runs_at_once_on_a_new_ledger_lose_nothing(tmp_path: Path) -> None
 
     assert recorded_tests(project) == expected_tests(15)
     with sqlite3.connect(project.ledger) as conn:
-        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM runs").fetchone() \
-            == (45, 45)
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM runs").fetchone() == (
+            45,
+            45,
+        )
         assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (1,)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()

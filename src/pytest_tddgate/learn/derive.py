@@ -101,8 +101,13 @@ def _stuck_entries(
             f"{code(nodeid)} is stuck: it has failed with {error} in every run since run "
             f"#{a.run_id} ({history.date(a.run_id)}).{changes}"
         )
-        yield Learning(key("stuck", nodeid, signature), "common_issues",
-                       history.date(a.run_id), _file(nodeid), text)
+        yield Learning(
+            key("stuck", nodeid, signature),
+            "common_issues",
+            history.date(a.run_id),
+            _file(nodeid),
+            text,
+        )
         return
     date = history.date(after.run_id)
     text = (
