@@ -236,8 +236,8 @@ def red_to_green(history: History) -> Iterable[Learning]:
             continue
         red, green = turns[-1]
         changed = history.changed(red, green)
-        text = f"{code(gate)} went from red to green in run #{green} after "
-        text += f"changes to {files(changed)}." if changed else "no file changed."
+        text = f"{code(gate)} went from red to green in run #{green} "
+        text += f"after changes to {files(changed)}." if changed else "with no file changed."
         yield Learning(key("green", gate), "patterns_that_work", history.date(green), gate, text)
 
 
