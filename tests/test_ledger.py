@@ -86,7 +86,9 @@ def test_one_run_records_time_head_role_gates_findings_tests_and_hashes(
         ("ruff", "E501", "src/pkg/calc.py", 2, "Line too long (120 > 100)")
     ]
     assert rows(
-        db, "SELECT nodeid, file, outcome, signature, message FROM tests ORDER BY nodeid"
+        db,
+        "SELECT n.nodeid, n.file, t.outcome, t.signature, t.message FROM tests t"
+        " JOIN nodes n USING (node_id) ORDER BY n.nodeid",
     ) == [
         (
             "tests/test_calc.py::test_add",
@@ -175,10 +177,11 @@ def test_last_outcomes_of_one_test_is_one_indexed_query(project: Project) -> Non
     plan = rows(
         project.ledger,
         "EXPLAIN QUERY PLAN SELECT run_id, outcome FROM tests"
-        " WHERE nodeid = ? ORDER BY run_id DESC LIMIT 3",
+        " WHERE node_id = (SELECT node_id FROM nodes WHERE nodeid = ?)"
+        " ORDER BY run_id DESC LIMIT 3",
         "x",
     )
-    assert any("tests_by_nodeid" in str(step) for step in plan)
+    assert any("tests_by_node" in str(step) for step in plan)
     assert not any("TEMP B-TREE" in str(step) for step in plan)
 
 
@@ -247,17 +250,36 @@ def test_a_ledger_of_a_newer_version_is_left_alone(project: Project) -> None:
     assert not list(project.ledger.parent.glob("*.broken-*"))
 
 
-def recorded_hashes(project: Project, path: str) -> list[str]:
-    """The hash the ledger recorded for `path` in each run, oldest first."""
+def recorded_hashes(project: Project, path: str) -> list[str | None]:
+    """The hash the ledger holds for `path` in each run, oldest first."""
     return [
-        bytes(blob).hex()
+        None if blob is None else bytes(blob).hex()
         for (blob,) in rows(
             project.ledger,
-            "SELECT f.blob FROM files f JOIN paths p USING (path_id)"
-            " WHERE p.path = ? ORDER BY f.run_id",
+            "SELECT (SELECT f.blob FROM files f JOIN paths p USING (path_id) WHERE p.path = ?"
+            " AND f.run_id <= r.run_id ORDER BY f.run_id DESC LIMIT 1) FROM runs r"
+            " ORDER BY r.run_id",
             path,
         )
     ]
+
+
+def test_a_files_hash_is_stored_only_in_runs_where_it_changed(tmp_path: Path) -> None:
+    project = Project(tmp_path / "proj", "ledger_keep = 3\n")
+    calc, init = project.root / "src/pkg/calc.py", project.root / "src/pkg/__init__.py"
+    for _ in range(3):
+        project.record(outcome("tests/test_calc.py::test_add", "failed"))
+    calc.write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    init.unlink()
+    project.record(outcome("tests/test_calc.py::test_add", "passed"))
+
+    per_run = rows(project.ledger, "SELECT run_id, COUNT(*) FROM files GROUP BY run_id")
+    # run 1 was pruned: run 2 now holds every file; run 4 the edit and the deletion
+    assert per_run == [(2, 3), (4, 2)]
+    assert recorded_hashes(project, "src/pkg/__init__.py")[-1] is None
+    found = ledger.test_outcomes(project.ledger, ["tests/test_calc.py"], "src/pkg/calc.py")
+    assert [(o.run_id, o.outcome) for o in found] == [(2, "failed"), (3, "failed"), (4, "passed")]
+    assert found[0].impl_hash == found[1].impl_hash != found[2].impl_hash == git_blob(calc)
 
 
 def test_unchanged_files_are_not_read_again(project: Project) -> None:

@@ -51,7 +51,9 @@ def finish(workers: list[subprocess.Popen[str]]) -> None:
 
 def recorded_tests(project: Project) -> list[str]:
     with sqlite3.connect(project.ledger) as conn:
-        found = [row[0] for row in conn.execute("SELECT nodeid FROM tests")]
+        found = [
+            row[0] for row in conn.execute("SELECT nodeid FROM tests JOIN nodes USING (node_id)")
+        ]
     conn.close()
     return sorted(found)
 

@@ -146,7 +146,9 @@ def test_under_xdist_the_controller_records_one_run(project: pytest.Pytester) ->
     assert result.ret == 1
     with sqlite3.connect(project.path / ".tddgate/ledger.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
-        assert conn.execute("SELECT nodeid, outcome FROM tests ORDER BY nodeid").fetchall() == [
+        assert conn.execute(
+            "SELECT nodeid, outcome FROM tests JOIN nodes USING (node_id) ORDER BY nodeid"
+        ).fetchall() == [
             ("test_calc.py::test_add", "failed"),
             ("test_calc.py::test_ok", "passed"),
         ]

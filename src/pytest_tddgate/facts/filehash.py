@@ -13,7 +13,6 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,10 +53,12 @@ def is_test_file(relpath: str, settings: Settings) -> bool:
     return any(_under(relpath, root) for root in settings.test_roots)
 
 
-def project_files(settings: Settings) -> Iterator[tuple[str, str, Path]]:
+def project_files(settings: Settings) -> Iterator[tuple[str, str, str]]:
     """(relative path, kind, absolute path) of every Python file under the source and
-    test roots, each once, in a stable order."""
+    test roots, each once, in a stable order. Plain strings: this runs for every file
+    of the project on every run, and `pathlib` would triple its cost."""
     seen: set[str] = set()
+    prefix = len(str(settings.root)) + 1
     for root in sorted({*settings.source_roots, *settings.test_roots}):
         top = settings.path(root)
         if not top.is_dir() or not top.is_relative_to(settings.root):
@@ -67,8 +68,8 @@ def project_files(settings: Settings) -> Iterator[tuple[str, str, Path]]:
             for name in sorted(names):
                 if not name.endswith(".py"):
                     continue
-                absolute = Path(folder, name)
-                rel = absolute.relative_to(settings.root).as_posix()
+                absolute = f"{folder}{os.sep}{name}"
+                rel = absolute[prefix:].replace(os.sep, "/")
                 if rel not in seen:
                     seen.add(rel)
                     yield rel, "test" if is_test_file(rel, settings) else "impl", absolute
@@ -79,7 +80,7 @@ def snapshot(settings: Settings, cache: Mapping[str, FileHash]) -> tuple[FileHas
     hashes = []
     for rel, kind, absolute in project_files(settings):
         try:
-            stat = absolute.stat()
+            stat = os.stat(absolute)  # noqa: PTH116 - strings are 3x faster here
             known = cache.get(rel)
             if (
                 known is not None
@@ -92,7 +93,8 @@ def snapshot(settings: Settings, cache: Mapping[str, FileHash]) -> tuple[FileHas
                 )
                 continue
             hashed_ns = time.time_ns()
-            data = absolute.read_bytes()
+            with open(absolute, "rb") as handle:  # noqa: PTH123 - as above
+                data = handle.read()
         except OSError:
             continue  # deleted while we walked, or unreadable: nothing to record
         hashes.append(FileHash(rel, kind, blob_id(data), stat.st_size, stat.st_mtime_ns, hashed_ns))

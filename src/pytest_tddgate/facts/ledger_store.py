@@ -47,20 +47,25 @@ SCHEMA = (
     " line INTEGER, message TEXT NOT NULL, waived INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS findings_by_run ON findings (run_id)",
     "CREATE INDEX IF NOT EXISTS findings_by_rule ON findings (gate, rule, run_id)",
+    "CREATE TABLE IF NOT EXISTS nodes ("
+    " node_id INTEGER PRIMARY KEY, nodeid TEXT NOT NULL UNIQUE, file TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS nodes_by_file ON nodes (file)",
     "CREATE TABLE IF NOT EXISTS tests ("
-    " run_id INTEGER NOT NULL, nodeid TEXT NOT NULL, file TEXT NOT NULL,"
-    " outcome TEXT NOT NULL, signature TEXT, message TEXT, duration_s REAL,"
-    " PRIMARY KEY (run_id, nodeid)) WITHOUT ROWID",
+    " run_id INTEGER NOT NULL, node_id INTEGER NOT NULL, outcome TEXT NOT NULL,"
+    " signature TEXT, message TEXT, duration_ms INTEGER,"
+    " PRIMARY KEY (run_id, node_id)) WITHOUT ROWID",
     # "the last N outcomes of test X" is one range scan of this index
-    "CREATE INDEX IF NOT EXISTS tests_by_nodeid ON tests (nodeid, run_id)",
-    "CREATE INDEX IF NOT EXISTS tests_by_file ON tests (file, run_id)",
+    "CREATE INDEX IF NOT EXISTS tests_by_node ON tests (node_id, run_id)",
     # failures are few: learnings start from them without scanning every outcome
-    "CREATE INDEX IF NOT EXISTS tests_failing ON tests (nodeid)"
+    "CREATE INDEX IF NOT EXISTS tests_failing ON tests (node_id)"
     " WHERE outcome IN ('failed', 'error')",
     "CREATE TABLE IF NOT EXISTS paths (path_id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
+    # one row where a file is new, changed or deleted (blob NULL) since the previous run;
+    # the oldest kept run holds the full state, so a file's hash in run R is its row
+    # with the highest run_id <= R
     "CREATE TABLE IF NOT EXISTS files ("
     " run_id INTEGER NOT NULL, path_id INTEGER NOT NULL, kind TEXT NOT NULL,"
-    " blob BLOB NOT NULL, PRIMARY KEY (run_id, path_id)) WITHOUT ROWID",
+    " blob BLOB, PRIMARY KEY (run_id, path_id)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS files_by_path ON files (path_id, run_id)",
     "CREATE TABLE IF NOT EXISTS requirements ("
     " run_id INTEGER NOT NULL, req_id TEXT NOT NULL, status TEXT NOT NULL, title TEXT,"
@@ -153,7 +158,7 @@ def check(conn: sqlite3.Connection) -> bool:
             f"understands ({SCHEMA_VERSION}); runs are not recorded",
             fix="upgrade pytest-tddgate, or move the ledger aside to start a new one",
         )
-    missing = {"runs", "tests", "files"} - tables
+    missing = {"runs", "tests", "nodes", "files", "hash_cache"} - tables
     if missing:
         raise Foreign(f"tables are missing: {', '.join(sorted(missing))}")
     return True

@@ -7,6 +7,7 @@ requirement statuses. File contents are compared run against run on demand.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -70,7 +71,6 @@ class History:
         gates: Mapping[str, tuple[tuple[int, str], ...]],
         findings: tuple[FindingSeen, ...],
         requirements: Mapping[str, tuple[RequirementPoint, ...]],
-        files: Mapping[int, Mapping[str, bytes]] | None = None,
     ) -> None:
         self._conn = conn
         self.runs = runs
@@ -79,28 +79,37 @@ class History:
         self.gates = gates
         self.findings = findings
         self.requirements = requirements
-        self._files: dict[int, Mapping[str, bytes]] = dict(files or {})
 
     def date(self, run_id: int) -> str:
         run = self.by_id.get(run_id)
         return run.date if run else "????-??-??"
 
     def changed(self, before: int, after: int) -> tuple[str, ...]:
-        """Files added, removed or edited between two runs, sorted."""
-        old, new = self._files_of(before), self._files_of(after)
-        return tuple(sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p)))
+        """Files added, removed or edited between two runs, sorted.
 
-    def _files_of(self, run_id: int) -> Mapping[str, bytes]:
-        if run_id not in self._files and self._conn is not None:
-            self._files[run_id] = {
-                path: bytes(blob)
-                for path, blob in self._conn.execute(
-                    "SELECT p.path, f.blob FROM files f JOIN paths p ON p.path_id = f.path_id"
-                    " WHERE f.run_id = ?",
-                    (run_id,),
-                )
-            }
-        return self._files.get(run_id, {})
+        Only files with a row between the two runs can differ; for those the hash
+        in each run (the newest row up to it) is compared, so a file edited and
+        edited back is not counted.
+        """
+        if self._conn is None:
+            return ()
+        rows = self._conn.execute(
+            "SELECT p.path, ("
+            + _BLOB_AT.format(run="?")
+            + "), ("
+            + _BLOB_AT.format(run="?")
+            + ") FROM (SELECT DISTINCT path_id FROM files WHERE run_id > ? AND run_id <= ?) d"
+            " JOIN paths p ON p.path_id = d.path_id ORDER BY p.path",
+            (before, after, before, after),
+        )
+        return tuple(path for path, old, new in rows if old != new)
+
+
+# the hash a file had in a run: its row with the highest run_id up to that run
+_BLOB_AT = (
+    "SELECT g.blob FROM files g WHERE g.path_id = d.path_id AND g.run_id <= {run}"
+    " ORDER BY g.run_id DESC LIMIT 1"
+)
 
 
 def load(conn: sqlite3.Connection) -> History:
@@ -133,38 +142,42 @@ def load(conn: sqlite3.Connection) -> History:
 
 def _failing_tests(conn: sqlite3.Connection) -> dict[str, tuple[TestPoint, ...]]:
     """The whole recorded history of every test that failed at least once."""
-    nodeids = [
-        row[0]
-        for row in conn.execute(
-            "SELECT DISTINCT nodeid FROM tests WHERE outcome IN ('failed', 'error')"
-        )
-    ]
-    found: dict[str, list[TestPoint]] = defaultdict(list)
-    blobs: dict[str, dict[int, bytes]] = {}
-    for nodeid in sorted(nodeids):
-        rows = conn.execute(
-            "SELECT run_id, outcome, signature, message, file FROM tests WHERE nodeid = ?"
-            " ORDER BY run_id",
-            (nodeid,),
-        ).fetchall()
-        for run_id, outcome, signature, message, file in rows:
-            if file not in blobs:
-                blobs[file] = _blobs_of(conn, file)
-            found[nodeid].append(
-                TestPoint(run_id, outcome, signature, message, blobs[file].get(run_id))
+    failing = conn.execute(
+        "SELECT n.node_id, n.nodeid, n.file FROM nodes n WHERE n.node_id IN"
+        " (SELECT node_id FROM tests WHERE outcome IN ('failed', 'error')) ORDER BY n.nodeid"
+    ).fetchall()
+    found: dict[str, tuple[TestPoint, ...]] = {}
+    blobs: dict[str, list[tuple[int, bytes | None]]] = {}
+    for node_id, nodeid, file in failing:
+        if file not in blobs:
+            blobs[file] = _changes_of(conn, file)
+        found[nodeid] = tuple(
+            TestPoint(run_id, outcome, signature, message, _state(blobs[file], run_id))
+            for run_id, outcome, signature, message in conn.execute(
+                "SELECT run_id, outcome, signature, message FROM tests WHERE node_id = ?"
+                " ORDER BY run_id",
+                (node_id,),
             )
-    return {nodeid: tuple(points) for nodeid, points in found.items()}
+        )
+    return found
 
 
-def _blobs_of(conn: sqlite3.Connection, path: str) -> dict[int, bytes]:
-    return {
-        run_id: bytes(blob)
+def _changes_of(conn: sqlite3.Connection, path: str) -> list[tuple[int, bytes | None]]:
+    """(run_id, hash) of every run in which `path` changed, oldest first."""
+    return [
+        (run_id, None if blob is None else bytes(blob))
         for run_id, blob in conn.execute(
             "SELECT f.run_id, f.blob FROM files f JOIN paths p ON p.path_id = f.path_id"
-            " WHERE p.path = ?",
+            " WHERE p.path = ? ORDER BY f.run_id",
             (path,),
         )
-    }
+    ]
+
+
+def _state(changes: list[tuple[int, bytes | None]], run_id: int) -> bytes | None:
+    """The hash in run `run_id`: the last change at or before it."""
+    index = bisect.bisect_right(changes, run_id, key=lambda change: change[0])
+    return changes[index - 1][1] if index else None
 
 
 def _findings(conn: sqlite3.Connection) -> tuple[FindingSeen, ...]:
