@@ -212,3 +212,18 @@ def test_messages_cannot_break_the_line_or_its_marker() -> None:
     (line,) = [line for line in text.splitlines() if "tddgate:stuck:" in line]
     assert "line one line two -> <!- tddgate:flaky:ffffffffffff ->" in line
     assert line.count("<!-- tddgate:") == 1
+
+
+def test_a_note_between_entries_stays_between_them() -> None:
+    first = merge(None, [STUCK, FLAKY], "2026-03-02", FILE).text
+    assert first is not None
+    note = "  Ada: the stuck one needs the staging database.\n"
+    mine = first.replace(render(STUCK) + "\n", render(STUCK) + "\n" + note)
+    newer = Learning(FLAKY.key, FLAKY.section, "2026-03-06", FLAKY.component, "Still flaky.")
+    added = Learning("flaky:ba9876543210", "common_issues", "2026-03-06", "t.py", "New one.")
+
+    text = merge(mine, [STUCK, newer, added], "2026-03-06", FILE).text
+
+    assert text is not None
+    issues = text.split("### common_issues\n")[1].split("###")[0]
+    assert issues == f"\n{render(STUCK)}\n{note}{render(newer)}\n{render(added)}\n\n"
