@@ -12,7 +12,10 @@ from pytest_tddgate import __version__
 from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "matrix": "show the traceability matrix with each requirement's last status; --update "
+    "adds discovered tests and code",
+}
 
 EPILOG = """\
 exit status: 0 all gates passed, 1 a gate failed, 4 usage error (bad settings,
