@@ -148,7 +148,7 @@ def print_table(
     ]
     widths = [max(len(c[i]) for c in (header, *cells)) for i in range(len(header))]
     for line in (header, *cells):
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip(), file=out)
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip(), file=out)
     counts = Counter(row["status"] for row in rows)
     parts = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
     print(

@@ -18,7 +18,6 @@ one-per-line lists, key order, unknown keys and line endings stay as they were.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from pytest_tddgate.facts.matrix import Matrix, Requirement, entry_file
 from pytest_tddgate.facts.tracing import base_nodeid, covers, under
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
     from pytest_tddgate.facts.reqmarks import MarkedTest
@@ -132,7 +132,7 @@ def apply(matrix: Matrix, additions: Sequence[Additions]) -> str:
                 continue
             member = next((m for m in members if m.key == key), None)
             if member is None:
-                at, piece = _new_member(text, start, members, key, values, style)
+                at, piece = _new_member(text, start, members, key, values, style=style)
                 edits.append((at, len(edits), at, piece))
             elif text[member.start] == "[":
                 at, end, piece = _extend_array(text, member, values, style)
@@ -184,6 +184,7 @@ def _new_member(
     members: Sequence[jsonspans.Member],
     key: str,
     values: Sequence[str],
+    *,
     style: _Style,
 ) -> tuple[int, str]:
     """Add `"key": [...]` after the object's last member, in the object's layout."""
