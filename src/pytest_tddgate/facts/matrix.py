@@ -234,7 +234,13 @@ def _requirements(
         req_id = _check_id(item.get("id"), (*here, "id"), pattern, problems)
         title = item.get("title")
         if title is not None and not isinstance(title, str):
-            problems.append(Problem((*here, "title"), f"must be a string, got {_kind(title)}"))
+            problems.append(
+                Problem(
+                    (*here, "title"),
+                    f"must be a string, got {_kind(title)}",
+                    'write e.g. `"title": "Login with a password"`',
+                )
+            )
         tests = _paths(item.get("tests"), (*here, "tests"), problems, node_ids=True)
         code = _paths(item.get("code"), (*here, "code"), problems, node_ids=False)
         if req_id is None:
