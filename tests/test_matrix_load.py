@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.facts.matrix import compile_id_pattern, load
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write(tmp_path: Path, text: str, name: str = "traceability_matrix.json") -> Path:
@@ -77,8 +80,10 @@ def test_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     error = error_of(tmp_path, '{"requirements": [\n  {"id": "A",}\n]}')
     assert (error.file, error.line, error.column) == ("traceability_matrix.json", 2, 14)
     rendered = error.render()
-    assert rendered.startswith("traceability_matrix.json:2:14: not valid JSON: Expecting "
-                               "property name enclosed in double quotes")
+    assert rendered.startswith(
+        "traceability_matrix.json:2:14: not valid JSON: Expecting "
+        "property name enclosed in double quotes"
+    )
     assert "fix: correct the syntax" in rendered
 
 
@@ -106,33 +111,62 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
         ('{"requirements": {"id": "A"}}', "requirements", "must be a list, got an object"),
         ('{"requirements": [3]}', "requirements[0]", "must be an object, got a number 3"),
         ('{"requirements": [{"title": "x"}]}', "requirements[0]", "has no `id`"),
-        ('{"requirements": [{"id": 7}]}', "requirements[0].id",
-         "must be a non-empty string, got a number 7"),
+        (
+            '{"requirements": [{"id": 7}]}',
+            "requirements[0].id",
+            "must be a non-empty string, got a number 7",
+        ),
         ('{"requirements": [{"id": ""}]}', "requirements[0].id", "must be a non-empty string"),
         ('{"requirements": [{"id": " A"}]}', "requirements[0].id", "leading or trailing spaces"),
-        ('{"requirements": [{"id": "A", "title": ["x"]}]}', "requirements[0].title",
-         "must be a string, got a list"),
-        ('{"requirements": [{"id": "A", "tests": "tests/t.py"}]}', "requirements[0].tests",
-         'must be a list of paths, got a string "tests/t.py"'),
-        ('{"requirements": [{"id": "A", "code": [""]}]}', "requirements[0].code[0]",
-         "must be a non-empty path string"),
-        ('{"requirements": [{"id": "A", "code": ["src/a.py", true]}]}', "requirements[0].code[1]",
-         "must be a non-empty path string, got a boolean true"),
-        ('{"requirements": [{"id": "A", "code": ["../etc/passwd"]}]}', "requirements[0].code[0]",
-         "path `../etc/passwd` is outside the repository"),
-        ('{"requirements": [{"id": "A", "code": ["/etc/passwd"]}]}', "requirements[0].code[0]",
-         "is outside the repository"),
-        ('{"requirements": [{"id": "A", "code": ["C:\\\\x.py"]}]}', "requirements[0].code[0]",
-         "is outside the repository"),
-        ('{"requirements": [{"id": "A", "tests": ["src/../../t.py::test_a"]}]}',
-         "requirements[0].tests[0]", "is outside the repository"),
+        (
+            '{"requirements": [{"id": "A", "title": ["x"]}]}',
+            "requirements[0].title",
+            "must be a string, got a list",
+        ),
+        (
+            '{"requirements": [{"id": "A", "tests": "tests/t.py"}]}',
+            "requirements[0].tests",
+            'must be a list of paths, got a string "tests/t.py"',
+        ),
+        (
+            '{"requirements": [{"id": "A", "code": [""]}]}',
+            "requirements[0].code[0]",
+            "must be a non-empty path string",
+        ),
+        (
+            '{"requirements": [{"id": "A", "code": ["src/a.py", true]}]}',
+            "requirements[0].code[1]",
+            "must be a non-empty path string, got a boolean true",
+        ),
+        (
+            '{"requirements": [{"id": "A", "code": ["../etc/passwd"]}]}',
+            "requirements[0].code[0]",
+            "path `../etc/passwd` is outside the repository",
+        ),
+        (
+            '{"requirements": [{"id": "A", "code": ["/etc/passwd"]}]}',
+            "requirements[0].code[0]",
+            "is outside the repository",
+        ),
+        (
+            '{"requirements": [{"id": "A", "code": ["C:\\\\x.py"]}]}',
+            "requirements[0].code[0]",
+            "is outside the repository",
+        ),
+        (
+            '{"requirements": [{"id": "A", "tests": ["src/../../t.py::test_a"]}]}',
+            "requirements[0].tests[0]",
+            "is outside the repository",
+        ),
         ('[{"id": "A"}, {"id": "A"}]', "[1].id", "duplicate id `A` (first at [0])"),
-        ('{"requirements": [{"id": "A", "id": "B"}]}', "requirements[0].id",
-         "the key `id` appears twice in one object"),
+        (
+            '{"requirements": [{"id": "A", "id": "B"}]}',
+            "requirements[0].id",
+            "the key `id` appears twice in one object",
+        ),
     ],
 )
-def test_each_error_names_the_json_path(tmp_path: Path, text: str, key: str,
-                                        message: str) -> None:
+def test_each_error_names_the_json_path(tmp_path: Path, text: str, key: str, message: str) -> None:
     error = error_of(tmp_path, text)
     assert error.key == key
     assert message in error.message
@@ -155,8 +189,9 @@ def test_error_line_and_column_point_at_the_value(tmp_path: Path) -> None:
 
 
 def test_id_pattern(tmp_path: Path) -> None:
-    error = error_of(tmp_path, '{"requirements": [{"id": "REQ-1"}, {"id": "FOO-2"}]}',
-                     pattern=r"REQ-\d+")
+    error = error_of(
+        tmp_path, '{"requirements": [{"id": "REQ-1"}, {"id": "FOO-2"}]}', pattern=r"REQ-\d+"
+    )
     assert error.key == "requirements[1].id"
     assert "`FOO-2` does not match the id pattern `REQ-\\d+`" in error.message
     assert error.fix is not None and "gates.traceability.id_pattern" in error.fix

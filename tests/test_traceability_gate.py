@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_tddgate import engine
 from pytest_tddgate.errors import UsageError
-from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts import Facts, testrun
 from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
-from pytest_tddgate.facts import testrun
 from pytest_tddgate.gates.traceability import TraceabilityGate
 from pytest_tddgate.model import GateResult, Verdict
 from pytest_tddgate.settings import resolve
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TEST_FILE = """\
 import pytest
@@ -66,7 +67,7 @@ def outcome(nodeid: str, result: str = "passed", *reqs: str) -> testrun.TestOutc
     return testrun.TestOutcome(
         nodeid,
         result,
-        path=nodeid.split("::")[0],
+        path=nodeid.split("::", maxsplit=1)[0],
         line=4,
         requirements=reqs,
         message="assert 1 == 2" if result == "failed" else None,
@@ -291,7 +292,7 @@ def test_without_a_test_run_the_static_checks_still_run(project: Path) -> None:
         ("untested", "REQ-2"),
     ]
     unknown = next(f for f in result.findings if f.requirement == "REQ-404")
-    assert (unknown.path, unknown.line) == ("tests/test_extra.py", 4)
+    assert (unknown.path, unknown.line) == ("tests/test_extra.py", 3)
     assert statuses(result) == {"REQ-1": "not-run", "REQ-2": "untested"}
 
 

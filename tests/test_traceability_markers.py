@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts.reqmarks import MarkedTest, StaticTests
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def make(tmp_path: Path, files: dict[str, str], roots: tuple[str, ...] = ("tests",)) -> StaticTests:
@@ -17,7 +20,10 @@ def make(tmp_path: Path, files: dict[str, str], roots: tuple[str, ...] = ("tests
 
 
 def test_every_marker_form_is_found(tmp_path: Path) -> None:
-    tests = make(tmp_path, {"tests/test_forms.py": """
+    tests = make(
+        tmp_path,
+        {
+            "tests/test_forms.py": """
         import pytest
         from pytest import mark
 
@@ -59,7 +65,9 @@ def test_every_marker_form_is_found(tmp_path: Path) -> None:
         @pytest.mark.req(computed_id())
         def test_dynamic():
             pass
-        """})
+        """
+        },
+    )
     found = {m.nodeid: m.requirements for m in tests.marked()}
     assert found == {
         "tests/test_forms.py::test_decorated": ("REQ-1", "REQ-2"),
@@ -72,7 +80,10 @@ def test_every_marker_form_is_found(tmp_path: Path) -> None:
 
 
 def test_module_pytestmark_applies_to_every_test(tmp_path: Path) -> None:
-    tests = make(tmp_path, {"tests/sub/test_mod.py": """
+    tests = make(
+        tmp_path,
+        {
+            "tests/sub/test_mod.py": """
         import pytest
         pytestmark = pytest.mark.req("REQ-9")
 
@@ -82,36 +93,48 @@ def test_module_pytestmark_applies_to_every_test(tmp_path: Path) -> None:
         @pytest.mark.req("REQ-9", "REQ-10")
         def test_b():
             pass
-        """})
+        """
+        },
+    )
     assert tests.marked() == (
         MarkedTest("tests/sub/test_mod.py::test_a", "tests/sub/test_mod.py", 5, ("REQ-9",)),
-        MarkedTest("tests/sub/test_mod.py::test_b", "tests/sub/test_mod.py", 9,
-                   ("REQ-9", "REQ-10")),
+        MarkedTest(
+            "tests/sub/test_mod.py::test_b", "tests/sub/test_mod.py", 8, ("REQ-9", "REQ-10")
+        ),
     )
 
 
 def test_only_test_files_under_the_test_roots_are_read(tmp_path: Path) -> None:
     marked = 'import pytest\n@pytest.mark.req("R")\ndef test_x():\n    pass\n'
-    tests = make(tmp_path, {
-        "tests/test_a.py": marked,
-        "tests/b_test.py": marked,
-        "tests/helpers.py": marked,  # not a test file by pytest's default names
-        "tests/.hidden/test_c.py": marked,
-        "tests/__pycache__/test_d.py": marked,
-        "src/test_e.py": marked,  # not under a test root
-        "tests/test_broken.py": "def test_(:\n  req",  # does not parse: skipped
-    })
+    tests = make(
+        tmp_path,
+        {
+            "tests/test_a.py": marked,
+            "tests/b_test.py": marked,
+            "tests/helpers.py": marked,  # not a test file by pytest's default names
+            "tests/.hidden/test_c.py": marked,
+            "tests/__pycache__/test_d.py": marked,
+            "src/test_e.py": marked,  # not under a test root
+            "tests/test_broken.py": "def test_(:\n  req",  # does not parse: skipped
+        },
+    )
     assert [m.path for m in tests.marked()] == ["tests/b_test.py", "tests/test_a.py"]
 
 
 def test_a_test_root_may_be_a_file(tmp_path: Path) -> None:
-    tests = make(tmp_path, {"check_it.py": 'import pytest\n@pytest.mark.req("R")\n'
-                            "def test_x():\n    pass\n"}, roots=("check_it.py", "missing"))
+    tests = make(
+        tmp_path,
+        {"check_it.py": 'import pytest\n@pytest.mark.req("R")\ndef test_x():\n    pass\n'},
+        roots=("check_it.py", "missing"),
+    )
     assert [m.nodeid for m in tests.marked()] == ["check_it.py::test_x"]
 
 
 def test_has_node(tmp_path: Path) -> None:
-    tests = make(tmp_path, {"tests/test_n.py": """
+    tests = make(
+        tmp_path,
+        {
+            "tests/test_n.py": """
         from helpers import test_imported
         test_assigned = lambda: None
 
@@ -124,7 +147,11 @@ def test_has_node(tmp_path: Path) -> None:
 
         class TestChild(TestBox):
             pass
-        """, "tests/test_bad.py": "def (:", "tests/cases.yaml": "x: 1"})
+        """,
+            "tests/test_bad.py": "def (:",
+            "tests/cases.yaml": "x: 1",
+        },
+    )
     assert tests.has_node("tests/test_n.py::test_plain")
     assert tests.has_node("tests/test_n.py::test_plain[1-2]")
     assert tests.has_node("tests/test_n.py::test_imported")

@@ -157,7 +157,9 @@ def _walk(
         if isinstance(stmt, _FUNCS) and stmt.name.startswith("test"):
             ids = _unique((*inherited, *_decorator_ids(stmt, aliases)))
             if ids:
-                yield MarkedTest(f"{prefix}::{stmt.name}", relpath, stmt.lineno, ids)
+                # pytest reports a test at its first decorator; so do we
+                line = min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)])
+                yield MarkedTest(f"{prefix}::{stmt.name}", relpath, line, ids)
         elif isinstance(stmt, ast.ClassDef) and stmt.name.startswith("Test"):
             ids = (*inherited, *_decorator_ids(stmt, aliases), *_pytestmark_ids(stmt.body, aliases))
             yield from _walk(stmt.body, relpath, f"{prefix}::{stmt.name}", ids, aliases)
