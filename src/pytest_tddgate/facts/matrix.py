@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 KNOWN_KEYS = ("id", "title", "tests", "code")
 MAX_PROBLEMS_SHOWN = 10
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# relative, `/`-separated, no `.` or `..` parts, no doubled or trailing slash, no spaces
+_PLAIN_PATH = re.compile(r"(?:[\w-][\w.+@=,-]*/)*[\w-][\w.+@=,-]*")
 _BOM = "\ufeff"
 
 
@@ -341,6 +343,8 @@ def _paths(
 
 def normalize_path(value: str) -> str | None:
     """`./tests\\a.py` -> `tests/a.py`; None for a path outside the project root."""
+    if _PLAIN_PATH.fullmatch(value):
+        return value  # the common case, already normal: no need for normpath
     text = value.strip().replace("\\", "/")
     if text.startswith("/") or _DRIVE.match(text):
         return None

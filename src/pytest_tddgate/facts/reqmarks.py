@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
 
     from pytest_tddgate.facts import Facts
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv"}
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_TEST_DEF = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+test", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +49,13 @@ class StaticTests:
         self.root = root
         self.test_roots = tuple(test_roots)
         self._trees: dict[str, ast.Module | None] = {}
-        self._marked: tuple[MarkedTest, ...] | None = None
 
-    def tree(self, relpath: str) -> ast.Module | None:
+    def tree(self, relpath: str, source: bytes | None = None) -> ast.Module | None:
         """The parsed file, or None when it is missing or does not parse."""
         if relpath not in self._trees:
             try:
-                source = (self.root / relpath).read_bytes()
+                if source is None:
+                    source = (self.root / relpath).read_bytes()
                 self._trees[relpath] = ast.parse(source, filename=relpath)
             except (OSError, SyntaxError, ValueError):
                 self._trees[relpath] = None
@@ -75,21 +77,28 @@ class StaticTests:
                     ):
                         yield f"{rel}/{name}" if rel != "." else name
 
-    def marked(self) -> tuple[MarkedTest, ...]:
-        """Every test with a `req` marker in a string literal, in file order."""
-        if self._marked is None:
-            found: list[MarkedTest] = []
-            for relpath in self.test_files():
-                try:
-                    if b"req" not in (self.root / relpath).read_bytes():
-                        continue
-                except OSError:
-                    continue
-                tree = self.tree(relpath)
-                if tree is not None:
-                    found.extend(_marked_in(tree, relpath))
-            self._marked = tuple(found)
-        return self._marked
+    def marked(self, ran: Mapping[str, int] | None = None) -> tuple[MarkedTest, ...]:
+        """Every test with a `req` marker in a string literal, in file order.
+
+        `ran` (test file -> how many of its tests ran, parameters folded) lets a run
+        skip the files whose every test ran: the run recorded their markers already,
+        and parsing is the whole cost of this scan. Counting `def test` lines errs on
+        the safe side: a file with more of them than tests that ran is parsed.
+        """
+        found: list[MarkedTest] = []
+        for relpath in self.test_files():
+            try:
+                source = (self.root / relpath).read_bytes()
+            except OSError:
+                continue
+            if b"req" not in source:
+                continue
+            if ran is not None and ran.get(relpath, 0) >= len(_TEST_DEF.findall(source)):
+                continue
+            tree = self.tree(relpath, source)
+            if tree is not None:
+                found.extend(_marked_in(tree, relpath))
+        return tuple(found)
 
     def has_node(self, nodeid: str) -> bool | None:
         """Whether `file::Class::test` names a test defined in the file.

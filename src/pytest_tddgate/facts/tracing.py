@@ -48,14 +48,22 @@ def under(path: str, entry: str) -> bool:
 class OutcomeIndex:
     """The run's outcomes, looked up by a `tests` entry in constant time."""
 
-    __slots__ = ("_by_key", "_files")
+    __slots__ = ("_by_key", "_files", "_tests_per_file")
 
     def __init__(self, outcomes: Iterable[TestOutcome]) -> None:
         self._by_key: dict[str, list[TestOutcome]] = defaultdict(list)
+        tests: dict[str, set[str]] = defaultdict(set)
         for outcome in outcomes:
-            for key in _keys(outcome.nodeid):
+            base = base_nodeid(outcome.nodeid)
+            tests[base.partition("::")[0]].add(base)
+            for key in _keys(outcome.nodeid, base):
                 self._by_key[key].append(outcome)
         self._files: list[str] | None = None
+        self._tests_per_file = {path: len(names) for path, names in tests.items()}
+
+    def tests_per_file(self) -> dict[str, int]:
+        """test file -> how many of its tests ran (parameters folded into one)."""
+        return self._tests_per_file
 
     def match(self, entry: str) -> tuple[TestOutcome, ...]:
         found = self._by_key.get(entry)
@@ -70,9 +78,8 @@ class OutcomeIndex:
         return tuple(o for f in self._files if f.startswith(folder) for o in self._by_key[f])
 
 
-def _keys(nodeid: str) -> Iterable[str]:
+def _keys(nodeid: str, base: str) -> Iterable[str]:
     """`f.py::C::t[1]` -> itself, `f.py::C::t`, `f.py::C`, `f.py` (each once)."""
-    base = base_nodeid(nodeid)
     parts = base.split("::")
     keys = {"::".join(parts[: n + 1]) for n in range(len(parts))}
     keys.add(nodeid)

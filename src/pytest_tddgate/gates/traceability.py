@@ -18,6 +18,7 @@ checks run; the outcome checks are skipped and the summary says so.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -92,11 +93,14 @@ class Trace:
         self.index = OutcomeIndex(self.run.outcomes) if self.run is not None else None
         contexts = ContextIndex(coverage) if coverage is not None else None
         self.contexts = contexts if contexts else None  # no per-test contexts: not judged
+        # in a run, only test files where some test did not run need parsing
+        self.marked = self.tests.marked(self.index.tests_per_file() if self.index else None)
         self.findings: list[Finding] = []
+        self._root_text = str(self.root)
         self._exists: dict[str, bool] = {}
 
     def result(self) -> GateResult:
-        marked = self.tests.marked()
+        marked = self.marked
         outcomes = self.run.outcomes if self.run is not None else ()
         by_requirement = marker_links(outcomes, marked, self.index)
         known = self.matrix.by_id()
@@ -180,7 +184,9 @@ class Trace:
         path = entry_file(entry)
         if not self._exists_path(path):
             return "missing-file", f"test file `{path}` does not exist"
-        if "::" in entry and self.tests.has_node(entry) is False:
+        if "::" not in entry or (self.index is not None and self.index.match(entry)):
+            return None  # a file, or a test that ran: it exists, no need to parse
+        if self.tests.has_node(entry) is False:
             return "missing-test", f"test `{entry}` is not defined in `{path}`"
         return None
 
@@ -201,7 +207,8 @@ class Trace:
 
     def _exists_path(self, path: str) -> bool:
         if path not in self._exists:
-            self._exists[path] = (self.root / path).exists()
+            # os.path, not pathlib: this runs for every entry of a large matrix
+            self._exists[path] = os.path.exists(os.path.join(self._root_text, path))
         return self._exists[path]
 
     def _unknown_ids(
@@ -214,7 +221,7 @@ class Trace:
             first = sorted(tests)[0]
             more = f" and {len(tests) - 1} more test(s)" if len(tests) > 1 else ""
             where = next(iter(tests[first]), None)
-            static = next((m for m in self.tests.marked() if m.nodeid == first), None)
+            static = next((m for m in self.marked if m.nodeid == first), None)
             self.findings.append(
                 Finding(
                     "unknown-requirement",
