@@ -208,7 +208,7 @@ class Trace:
     def _exists_path(self, path: str) -> bool:
         if path not in self._exists:
             # os.path, not pathlib: this runs for every entry of a large matrix
-            self._exists[path] = os.path.exists(os.path.join(self._root_text, path))
+            self._exists[path] = os.path.exists(os.path.join(self._root_text, path))  # noqa: PTH110, PTH118
         return self._exists[path]
 
     def _unknown_ids(
