@@ -389,37 +389,24 @@ def test_discovered_code_lists_implementation_files_not_in_code(project: Path) -
     assert result.details["discovered_code"] == {"REQ-1": ["src/app/util.py"]}
 
 
+# REQ-1's only test does not execute its only code file
+UTIL_BY_TEST_ONE = [
+    {"id": "REQ-1", "tests": ["tests/test_login.py::test_one"], "code": ["src/app/util.py"]},
+    {"id": "REQ-MARKED"},
+]
+
+
 def test_orphan_check_can_be_turned_off(project: Path) -> None:
     with (project / "pyproject.toml").open("a") as handle:
         handle.write("[tool.tddgate.gates.traceability]\norphan_code = false\n")
-    write_matrix(
-        project,
-        [
-            {
-                "id": "REQ-1",
-                "tests": ["tests/test_login.py::test_one"],
-                "code": ["src/app/util.py"],
-            },
-            {"id": "REQ-MARKED"},
-        ],
-    )
+    write_matrix(project, UTIL_BY_TEST_ONE)
     result = evaluate(project, ALL_TESTS, coverage({"tests/test_login.py::test_one": {}}))
     assert result.status is Verdict.PASS
     assert result.details["requirements"][0]["coverage_percent"] == 0.0
 
 
 def test_coverage_without_per_test_contexts_judges_no_orphans(project: Path) -> None:
-    write_matrix(
-        project,
-        [
-            {
-                "id": "REQ-1",
-                "tests": ["tests/test_login.py::test_one"],
-                "code": ["src/app/util.py"],
-            },
-            {"id": "REQ-MARKED"},
-        ],
-    )
+    write_matrix(project, UTIL_BY_TEST_ONE)
     result = evaluate(project, ALL_TESTS, coverage({}))
     assert result.status is Verdict.PASS
     assert "orphan_code" not in result.metrics
