@@ -390,7 +390,7 @@ def test_discovered_code_lists_implementation_files_not_in_code(project: Path) -
 
 
 # REQ-1's only test does not execute its only code file
-UTIL_BY_TEST_ONE = [
+UTIL_BY_TEST_ONE: list[dict[str, Any]] = [
     {"id": "REQ-1", "tests": ["tests/test_login.py::test_one"], "code": ["src/app/util.py"]},
     {"id": "REQ-MARKED"},
 ]

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
 import pytest
-
-from pytest_tddgate.gates import BUILTIN
-
-# pytester runs pytest in this process and, after each run, drops the modules the run
-# imported from sys.modules; the `pytest_tddgate` package keeps them as attributes,
-# though, so the next run would mix old and new modules (an old `session` catching a
-# new `FactError`). Importing them once, before any run, keeps one generation.
-for _module in (
-    "pytest_tddgate.session",
-    "pytest_tddgate.facts.git",
-    *(spec.partition(":")[0] for spec in BUILTIN.values()),
-):
-    importlib.import_module(_module)
 
 GATE = ("--tddgate", "--tddgate-only=tests,traceability", "-p", "no:cacheprovider")
 
@@ -179,7 +165,8 @@ def test_missing_files_and_tests(project: pytest.Pytester) -> None:
             "[missing-file]",
             "*: REQ-001: test `tests/test_auth.py::test_renamed` is not defined in "
             "`tests/test_auth.py` (requirements[0].tests[2]) [missing-test]",
-            "*: REQ-001: code `src/gone.py` does not exist (requirements[0].code[1]) [missing-file]",
+            "*: REQ-001: code `src/gone.py` does not exist (requirements[0].code[1]) "
+            "[missing-file]",
         ],
     )
 
