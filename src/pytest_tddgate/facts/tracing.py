@@ -165,9 +165,14 @@ class CodeCoverage:
 
 
 class ContextIndex:
-    """Per-test executed lines, keyed by node id (coverage phase suffixes merged)."""
+    """Per-test executed lines, keyed by node id (coverage phase suffixes merged).
 
-    __slots__ = ("_by_test", "coverage")
+    Lines run outside any test (the empty context: imports during collection, such
+    as `def` and `class` statements) count for every requirement's percentage, as
+    they do in coverage's own report, but never make a file "executed by its tests".
+    """
+
+    __slots__ = ("_by_test", "_outside_tests", "coverage")
 
     def __init__(self, coverage: CoverageFacts) -> None:
         self.coverage = coverage
@@ -177,6 +182,7 @@ class ContextIndex:
             target = merged[context.split("|", 1)[0]]
             for path, lines in files.items():
                 target[path].update(lines)
+        self._outside_tests = merged.pop("", {})
         self._by_test = merged
 
     def __bool__(self) -> bool:
@@ -193,10 +199,11 @@ class ContextIndex:
         orphans = []
         for path in dict.fromkeys(measured):
             executable = self.coverage.files[path].executable
-            own = len(executable & executed.get(path, set()))
-            total, hits = total + len(executable), hits + own
+            own = executable & executed.get(path, set())
             if executable and not own:
                 orphans.append(path)
+            total += len(executable)
+            hits += len(own | (executable & self._outside_tests.get(path, set())))
         percent = round(100.0 * hits / total, 1) if total else None
         return CodeCoverage(percent, tuple(orphans), tuple(sorted(executed)))
 
