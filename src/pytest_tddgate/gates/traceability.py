@@ -100,9 +100,8 @@ class Trace:
         self._exists: dict[str, bool] = {}
 
     def result(self) -> GateResult:
-        marked = self.marked
         outcomes = self.run.outcomes if self.run is not None else ()
-        by_requirement = marker_links(outcomes, marked, self.index)
+        by_requirement = marker_links(outcomes, self.marked, self.index)
         known = self.matrix.by_id()
         self._unknown_ids(by_requirement, known)
         counts = _Counts()
@@ -117,13 +116,9 @@ class Trace:
             counts.statuses[status] += 1
             self._outcome_findings(requirement, links, status)
             cov = self._coverage(requirement, links, status)
-            counts.orphans += len(cov.orphans) if cov else 0
             if cov is not None:
-                new_code = [
-                    f
-                    for f in cov.executed
-                    if self._implementation(f) and not any(under(f, c) for c in requirement.code)
-                ]
+                counts.orphans += len(cov.orphans)
+                new_code = self._unlisted_code(requirement, cov)
                 if new_code:
                     discovered[requirement.id] = new_code
             statuses.append(
@@ -304,6 +299,14 @@ class Trace:
                     )
                 )
         return cov
+
+    def _unlisted_code(self, requirement: Requirement, cov: CodeCoverage) -> list[str]:
+        """Implementation files the requirement's tests ran that its `code` omits."""
+        return [
+            path
+            for path in cov.executed
+            if self._implementation(path) and not any(under(path, c) for c in requirement.code)
+        ]
 
     def _implementation(self, path: str) -> bool:
         settings = self.ctx.settings
