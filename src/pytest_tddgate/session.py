@@ -121,7 +121,7 @@ class GateSession(WorkerRecorder):
         if exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             return
         self.facts.test_run = TestRun.build(
-            tuple(_fold(phases) for phases in self._phases.values()),
+            tuple(_fold(phases, self.config.rootpath) for phases in self._phases.values()),
             tuple(self._collect_errors),
             int(exitstatus),
             interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and not self._collect_errors,
@@ -225,7 +225,7 @@ def _display_path(path: Path | None, root: Path) -> str | None:
         return str(path)
 
 
-def _fold(phases: dict[str, Any]) -> TestOutcome:
+def _fold(phases: dict[str, Any], root: Path) -> TestOutcome:
     """setup / call / teardown reports -> one outcome, as pytest's own summary counts."""
     setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
     some = setup or call or teardown
@@ -245,7 +245,7 @@ def _fold(phases: dict[str, Any]) -> TestOutcome:
     else:
         outcome = "passed"
     path, line = some.location[0], some.location[1]
-    signature, message = _signature(failing) if failing is not None else (None, None)
+    signature, message = _signature(failing, root) if failing is not None else (None, None)
     duration = sum(r.duration for r in (setup, call, teardown) if r is not None)
     requirements = tuple(getattr(call or setup, _REQ_ATTR, ()) or ())
     return TestOutcome(
@@ -260,16 +260,31 @@ def _fold(phases: dict[str, Any]) -> TestOutcome:
     )
 
 
-def _signature(report: Any) -> tuple[str, str]:
-    """Exception type + digest of the message + crash location: stable across runs."""
+def _signature(report: Any, root: Path) -> tuple[str, str]:
+    """Exception type + digest of the message + crash location: stable across runs
+    and across checkouts (the location is relative to the rootdir)."""
     crash = getattr(report.longrepr, "reprcrash", None)
     message = str(getattr(crash, "message", "") or _first_line(str(report.longrepr)))
     exc_type = message.split(":", 1)[0].strip() if ":" in message else "Failure"
+    if message.startswith("assert "):  # pytest rewrites bare asserts without the type
+        exc_type = "AssertionError"
     if not exc_type.replace(".", "").replace("_", "").isalnum():
         exc_type = "Failure"
     digest = hashlib.sha1(_ADDRESS.sub("0x?", message).encode()).hexdigest()[:12]
-    where = f"{getattr(crash, 'path', '?')}:{getattr(crash, 'lineno', '?')}"
+    where = f"{_portable(str(getattr(crash, 'path', '?')), root)}:{getattr(crash, 'lineno', '?')}"
     return f"{exc_type}|{digest}|{where}", _first_line(message)
+
+
+def _portable(path: str, root: Path) -> str:
+    """A crash location that does not depend on where the project or venv lives."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        # library code: keep what follows site-packages, e.g. `requests/models.py`
+        parts = Path(path).parts
+        if "site-packages" in parts:
+            return "/".join(parts[parts.index("site-packages") + 1 :])
+        return path
 
 
 def _first_line(text: str) -> str:
