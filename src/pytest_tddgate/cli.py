@@ -12,7 +12,9 @@ from pytest_tddgate import __version__
 from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "baseline": "record the current ruff and mypy findings so that only new ones fail",
+}
 
 EPILOG = """\
 exit status: 0 all gates passed, 1 a gate failed, 4 usage error (bad settings,

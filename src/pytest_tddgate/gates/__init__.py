@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 # gate name -> "module:class"; the order is the order of the report
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
+    "ruff": "pytest_tddgate.gates.ruff:RuffGate",
+    "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }
 
 
