@@ -26,13 +26,14 @@ from pytest_tddgate.facts.toolparse import (
     parse_ruff_check,
     parse_ruff_format,
 )
-from pytest_tddgate.proc import Background, Completed, run
+from pytest_tddgate.proc import Background, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
     from pytest_tddgate.facts import Facts
+    from pytest_tddgate.proc import Completed
     from pytest_tddgate.settings import Settings
 
 __all__ = [
@@ -85,7 +86,7 @@ def _ruff() -> tuple[str, ...]:
     """The ruff of the running interpreter's environment, else the one on PATH."""
     found = shutil.which("ruff", path=sysconfig.get_path("scripts")) or shutil.which("ruff")
     if found is None:
-        raise _missing("ruff", f"not installed for {sys.executable} and not on PATH")
+        raise _missing("ruff", f"neither in the environment of {sys.executable} nor on PATH")
     return (found,)
 
 
@@ -99,13 +100,13 @@ def _mypy() -> tuple[str, ...]:
         return (sys.executable, "-m", "mypy")
     found = shutil.which("mypy")
     if found is None:
-        raise _missing("mypy", f"not importable by {sys.executable} and not on PATH")
+        raise _missing("mypy", f"neither importable by {sys.executable} nor on PATH")
     return (found, f"--python-executable={sys.executable}")
 
 
 def _missing(tool: str, why: str) -> FactError:
     return FactError(
-        f"{tool} is not installed ({why}); install it: {INSTALL[tool]}",
+        f"{tool} is not installed ({why}); install it with {INSTALL[tool]}",
         fix=f"{INSTALL[tool]}, or turn the gate off with "
         f"`[tool.tddgate.gates.{tool}] enabled = false`",
     )
@@ -212,14 +213,20 @@ def collect(facts: Facts, spec: ToolSpec) -> ToolRun:
                 env=tool_env(),
             )
     except ToolError as exc:
-        raise _failed(spec, exc) from None
-    return ToolRun(
-        spec.key,
-        done.command,
-        done.returncode,
-        _findings(spec, done, facts),
-        round(done.duration_s, 4),
-    )
+        if exc.returncode is None:
+            timeout = facts.settings.gate(spec.gate).timeout
+            raise _failed(
+                spec,
+                exc.command,
+                f"timed out after {timeout:g} s and was stopped",
+                exc.stderr,
+                hang=True,
+            ) from None
+        if exc.returncode == 127:
+            raise _missing(spec.gate, f"{exc.command[0]} could not be started") from None
+        raise _failed(spec, exc.command, f"failed (exit {exc.returncode})", exc.stderr) from None
+    findings = _findings(spec, done, facts.settings.root)
+    return ToolRun(spec.key, done.command, done.returncode, findings, round(done.duration_s, 4))
 
 
 def _rejects_modern_form(spec: ToolSpec, stderr: str) -> bool:
@@ -229,44 +236,36 @@ def _rejects_modern_form(spec: ToolSpec, stderr: str) -> bool:
     )
 
 
-def _findings(spec: ToolSpec, done: Completed, facts: Facts) -> tuple[ToolFinding, ...]:
+def _findings(spec: ToolSpec, done: Completed, root: Path) -> tuple[ToolFinding, ...]:
     """Parse the output; an exit code that promises findings must deliver some."""
     code = done.returncode
     try:
-        findings = spec.parse(done.stdout, facts.settings.root)
+        findings = spec.parse(done.stdout, root)
     except UnparsableOutputError as exc:
         if code in (0, 1):
             raise _failed(
-                spec,
-                ToolError(
-                    done.command,
-                    code,
-                    done.stderr,
-                    message=f"could not read the output of `{spec.label}` ({exc})",
-                ),
+                spec, done.command, f"printed output we could not read ({exc})", done.stderr
             ) from None
         findings = ()
     if code == 0 or (findings and code in (1, spec.blocking_code)):
         return findings
     if code == 1:
-        message = f"`{spec.label}` exited 1 but reported nothing readable"
-    else:
-        message = f"`{spec.label}` failed (exit {code})"
-    raise _failed(spec, ToolError(done.command, code, done.stderr, message=message))
+        raise _failed(spec, done.command, "exited 1 but reported nothing readable", done.stderr)
+    raise _failed(spec, done.command, f"failed (exit {code})", done.stderr)
 
 
-def _failed(spec: ToolSpec, exc: ToolError) -> FactError:
+def _failed(
+    spec: ToolSpec, command: tuple[str, ...], what: str, stderr: str, *, hang: bool = False
+) -> FactError:
     """A crash or a hang: say so with the end of stderr and how to reproduce it."""
-    command = " ".join(exc.command)
-    if exc.returncode is None:
-        timeout = f"gates.{spec.gate}.timeout"
+    tail = [line.strip() for line in stderr.strip().splitlines()[-5:] if line.strip()]
+    message = f"`{spec.label}` {what}" + (": " + " | ".join(tail) if tail else "")
+    by_hand = f"run `{' '.join(command)}` by hand"
+    if hang:
         return FactError(
-            str(exc.message),
-            fix=f"raise `{timeout}`, or run `{command}` by hand to see why it hangs",
+            message, fix=f"raise `gates.{spec.gate}.timeout`, or {by_hand} to see why it hangs"
         )
-    if exc.returncode == 127:
-        return _missing(spec.gate, "its program could not be started")
-    return FactError(str(exc.message), fix=f"run `{command}` by hand to see the whole error")
+    return FactError(message, fix=f"{by_hand} to see the whole error")
 
 
 def findings_of(facts: Facts, gate: str) -> tuple[ToolFinding, ...]:
