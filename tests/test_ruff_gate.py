@@ -5,9 +5,16 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from tests.tooltesting import gate, make_project
+from pytest_tddgate import engine
+from pytest_tddgate.facts import Facts
+from pytest_tddgate.gates.ruff import RuffGate
+from pytest_tddgate.model import Verdict
+from pytest_tddgate.settings import resolve
+from tests.tooltesting import gate, make_project, write
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pytest
 
 ONLY_RUFF = "--tddgate-only=tests,ruff"
@@ -194,3 +201,14 @@ def test_under_xdist_the_gate_runs_once_on_the_controller(pytester: pytest.Pytes
     result.stdout.fnmatch_lines(["ruff*fail*1 violation"])
     assert result.stdout.str().count("`os` imported but unused") == 1
     assert gate(root, "ruff")["metrics"]["violations"] == 1
+
+
+def test_without_a_session_the_gate_starts_ruff_itself(tmp_path: Path) -> None:
+    # `tddgate check` runs no session: nothing called prepare(), evaluate() starts ruff
+    write(tmp_path, {"src/app/util.py": "import os\n"})
+    settings = resolve(tmp_path)
+
+    [result] = engine.evaluate([RuffGate()], settings, Facts(settings), static_only=True)
+
+    assert result.status is Verdict.FAIL
+    assert [(f.path, f.line, f.rule) for f in result.findings] == [("src/app/util.py", 1, "F401")]
