@@ -110,14 +110,8 @@ def fake_tool(bin_dir: Path, name: str, body: str) -> Path:
     return script
 
 
-def run_bare(
-    pytester: pytest.Pytester,
-    monkeypatch: pytest.MonkeyPatch,
-    python: Path,
-    bin_dir: Path,
-    *args: str,
-) -> pytest.RunResult:
-    """`python -m pytest ARGS` in the project, with PATH = bin_dir + the system folders.
+def isolate_path(monkeypatch: pytest.MonkeyPatch, bin_dir: Path) -> None:
+    """PATH = bin_dir + the system folders; PYTHONPATH = this checkout's sources.
 
     PATH keeps git (for the report's base) and drops every folder holding a real ruff
     or mypy, so the plugin finds only what the test put in `bin_dir`.
@@ -130,4 +124,15 @@ def run_bare(
     ]
     monkeypatch.setenv("PATH", os.pathsep.join([str(bin_dir), *system]))
     monkeypatch.setenv("PYTHONPATH", str(SRC))
+
+
+def run_bare(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    python: Path,
+    bin_dir: Path,
+    *args: str,
+) -> pytest.RunResult:
+    """`python -m pytest ARGS` in the project, with PATH isolated (see isolate_path)."""
+    isolate_path(monkeypatch, bin_dir)
     return pytester.run(str(python), "-m", "pytest", "-p", "no:cacheprovider", *args, timeout=120)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.engine import selected
-from pytest_tddgate.errors import FactError
+from pytest_tddgate.errors import FactError, UsageError
 from pytest_tddgate.facts import Facts, tools
 from pytest_tddgate.facts import baseline as bl
 from pytest_tddgate.settings import resolve
@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = resolve(args.root or Path.cwd())
     target = settings.path(settings.project.baseline)
-    old = None if args.force else bl.load(target)
+    old = _previous(target, force=args.force)
     gates = [g for g in (args.gates or GATES) if args.gates or selected(settings, g) is None]
     facts = Facts(settings)
     for gate in gates:  # start every tool before waiting on any
@@ -78,12 +78,21 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         facts.cancel_background()
-    if old is not None and not old.exists:
-        old = None  # no baseline yet: this run adopts every current finding
-    result = bl.ratchet(old, current, gates)
+    # no baseline yet: this run adopts every current finding
+    result = bl.ratchet(old, current, gates, accept_new=args.force or not old.exists)
     changed = bl.save(target, result.counts)
     _print_result(result, target, settings.root, changed)
     return 1 if result.refused else 0
+
+
+def _previous(target: Path, *, force: bool) -> bl.Baseline:
+    """The baseline on disk; with --force a broken one is replaced instead of refused."""
+    try:
+        return bl.load(target)
+    except UsageError:
+        if force:
+            return bl.Baseline(target)
+        raise
 
 
 def _print_result(result: bl.Ratchet, target: Path, root: Path, changed: bool) -> None:

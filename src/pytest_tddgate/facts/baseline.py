@@ -241,26 +241,29 @@ class Ratchet:
 
 
 def ratchet(
-    old: Baseline | None, current: Mapping[Fingerprint, int], gates: Iterable[str]
+    old: Baseline,
+    current: Mapping[Fingerprint, int],
+    gates: Iterable[str],
+    *,
+    accept_new: bool = False,
 ) -> Ratchet:
     """The new baseline for `gates`: it only tightens.
 
     A fingerprint keeps at most its old count (fixed findings drop out); one that was
-    not recorded is refused. `old=None` (no file yet, or `--force`) records all.
+    not recorded is refused, unless `accept_new` (no baseline yet, or `--force`).
     Entries of gates not re-run are kept as they are.
     """
     rerun = set(gates)
-    previous = dict(old.counts) if old is not None else {}
-    counts = {key: n for key, n in previous.items() if key.gate not in rerun}
+    counts = {key: n for key, n in old.counts.items() if key.gate not in rerun}
     refused = []
     for key, n in sorted(current.items()):
-        allowed = n if old is None else min(n, previous.get(key, 0))
+        allowed = n if accept_new else min(n, old.counts.get(key, 0))
         if allowed:
             counts[key] = allowed
         if n > allowed:
             refused.append((key, n - allowed))
     dropped = sum(
-        max(0, n - current.get(key, 0)) for key, n in previous.items() if key.gate in rerun
+        max(0, n - current.get(key, 0)) for key, n in old.counts.items() if key.gate in rerun
     )
     return Ratchet(counts, tuple(refused), dropped)
 
