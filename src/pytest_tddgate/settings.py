@@ -154,7 +154,8 @@ class RuffSettings:
 class MypySettings:
     enabled: bool = _enabled("mypy")
     optional: bool = _optional()
-    args: tuple[str, ...] = opt((), "Arguments for mypy (default: the `files` of the project's "
+    args: tuple[str, ...] = opt((), "Extra arguments for mypy; when one is not an option, they "
+                                "replace the default targets (the `files` of the project's "
                                 "mypy config, else the source roots).", kind="strs")
     timeout: float = opt(600.0, "Seconds before mypy is stopped and the gate says `error`.",
                          kind="float")
