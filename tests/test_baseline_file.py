@@ -66,27 +66,39 @@ def test_judge_counts_identical_findings(tmp_path: Path) -> None:
     recorded = bl.fingerprints([finding(1), finding(2)], tmp_path)
     base = bl.Baseline(tmp_path / "b.json", dict(recorded), exists=True)
 
-    judged = bl.judge(base, "mypy", [finding(3), finding(1), finding(2)], tmp_path)
+    mypy, ruff = bl.Scope(frozenset({"mypy"})), bl.Scope(frozenset({"ruff"}))
+
+    judged = bl.judge(base, mypy, [finding(3), finding(1), finding(2)], tmp_path)
 
     assert [f.line for f in judged.baselined] == [1, 2]
     assert [f.line for f in judged.new] == [3]
     assert judged.fixed == 0
-    assert bl.judge(base, "mypy", [finding(2)], tmp_path).fixed == 1
-    assert bl.judge(base, "ruff", [finding(2)], tmp_path).new == (finding(2),)  # other gate
+    assert bl.judge(base, mypy, [finding(2)], tmp_path).fixed == 1
+    assert bl.judge(base, ruff, [finding(2)], tmp_path).new == (finding(2),)  # other gate
 
 
 def test_the_ratchet_only_tightens() -> None:
     old = bl.Baseline(Path("b.json"), {A: 2, B: 1, C: 1}, exists=True)
 
-    result = bl.ratchet(old, {A: 3, C: 1}, ["ruff"])
+    ruff, both = bl.Scope(frozenset({"ruff"})), bl.Scope(frozenset({"ruff", "mypy"}))
+
+    result = bl.ratchet(old, {A: 3, C: 1}, ruff)
 
     assert result.counts == {A: 2, B: 1, C: 1}  # mypy's entry is kept: mypy did not run
     assert result.refused == ((A, 1),)
     assert result.dropped == 0
-    tighter = bl.ratchet(old, {A: 1}, ["ruff", "mypy"])
+    tighter = bl.ratchet(old, {A: 1}, both)
     assert (tighter.counts, tighter.refused, tighter.dropped) == ({A: 1}, (), 3)
-    forced = bl.ratchet(old, {A: 3}, ["ruff"], accept_new=True)
+    forced = bl.ratchet(old, {A: 3}, ruff, accept_new=True)
     assert (forced.counts, forced.refused) == ({A: 3, B: 1}, ())
+
+
+def test_switched_off_checks_keep_their_entries(tmp_path: Path) -> None:
+    old = bl.Baseline(tmp_path / "b.json", {A: 1, C: 1}, exists=True)
+    no_format = bl.Scope(frozenset({"ruff"}), frozenset({("ruff", "unformatted")}))
+
+    assert bl.ratchet(old, {A: 1}, no_format).counts == {A: 1, C: 1}
+    assert bl.judge(old, no_format, [], tmp_path).fixed == 1  # only A is gone
 
 
 @pytest.mark.parametrize(

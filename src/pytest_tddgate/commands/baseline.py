@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         facts.cancel_background()
     # no baseline yet: this run adopts every current finding
-    result = bl.ratchet(old, current, gates, accept_new=args.force or not old.exists)
+    scope = bl.Scope(frozenset(gates), tools.unmeasured(settings))
+    result = bl.ratchet(old, current, scope, accept_new=args.force or not old.exists)
     changed = bl.save(target, result.counts)
     _print_result(result, target, settings.root, changed)
     return 1 if result.refused else 0

@@ -73,8 +73,20 @@ class Baseline:
     counts: Mapping[Fingerprint, int] = field(default_factory=dict)
     exists: bool = False
 
-    def of(self, gate: str) -> dict[Fingerprint, int]:
-        return {key: n for key, n in self.counts.items() if key.gate == gate}
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which recorded findings a run measured: its gates' minus switched-off checks.
+
+    Entries outside the scope are neither "fixed" nor dropped: with
+    `gates.ruff.format = false` the recorded unformatted files are simply not judged.
+    """
+
+    gates: frozenset[str]
+    unmeasured: frozenset[tuple[str, str]] = frozenset()  # (gate, rule)
+
+    def covers(self, key: Fingerprint) -> bool:
+        return key.gate in self.gates and (key.gate, key.rule) not in self.unmeasured
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +129,16 @@ def fingerprints(findings: Iterable[ToolFinding], root: Path) -> Counter[Fingerp
     return Counter(fingerprint(f, lines) for f in findings)
 
 
-def judge(baseline: Baseline, gate: str, findings: Iterable[ToolFinding], root: Path) -> Judgement:
+def judge(
+    baseline: Baseline, scope: Scope, findings: Iterable[ToolFinding], root: Path
+) -> Judgement:
     """Split findings into new and baselined; count baselined ones that are gone.
 
     Among findings with one fingerprint, the first ones by line are baselined and
     the rest new: which of two identical lines is "the new one" cannot be known.
     """
     lines = SourceLines(root)
-    allowed = baseline.of(gate)
+    allowed = {key: n for key, n in baseline.counts.items() if scope.covers(key)}
     seen: Counter[Fingerprint] = Counter()
     new: list[ToolFinding] = []
     old: list[ToolFinding] = []
@@ -243,18 +257,17 @@ class Ratchet:
 def ratchet(
     old: Baseline,
     current: Mapping[Fingerprint, int],
-    gates: Iterable[str],
+    scope: Scope,
     *,
     accept_new: bool = False,
 ) -> Ratchet:
-    """The new baseline for `gates`: it only tightens.
+    """The new baseline for what `scope` measured: it only tightens.
 
     A fingerprint keeps at most its old count (fixed findings drop out); one that was
     not recorded is refused, unless `accept_new` (no baseline yet, or `--force`).
-    Entries of gates not re-run are kept as they are.
+    Entries outside the scope (a gate not re-run) are kept as they are.
     """
-    rerun = set(gates)
-    counts = {key: n for key, n in old.counts.items() if key.gate not in rerun}
+    counts = {key: n for key, n in old.counts.items() if not scope.covers(key)}
     refused = []
     for key, n in sorted(current.items()):
         allowed = n if accept_new else min(n, old.counts.get(key, 0))
@@ -263,7 +276,7 @@ def ratchet(
         if n > allowed:
             refused.append((key, n - allowed))
     dropped = sum(
-        max(0, n - current.get(key, 0)) for key, n in old.counts.items() if key.gate in rerun
+        max(0, n - current.get(key, 0)) for key, n in old.counts.items() if scope.covers(key)
     )
     return Ratchet(counts, tuple(refused), dropped)
 

@@ -47,6 +47,7 @@ __all__ = [
     "findings_of",
     "start",
     "start_gate",
+    "unmeasured",
 ]
 
 INSTALL = {
@@ -189,6 +190,11 @@ def start_gate(facts: Facts, gate: str) -> None:
     """Launch every tool of `gate` before waiting for any, so they overlap."""
     for spec in specs_of(facts.settings, gate):
         start(facts, spec)
+
+
+def unmeasured(settings: Settings) -> frozenset[tuple[str, str]]:
+    """(gate, rule) pairs the settings switch off, whose recorded findings stay as they are."""
+    return frozenset() if settings.ruff.format else frozenset({("ruff", "unformatted")})
 
 
 def specs_of(settings: Settings, gate: str) -> tuple[ToolSpec, ...]:

@@ -45,7 +45,8 @@ class ToolGate(ABC):
     def evaluate(self, ctx: GateContext) -> GateResult:
         baseline = ctx.facts.get(baseline_facts.baseline)
         found = tools.findings_of(ctx.facts, self.name)
-        judged = baseline_facts.judge(baseline, self.name, found, ctx.settings.root)
+        scope = baseline_facts.Scope(frozenset({self.name}), tools.unmeasured(ctx.settings))
+        judged = baseline_facts.judge(baseline, scope, found, ctx.settings.root)
         metrics: Metrics = {
             **self.metrics(ctx.section, found),
             "baselined": len(judged.baselined),
