@@ -241,3 +241,23 @@ def test_without_a_session_the_gate_starts_mypy_itself(tmp_path: Path) -> None:
     assert [(f.path, f.line, f.rule) for f in result.findings] == [
         ("src/app/calc.py", 2, "return-value")
     ]
+
+
+def test_mypy_is_not_measured_by_a_coverage_subprocess_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # coverage measures subprocesses when COVERAGE_PROCESS_START is set (pytest-cov and
+    # the coverage gate may set it); `python -m mypy` must not become one of them:
+    # that would slow it down and leave data files in the project
+    write(
+        tmp_path,
+        {"src/app/calc.py": TYPED, "cov.ini": "[run]\ndebug = process\ndebug_file = probe.log\n"},
+    )
+    monkeypatch.setenv("COVERAGE_PROCESS_START", str(tmp_path / "cov.ini"))
+    settings = resolve(tmp_path)
+
+    [result] = engine.evaluate([MypyGate()], settings, Facts(settings), static_only=True)
+
+    assert result.status is Verdict.PASS
+    # coverage, started in a process, writes its debug log there: none means not started
+    assert not (tmp_path / "probe.log").exists()

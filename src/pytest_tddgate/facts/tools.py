@@ -56,7 +56,13 @@ INSTALL = {
 }
 # variables that would make a tool's own Python process measure coverage or print
 # colours: the tools must run as they do when a developer types them
-_DROP_ENV = ("COVERAGE_PROCESS_START", "FORCE_COLOR", "MYPY_FORCE_COLOR", "PY_COLORS")
+_DROP_ENV = (
+    "COVERAGE_PROCESS_START",
+    "COVERAGE_PROCESS_CONFIG",
+    "FORCE_COLOR",
+    "MYPY_FORCE_COLOR",
+    "PY_COLORS",
+)
 
 
 @dataclass(frozen=True, slots=True)
