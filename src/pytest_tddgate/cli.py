@@ -13,6 +13,8 @@ from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
 COMMANDS: dict[str, str] = {
+    "matrix": "show the traceability matrix with each requirement's last status; --update "
+    "adds discovered tests and code",
     "baseline": "record the current ruff and mypy findings so that only new ones fail",
 }
 

@@ -85,8 +85,9 @@ class Background:
         self.timeout = timeout
         self._started = time.perf_counter()
         self._result: Completed | ToolError | None = None
-        self._out = tempfile.TemporaryFile()
-        self._err = tempfile.TemporaryFile()
+        # no `with`: the files must outlive this call; `_read` and `cancel` close them
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 list(command),
