@@ -7,10 +7,8 @@ simulated by its honest absence, never by patching our lookup.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import pkgutil
 import shutil
 import stat
 import subprocess
@@ -27,12 +25,6 @@ if TYPE_CHECKING:
 
 SRC = Path(pytest_tddgate.__file__).resolve().parent.parent
 
-# pytester's in-process runs drop the modules a run imported, but a package keeps
-# its attribute for a dropped submodule: the next run would then mix two copies of
-# one module (two `FactError` classes, and `except` stops matching). Importing every
-# module now, before any run, keeps one copy for the whole test session.
-for _module in pkgutil.walk_packages(pytest_tddgate.__path__, "pytest_tddgate."):
-    importlib.import_module(_module.name)
 PYPROJECT = textwrap.dedent("""\
     [tool.pytest.ini_options]
     filterwarnings = ["error"]
