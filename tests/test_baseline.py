@@ -269,3 +269,15 @@ def test_a_missing_tool_writes_nothing(
         ]
     )
     assert not (root / BASELINE).exists()
+
+
+def test_baseline_finds_the_project_from_a_subfolder(
+    legacy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(legacy / "src" / "app")
+    capsys.readouterr()
+
+    assert cli.main(["baseline"]) == 0
+
+    assert "unchanged: .tddgate-baseline.json: 2 finding(s)" in capsys.readouterr().out
+    assert not (legacy / "src" / "app" / BASELINE).exists()

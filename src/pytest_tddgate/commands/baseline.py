@@ -12,11 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.commands.matrix import project_settings
 from pytest_tddgate.engine import selected
 from pytest_tddgate.errors import FactError, UsageError
 from pytest_tddgate.facts import Facts, tools
 from pytest_tddgate.facts import baseline as bl
-from pytest_tddgate.settings import resolve
 
 if TYPE_CHECKING:
     import argparse
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root",
         type=Path,
         default=None,
-        help="project folder (the one with pyproject.toml; default: the current folder)",
+        help="project root (default: the nearest folder upwards with a pyproject.toml)",
     )
     parser.epilog = (
         "exit status: 0 baseline written (or already up to date); 1 new "
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = resolve(args.root or Path.cwd())
+    settings = project_settings(args.root)
     target = settings.path(settings.project.baseline)
     old = _previous(target, force=args.force)
     gates = [g for g in (args.gates or GATES) if args.gates or selected(settings, g) is None]
