@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
     "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
+    "ruff": "pytest_tddgate.gates.ruff:RuffGate",
+    "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }
 
 
