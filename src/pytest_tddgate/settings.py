@@ -620,7 +620,8 @@ class _Context:
         last = re.split(r"[.\[\]]", key.rstrip("]"))
         name = next((part for part in reversed(last) if part and not part.isdigit()), key)
         pattern = re.compile(rf"^\s*\"?{re.escape(name)}\"?\s*=")
-        for number, line in enumerate(self.text.splitlines(), start=1):
+        # split on "\n" only, as TOML and editors count lines (not on U+2028 and kin)
+        for number, line in enumerate(self.text.split("\n"), start=1):
             if pattern.match(line):
                 return number
         return None
@@ -664,7 +665,14 @@ class _Context:
     def inside_root(self, value: str, key: str) -> None:
         """Paths from a config file must not reach outside the repository."""
         candidate = Path(value)
-        resolved = (self.root / candidate).resolve()
+        try:
+            resolved = (self.root / candidate).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a NUL byte, a symlink loop
+            raise self.error(
+                key,
+                f"path {value!r} cannot be used: {exc}",
+                fix="use a plain path relative to the project root",
+            ) from None
         if candidate.is_absolute() or not resolved.is_relative_to(self.root):
             raise self.error(
                 key,
