@@ -78,11 +78,11 @@ ODD_CHARS = (
 def odd_text(*, min_size: int = 0, max_size: int = 40, surrogates: bool = False) -> Any:
     """Text mixing ordinary letters with `ODD_CHARS` (and lone surrogates if asked:
     JSON can spell them, TOML and UTF-8 files cannot)."""
-    blacklist: tuple[str, ...] = () if surrogates else ("Cs",)
     alphabet = st.one_of(
         st.sampled_from(ODD_CHARS),
-        st.characters(blacklist_categories=blacklist),
+        st.characters(exclude_categories=["Cs"]),
         st.sampled_from("abcxyz019"),
+        *([st.sampled_from("\ud800\udbff\udc00\udfff")] if surrogates else []),
     )
     return st.text(alphabet, min_size=min_size, max_size=max_size)
 

@@ -199,7 +199,7 @@ _tables = st.tuples(
 @st.composite
 def tables(draw: st.DrawFn) -> dict[str, Any]:
     """A `[tool.tddgate]` table (composite: a short repr for Hypothesis' reports)."""
-    return draw(_tables)  # type: ignore[no-any-return]
+    return draw(_tables)
 
 
 def resolved(root: Path, text: str) -> Settings | UsageError:
