@@ -103,7 +103,7 @@ def reader(path: Path) -> Iterator[sqlite3.Connection | None]:
             f"{path} is not a pytest-tddgate run ledger ({exc.reason})",
             fix="the next `pytest --tddgate` run moves it aside",
         ) from None
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # see ledger_store.UNREADABLE
         raise LedgerError(
             f"could not read the run ledger {path}: {exc}",
             fix="the next `pytest --tddgate` run moves a damaged ledger aside; or delete it",
@@ -139,7 +139,7 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
             f"{path} is not a pytest-tddgate run ledger ({exc.reason})",
             fix="the next `pytest --tddgate` run moves it aside",
         ) from None
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # see ledger_store.UNREADABLE
         raise LedgerError(
             f"could not read the run ledger {path}: {exc}",
             fix="the next `pytest --tddgate` run moves a damaged ledger aside; or delete it",
