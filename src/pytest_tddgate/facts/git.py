@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from pytest_tddgate.facts import Facts
 
 DEFAULT_BASES = ("origin/HEAD", "origin/main", "main", "master")
+_DEFAULT_REFS = {
+    "origin/HEAD": "refs/remotes/origin/HEAD",
+    "origin/main": "refs/remotes/origin/main",
+    "main": "refs/heads/main",
+    "master": "refs/heads/master",
+}
 _SAFE_CONFIG = (
     "-c",
     "core.fsmonitor=false",
@@ -85,8 +91,7 @@ class Revisions:
 def revisions(facts: Facts) -> Revisions:
     """Resolve HEAD and the base: explicit, else the merge-base with a default branch."""
     root = facts.settings.root
-    toplevel, shallow = _probe(root)
-    head = _rev(root, "HEAD")
+    toplevel, shallow, head = _probe(root)
     if head is None:
         return Revisions(
             toplevel, None, None, "no commits yet: the working tree is the whole range", shallow
@@ -99,9 +104,7 @@ def revisions(facts: Facts) -> Revisions:
         if shallow:
             _check_reachable(root, base, explicit)
         return Revisions(toplevel, head, base, f"{explicit} ({base[:8]})", shallow)
-    for candidate in DEFAULT_BASES:
-        if _rev(root, candidate) is None:
-            continue
+    for candidate in _existing_defaults(root):
         merge_base = git(["merge-base", "HEAD", candidate], root, ok_codes=(0, 1)).text.strip()
         if not merge_base:
             raise _missing_base(f"merge-base of HEAD and {candidate}", shallow)
@@ -123,10 +126,19 @@ def revisions(facts: Facts) -> Revisions:
     )
 
 
-def _probe(root: Path) -> tuple[Path, bool]:
-    """The top folder of the checkout and whether it is shallow."""
+def _existing_defaults(root: Path) -> list[str]:
+    """The default bases that exist, in order of preference (one process for all)."""
+    listed = git(["for-each-ref", "--format=%(refname)", *_DEFAULT_REFS.values()], root)
+    present = set(listed.text.split())
+    return [name for name in DEFAULT_BASES if _DEFAULT_REFS[name] in present]
+
+
+def _probe(root: Path) -> tuple[Path, bool, str | None]:
+    """The top folder of the checkout, whether it is shallow, and HEAD (None before
+    the first commit), in one process."""
+    args = ["rev-parse", "--show-toplevel", "--is-shallow-repository", "--verify", "-q", "HEAD"]
     try:
-        probe = git(["rev-parse", "--show-toplevel", "--is-shallow-repository"], root)
+        probe = git(args, root, ok_codes=(0, 1))
     except ToolError as exc:
         if exc.returncode == 127:
             raise FactError("git is not installed", fix="install git") from None
@@ -147,7 +159,8 @@ def _probe(root: Path) -> tuple[Path, bool]:
             f"{root} is inside a bare git repository or a .git folder",
             fix="run from the working tree of the checkout",
         )
-    return Path(lines[0]), lines[1].strip() == "true"
+    head = lines[2].strip() if probe.returncode == 0 and len(lines) > 2 else None
+    return Path(lines[0]), lines[1].strip() == "true", head or None
 
 
 def _rev(root: Path, rev: str) -> str | None:

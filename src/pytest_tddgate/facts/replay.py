@@ -100,8 +100,12 @@ def pytest_sessionfinish(session, exitstatus):
 
 def _crash(report):
     crash = getattr(report.longrepr, "reprcrash", None)
-    text = getattr(crash, "message", None) or str(report.longrepr)
-    return text.strip().splitlines()[0][:300] if text.strip() else ""
+    if getattr(crash, "message", None):
+        return crash.message.strip().splitlines()[0][:300]
+    # a collection error: its last `E   ` line names the exception, not a temp path
+    lines = str(report.longrepr).strip().splitlines()
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    return (errors or lines or [""])[-1][:300]
 '''
 
 

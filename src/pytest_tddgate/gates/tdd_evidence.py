@@ -213,8 +213,11 @@ class Evidence:
         return self.replayer.replay(State(head, self._pseudo_files()), full)
 
     def _red_state(self, green: Touch, touch: Touch) -> State | None:
-        """The tree where `touch` left the test, with the implementation file put back
-        as it was before `green` changed it."""
+        """The tree where `touch` left the test. If the implementation file existed
+        before `green` changed it, it is put back as it was, so a test written in the
+        same commit as the change meets the old code. A file `green` created stays as
+        that commit has it: a new module proves red with a stub first (a missing module
+        only gives an import error, which is not red)."""
         files: dict[str, bytes | None] = {}
         if touch.commit.pseudo:
             commit = self.hist.revisions.head
@@ -224,9 +227,9 @@ class Evidence:
         if commit is None:
             return None
         change = green.change
-        before = change.old_path or change.path
-        files[change.path] = None
-        files[before] = self._blob(change.old_blob)
+        if change.old_blob is not None:
+            files[change.path] = None
+            files[change.old_path or change.path] = self._blob(change.old_blob)
         return State(commit, tuple(files.items()))
 
     def _pseudo_files(self) -> tuple[tuple[str, bytes | None], ...]:
