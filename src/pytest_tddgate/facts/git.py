@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
-from pytest_tddgate.proc import Completed, run
+from pytest_tddgate.proc import Background, Completed, run
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -68,12 +68,30 @@ def git(
     `isolated` drops the repository variables a git hook sets, for commands that
     work on another repository or worktree than the one being checked.
     """
+    return run(
+        ["git", *_SAFE_CONFIG, *args],
+        cwd=cwd,
+        ok_codes=ok_codes,
+        timeout=timeout,
+        env=_environment(isolated),
+    )
+
+
+def git_start(args: Sequence[str], cwd: Path, *, timeout: float = 120.0) -> Background:
+    """Start one git command now and collect it later (`.result()`), so that it runs
+    while another one does."""
+    return Background(
+        ["git", *_SAFE_CONFIG, *args], cwd=cwd, timeout=timeout, env=_environment(False)
+    )
+
+
+def _environment(isolated: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("GIT_")}
     if isolated:
         for name in REPOSITORY_ENV:
             env.pop(name, None)
     env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
-    return run(["git", *_SAFE_CONFIG, *args], cwd=cwd, ok_codes=ok_codes, timeout=timeout, env=env)
+    return env
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +109,18 @@ class Revisions:
 def revisions(facts: Facts) -> Revisions:
     """Resolve HEAD and the base: explicit, else the merge-base with a default branch."""
     root = facts.settings.root
+    explicit = facts.settings.project.base
+    known = _probe_with_base(root, explicit) if explicit else None
+    if known is not None:  # the usual case with --tddgate-base: one process
+        toplevel, shallow, head, base = known
+        if shallow:
+            _check_reachable(root, base, explicit or base)
+        return Revisions(toplevel, head, base, f"{explicit} ({base[:8]})", shallow)
     toplevel, shallow, head = _probe(root)
     if head is None:
         return Revisions(
             toplevel, None, None, "no commits yet: the working tree is the whole range", shallow
         )
-    explicit = facts.settings.project.base
     if explicit:
         base = _rev(root, explicit)
         if base is None:
@@ -124,6 +148,25 @@ def revisions(facts: Facts) -> Revisions:
         shallow,
         base_is_root=True,
     )
+
+
+def _probe_with_base(root: Path, base: str) -> tuple[Path, bool, str, str] | None:
+    """Top folder, shallowness, HEAD and the base in one process; None when any of
+    them is missing, for `_probe` and `_rev` to tell which and why."""
+    args = [
+        "rev-parse",
+        "--show-toplevel",
+        "--is-shallow-repository",
+        "--end-of-options",
+        "HEAD^{commit}",
+        f"{base}^{{commit}}",
+    ]
+    done = git(args, root, ok_codes=(0, 1, 128))
+    # some git versions echo the separator back
+    lines = [line for line in done.text.splitlines() if line != "--end-of-options"]
+    if done.returncode != 0 or len(lines) != 4 or not lines[0]:
+        return None
+    return Path(lines[0]), lines[1].strip() == "true", lines[2].strip(), lines[3].strip()
 
 
 def _existing_defaults(root: Path) -> list[str]:

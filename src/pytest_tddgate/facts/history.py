@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
-from pytest_tddgate.facts.git import Revisions, git, revisions
+from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from pathlib import Path
 
     from pytest_tddgate.facts import Facts
+    from pytest_tddgate.proc import Background
 
 WORKTREE = "WORKTREE"
 INDEX = "INDEX"
@@ -116,14 +117,33 @@ class History:
 def history(facts: Facts) -> History:
     """The range's commits and the uncommitted (or staged) changes, as one fact."""
     revs = facts.get(revisions)
-    commits: list[Commit] = []
-    if revs.head is not None and (revs.base_is_root or revs.base != revs.head):
-        spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
-        commits = parse_log(_log(revs.toplevel, spec))
-    pseudo = _uncommitted(facts, revs)
+    # the working tree's diff and file listing run while `git log` reads the range
+    pending = _start_uncommitted(facts, revs)
+    try:
+        commits: list[Commit] = []
+        if revs.head is not None and (revs.base_is_root or revs.base != revs.head):
+            spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
+            commits = parse_log(_log(revs.toplevel, spec))
+        pseudo = _uncommitted(facts, revs, pending)
+    finally:
+        for task in pending:
+            task.cancel()
     if pseudo.changes:
         commits.append(pseudo)
     return History(revs, tuple(commits))
+
+
+def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
+    """`git diff` of the index or working tree, and `git ls-files` of untracked files."""
+    root = revs.toplevel
+    if facts.staged or revs.head is None:
+        against = [] if revs.head is None else ["HEAD"]
+        tasks = [git_start(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
+    else:
+        tasks = [git_start(["diff", *_DIFF_FLAGS, "HEAD", "--"], root)]
+    if not facts.staged:
+        tasks.append(git_start(["ls-files", "-z", "--others", "--exclude-standard"], root))
+    return tasks
 
 
 def _log(toplevel: Path, spec: list[str]) -> str:
@@ -268,15 +288,11 @@ def message_trailers(message: str) -> dict[str, tuple[str, ...]]:
     return parse_trailers("\n".join(line for line in last if _TRAILER.match(line)))
 
 
-def _uncommitted(facts: Facts, revs: Revisions) -> Commit:
+def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Commit:
     root = revs.toplevel
-    against = [] if revs.head is None else ["HEAD"]
-    if facts.staged or revs.head is None:
-        changes = parse_changes(git(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root).text)
-    else:
-        changes = parse_changes(git(["diff", *_DIFF_FLAGS, "HEAD", "--"], root).text)
-    if not facts.staged:
-        untracked = git(["ls-files", "-z", "--others", "--exclude-standard"], root).text
+    changes = parse_changes(pending[0].result().text)
+    if len(pending) > 1:
+        untracked = pending[1].result().text
         changes += [_untracked(root / path, path) for path in untracked.split("\0") if path]
     # the tool's own state (report, ledger, caches) is no change of the project's,
     # even where nobody added `.tddgate/` to .gitignore
@@ -332,10 +348,12 @@ class Timeline:
 
     path: str
     touches: tuple[Touch, ...]
+    substantive: tuple[Touch, ...] = ()  # the touches that need a test: see Change
 
-    @property
-    def substantive(self) -> tuple[Touch, ...]:
-        return tuple(t for t in self.touches if t.change.substantive)
+    @classmethod
+    def of(cls, path: str, touches: Iterable[Touch]) -> Timeline:
+        touches = tuple(touches)
+        return cls(path, touches, tuple(t for t in touches if t.change.substantive))
 
 
 def file_timelines(history_: History, prefix: str = "") -> dict[str, Timeline]:
@@ -358,7 +376,7 @@ def file_timelines(history_: History, prefix: str = "") -> dict[str, Timeline]:
                 touches = live.get(path, [])
             touches.append(Touch(index, commit, change))
             live[path] = touches
-    return {path: Timeline(path, tuple(touches)) for path, touches in live.items()}
+    return {path: Timeline.of(path, touches) for path, touches in live.items()}
 
 
 def _inside(path: str | None, prefix: str) -> str | None:

@@ -17,8 +17,10 @@ every test (`all_links`, for `mode = "existence"` and for refactors).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -89,13 +91,21 @@ class Layout:
         self.naming = tuple(tdd.naming)
         self.exempt = compiled(tuple(tdd.exempt))
         name_globs = [t.replace("{stem}", "*") for t in self.naming if "/" not in t]
-        self._test_names = compiled((*PYTEST_TEST_FILES, *name_globs))
+        self._test_names = re.compile(
+            "|".join(fnmatch.translate(g) for g in (*PYTEST_TEST_FILES, *name_globs))
+        )
         self._init_code: dict[str, bool] = {}
+        self._test_modules: dict[str, bool] = {}
 
     def is_test_module(self, path: str) -> bool:
         """A file pytest would collect tests from: `test_*.py`, `*_test.py`, or a name
         of the naming convention."""
-        return path.endswith(".py") and self._test_names.matches(PurePosixPath(path).name)
+        known = self._test_modules.get(path)
+        if known is None:
+            known = self._test_modules[path] = (
+                path.endswith(".py") and self._test_names.match(_basename(path)) is not None
+            )
+        return known
 
     def is_test(self, path: str) -> bool:
         """Test code: a test module anywhere, or any Python file under the test roots."""
@@ -107,7 +117,7 @@ class Layout:
         """Why an implementation candidate needs no test, or None."""
         if self.exempt.matches(path):
             return "matches gates.tdd.exempt"
-        if PurePosixPath(path).name == "__init__.py" and not self.init_has_code(path):
+        if _basename(path) == "__init__.py" and not self.init_has_code(path):
             return "__init__.py without code"
         return None
 
@@ -133,6 +143,7 @@ class Resolver:
 
     def __init__(self, root: Path, source_roots: tuple[str, ...]) -> None:
         self.root = root
+        self._top = str(root) + os.sep  # string paths: this runs for every import of a test
         self.source_roots = source_roots
         bases: list[str] = []
         for source in source_roots:
@@ -158,13 +169,13 @@ class Resolver:
         if not stem:
             return None
         for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
-            if _under(candidate, self.source_roots) and (self.root / candidate).is_file():
+            if _under(candidate, self.source_roots) and _is_file(self._top + candidate):
                 return candidate
         return None
 
     def package_init(self, folder: str) -> str | None:
         candidate = f"{folder}/__init__.py" if folder else "__init__.py"
-        if _under(candidate, self.source_roots) and (self.root / candidate).is_file():
+        if _under(candidate, self.source_roots) and _is_file(self._top + candidate):
             return candidate
         return None
 
@@ -244,36 +255,40 @@ class Mapper:
         self._imports: dict[str, frozenset[str]] = {}
         self._exports: dict[tuple[str, str, int], frozenset[str]] = {}
         self._universe: tuple[str, ...] | None = None
+        self._covering: dict[str, set[str]] | None = None
+        self._universe_index: TestIndex | None = None
 
-    def links(self, impl: str, tests: Iterable[str], *, cheap: bool = False) -> dict[str, Link]:
-        """The tests among `tests` that map to `impl`, with their sources; `cheap`
-        leaves out `imports` (and `req` marks), which would read every test."""
-        requirements = self.matrix.requirements_of(impl)
-        found: dict[str, Link] = {}
-        for test in tests:
-            link = self._link(impl, test, requirements, cheap=cheap)
-            if link is not None:
-                found[test] = link
-        return found
+    def links(self, impl: str, tests: Iterable[str]) -> dict[str, Link]:
+        """The tests among `tests` that map to `impl`, with their sources."""
+        return TestIndex(self, tests, cheap=False).links(impl)
+
+    def index(self, tests: Iterable[str]) -> TestIndex:
+        """An index of `tests`, to ask for the tests of many files at one cost."""
+        return TestIndex(self, tests, cheap=False)
+
+    def known_links(self, impl: str) -> dict[str, Link]:
+        """Tests under the test roots that map to `impl` by a source that needs no
+        parsing (naming, matrix lists, coverage): cheap enough for every finding."""
+        if self._universe_index is None:
+            self._universe_index = TestIndex(self, self.universe(), cheap=True)
+        return self._universe_index.links(impl)
 
     def all_links(self, impl: str) -> dict[str, Link]:
         """Every existing test that maps to `impl` (lists the test folders once)."""
         requirements = self.matrix.requirements_of(impl)
         explicit = {t for r in requirements for t in self.matrix.tests.get(r, ())}
-        explicit |= {t for t, files in self._covered.items() if impl in files}
+        explicit |= self.covering(impl)
         tokens = self._tokens(impl, requirements)
-        found: dict[str, Link] = {}
-        for test in sorted(set(self.universe()) | {t for t in explicit if self._exists(t)}):
-            if (
-                test not in explicit
-                and not self._naming(impl, test)
-                and not any(token in self._text(test) for token in tokens)
-            ):
-                continue  # cannot import it or mark its requirement: no need to parse
-            link = self._link(impl, test, requirements)
-            if link is not None:
-                found[test] = link
-        return found
+        names = self.expected_names(impl)
+        candidates = [
+            test
+            for test in sorted(set(self.universe()) | {t for t in explicit if self._exists(t)})
+            # a test that neither names nor mentions the module cannot map to it: not parsed
+            if test in explicit
+            or _basename(test) in names
+            or any(token in self._text(test) for token in tokens)
+        ]
+        return TestIndex(self, candidates, cheap=False).links(impl)
 
     def universe(self) -> tuple[str, ...]:
         """Every test module under the test roots, listed once."""
@@ -293,41 +308,31 @@ class Mapper:
             self._universe = tuple(sorted(set(found)))
         return self._universe
 
-    def _link(
-        self, impl: str, test: str, requirements: tuple[str, ...], *, cheap: bool = False
-    ) -> Link | None:
-        sources: list[str] = []
-        reqs = self._matrix_requirements(test, requirements, cheap)
-        if reqs:
-            sources.append("matrix")
-        if self._naming(impl, test):
-            sources.append("naming")
-        if not cheap and self.layout.is_test_module(test) and impl in self.import_targets(test):
-            sources.append("imports")
-        if impl in self._covered.get(test, ()):
-            sources.append("coverage")
-        return Link(test, tuple(sources), reqs) if sources else None
-
-    def _matrix_requirements(
-        self, test: str, requirements: tuple[str, ...], cheap: bool
-    ) -> tuple[str, ...]:
-        if not requirements:
-            return ()
-        marked = set(self._run_requirements.get(test, ()))
-        if not cheap and self.layout.is_test_module(test):
-            marked |= set(self.summary(test).requirements)
-        return tuple(r for r in requirements if test in self.matrix.tests.get(r, ()) or r in marked)
-
-    def _naming(self, impl: str, test: str) -> bool:
+    def expected_names(self, impl: str) -> frozenset[str]:
+        """Test file names the naming convention gives `impl` (templates without `/`)."""
         stem = _stem(impl)
-        for template in self.layout.naming:
-            expected = template.replace("{stem}", stem)
-            if "/" in expected:
-                if compiled((expected,)).matches(test):
-                    return True
-            elif PurePosixPath(test).name == expected:
-                return True
-        return False
+        return frozenset(t.replace("{stem}", stem) for t in self.layout.naming if "/" not in t)
+
+    def path_templates(self, impl: str) -> tuple[str, ...]:
+        """Naming templates with a folder, as globs for `impl`'s whole test path."""
+        stem = _stem(impl)
+        return tuple(t.replace("{stem}", stem) for t in self.layout.naming if "/" in t)
+
+    def covering(self, impl: str) -> set[str]:
+        """Tests that executed `impl` in the recorded run or in this one."""
+        if self._covering is None:
+            self._covering = {}
+            for test, files in self._covered.items():
+                for file in files:
+                    self._covering.setdefault(file, set()).add(test)
+        return self._covering.get(impl, set())
+
+    def marks(self, test: str, *, cheap: bool) -> tuple[str, ...]:
+        """Requirement ids the test claims: `@pytest.mark.req` in its source or its run."""
+        marks = self._run_requirements.get(test, ())
+        if not cheap and self.layout.is_test_module(test):
+            marks = (*marks, *self.summary(test).requirements)
+        return marks
 
     def _tokens(self, impl: str, requirements: tuple[str, ...]) -> set[bytes]:
         """Strings a test must contain to import `impl` or mark one of its requirements."""
@@ -422,10 +427,68 @@ class Mapper:
         return (self.root / path).is_file()
 
 
+def _is_file(path: str) -> bool:
+    # a string test, not Path.is_file(): it runs for every import of every test read
+    return os.path.isfile(path)  # noqa: PTH113
+
+
+def _basename(path: str) -> str:
+    return path.rpartition("/")[2]
+
+
 def _stem(impl: str) -> str:
     """`pkg/foo.py` -> `foo`; a package's `pkg/__init__.py` -> `pkg`."""
-    path = PurePosixPath(impl)
-    return path.parent.name if path.name == "__init__.py" else path.stem
+    folder, _, name = impl.rpartition("/")
+    if name == "__init__.py":
+        return _basename(folder)
+    return name[:-3] if name.endswith(".py") else name.rpartition(".")[0] or name
+
+
+class TestIndex:
+    """A set of tests grouped by what links them to files, so that finding the tests
+    of one file takes a few dictionary reads, not a pass over every test."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, mapper: Mapper, tests: Iterable[str], *, cheap: bool) -> None:
+        self.mapper = mapper
+        self.tests = frozenset(tests)
+        self.by_name: dict[str, list[str]] = {}
+        self.by_import: dict[str, list[str]] = {}
+        self.by_mark: dict[str, list[str]] = {}
+        for test in sorted(self.tests):
+            self.by_name.setdefault(_basename(test), []).append(test)
+            if not cheap and mapper.layout.is_test_module(test):
+                for target in mapper.import_targets(test):
+                    self.by_import.setdefault(target, []).append(test)
+            for requirement in mapper.marks(test, cheap=cheap):
+                self.by_mark.setdefault(requirement, []).append(test)
+
+    def links(self, impl: str) -> dict[str, Link]:
+        mapper = self.mapper
+        found: dict[str, set[str]] = {}
+        requirements: dict[str, list[str]] = {}
+        for requirement in mapper.matrix.requirements_of(impl):
+            listed = [t for t in mapper.matrix.tests.get(requirement, ()) if t in self.tests]
+            for test in (*listed, *self.by_mark.get(requirement, ())):
+                found.setdefault(test, set()).add("matrix")
+                if requirement not in requirements.setdefault(test, []):
+                    requirements[test].append(requirement)
+        named = [t for name in mapper.expected_names(impl) for t in self.by_name.get(name, ())]
+        for template in mapper.path_templates(impl):
+            named += [t for t in self.tests if compiled((template,)).matches(t)]
+        for test in named:
+            found.setdefault(test, set()).add("naming")
+        for test in self.by_import.get(impl, ()):
+            found.setdefault(test, set()).add("imports")
+        for test in mapper.covering(impl) & self.tests:
+            found.setdefault(test, set()).add("coverage")
+        return {
+            test: Link(
+                test, tuple(s for s in SOURCES if s in sources), tuple(requirements.get(test, ()))
+            )
+            for test, sources in sorted(found.items())
+        }
 
 
 def _coverage_map(root: Path, coverage: CoverageFacts | None) -> dict[str, set[str]]:

@@ -9,8 +9,14 @@ it is somebody else's job (the tests themselves) to report a syntax error.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_CALL_WORDS = re.compile(rb"import_module|importorskip|__import__|\.req\b")
 _IMPORT_CALLS = frozenset({"import_module", "importorskip", "__import__"})
 
 
@@ -43,7 +49,10 @@ def summarize(source: bytes) -> Summary:
         return Summary(parsed=False)
     imports: list[ImportRef] = []
     requirements: list[str] = []
-    for node in ast.walk(tree):
+    # expressions are only searched when the text can hold a call we look for: the
+    # statements alone are a small part of a test module's tree
+    calls = _CALL_WORDS.search(source) is not None
+    for node in ast.walk(tree) if calls else _statements(tree.body):
         if isinstance(node, ast.Import):
             imports += [ImportRef(alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -58,6 +67,16 @@ def summarize(source: bytes) -> Summary:
         defines=frozenset(_top_level_names(tree.body)),
         has_code=not all(_not_code(statement) for statement in tree.body),
     )
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included (function bodies, `if`, `try`, ...)."""
+    for statement in body:
+        yield statement
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                yield from _statements(block)
 
 
 def _dynamic_import(call: ast.Call) -> list[ImportRef]:

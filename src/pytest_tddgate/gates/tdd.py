@@ -123,10 +123,11 @@ class Judge:
         self.hist = hist
         self.tests = tests
         self.mapper = mapper_
+        self.index = mapper_.index(tests)
 
     def file(self, timeline: Timeline, evidence: Any) -> FileReport:
         path = timeline.path
-        links = self.mapper.links(path, self.tests)
+        links = self.index.links(path)
         greens = [t for t in timeline.substantive if not is_refactor(t.commit)]
         refactors = [t for t in timeline.substantive if is_refactor(t.commit)]
         details: dict[str, Any] = {
@@ -230,7 +231,7 @@ class Judge:
                 f"{test} ({links[test].label()})"
             )
         elif previous is None:
-            known = self.mapper.links(path, self.mapper.universe(), cheap=True)
+            known = self.mapper.known_links(path)
             message += "; no mapped test changed in the range"
             if known:
                 shown = ", ".join(f"{t} ({link.label()})" for t, link in list(known.items())[:3])
