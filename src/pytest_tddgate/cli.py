@@ -14,6 +14,8 @@ from pytest_tddgate.errors import UsageError
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
 COMMANDS: dict[str, str] = {
     "check": "run the static gates (tdd, roles, traceability) without tests; the pre-commit hook",
+    "matrix": "show the traceability matrix with each requirement's last status; --update "
+    "adds discovered tests and code",
 }
 
 EPILOG = """\

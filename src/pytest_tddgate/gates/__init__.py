@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
     "tdd": "pytest_tddgate.gates.tdd:TddGate",
+    "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
 }
 
 
