@@ -67,11 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_tddgate import engine  # noqa: PLC0415 - after parsing: `--help` stays fast
-    from pytest_tddgate.facts import Facts  # noqa: PLC0415
-    from pytest_tddgate.facts.history import COMMIT_MESSAGE  # noqa: PLC0415
-    from pytest_tddgate.gates import builtin_gates  # noqa: PLC0415
-    from pytest_tddgate.settings import Overrides, resolve  # noqa: PLC0415
+    # imported here, after parsing: `tddgate --help` and the other commands stay fast
+    from pytest_tddgate import engine
+    from pytest_tddgate.facts import Facts
+    from pytest_tddgate.facts.history import COMMIT_MESSAGE
+    from pytest_tddgate.gates import builtin_gates
+    from pytest_tddgate.settings import Overrides, resolve
 
     root, testpaths = find_root(Path.cwd())
     overrides = {"base": args.base, "role": args.role, "only": args.only, "skip": args.skip}
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     results = engine.evaluate(gates, settings, facts, static_only=True)
     report = build_report(settings, facts, results)
     if args.report is not None:
-        from pytest_tddgate.report import write_json  # noqa: PLC0415
+        from pytest_tddgate.report import write_json
 
         write_json(report, args.report.resolve())
     print_report(report, color=_use_color())
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_message(path: Path) -> str:
-    from pytest_tddgate.errors import UsageError  # noqa: PLC0415
+    from pytest_tddgate.errors import UsageError
 
     try:
         return path.read_text(encoding="utf-8", errors="replace")
@@ -106,10 +107,10 @@ def _read_message(path: Path) -> str:
 
 def build_report(settings: Settings, facts: Any, results: tuple[GateResult, ...]) -> Report:
     """The report of a check: gate results plus the range (when git could tell it)."""
-    from pytest_tddgate import __version__  # noqa: PLC0415
-    from pytest_tddgate.errors import FactError  # noqa: PLC0415
-    from pytest_tddgate.facts.git import revisions  # noqa: PLC0415
-    from pytest_tddgate.model import Report  # noqa: PLC0415
+    from pytest_tddgate import __version__
+    from pytest_tddgate.errors import FactError
+    from pytest_tddgate.facts.git import revisions
+    from pytest_tddgate.model import Report
 
     base = head = None
     try:
@@ -129,7 +130,7 @@ def build_report(settings: Settings, facts: Any, results: tuple[GateResult, ...]
 
 
 def print_report(report: Report, *, color: bool) -> None:
-    from pytest_tddgate.report import terminal  # noqa: PLC0415
+    from pytest_tddgate.report import terminal
 
     for line in terminal.render(report):
         text = line.text
@@ -189,9 +190,9 @@ def _ini_testpaths(path: Path, section: str) -> list[str] | None:
 
 def _toml_testpaths(path: Path) -> list[str]:
     if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415
+        import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib  # noqa: PLC0415
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

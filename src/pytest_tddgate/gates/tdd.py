@@ -95,7 +95,7 @@ class TddGate:
         judge = Judge(ctx, hist, tests, mapper_)
         if tdd.mode == "red-green":
             # replays need subprocess and worktree machinery: loaded only in this mode
-            from pytest_tddgate.gates.tdd_evidence import Evidence  # noqa: PLC0415
+            from pytest_tddgate.gates.tdd_evidence import Evidence
 
             with Evidence(ctx, hist, prefix) as evidence:
                 reports = [judge.file(t, evidence) for t in subjects]
