@@ -62,7 +62,7 @@ def test_a_refactor_whose_mapped_test_fails_is_refused(
     result.stdout.fnmatch_lines(
         [
             "*refactored in * (Tdd: refactor), but mapped tests fail: "
-            "tests/test_shapes.py::test_area [[]refactor-tests-failing]"
+            "tests/test_shapes.py::test_area (naming, imports) [[]refactor-tests-failing]"
         ]
     )
 

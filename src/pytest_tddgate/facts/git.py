@@ -112,10 +112,9 @@ def revisions(facts: Facts) -> Revisions:
     explicit = facts.settings.project.base
     known = _probe_with_base(root, explicit) if explicit else None
     if known is not None:  # the usual case with --tddgate-base: one process
-        toplevel, shallow, head, base = known
-        if shallow:
-            _check_reachable(root, base, explicit or base)
-        return Revisions(toplevel, head, base, f"{explicit} ({base[:8]})", shallow)
+        if known.shallow:
+            _check_reachable(root, known.base or "", explicit or "")
+        return known
     toplevel, shallow, head = _probe(root)
     if head is None:
         return Revisions(
@@ -150,7 +149,7 @@ def revisions(facts: Facts) -> Revisions:
     )
 
 
-def _probe_with_base(root: Path, base: str) -> tuple[Path, bool, str, str] | None:
+def _probe_with_base(root: Path, base: str) -> Revisions | None:
     """Top folder, shallowness, HEAD and the base in one process; None when any of
     them is missing, for `_probe` and `_rev` to tell which and why."""
     args = [
@@ -166,7 +165,10 @@ def _probe_with_base(root: Path, base: str) -> tuple[Path, bool, str, str] | Non
     lines = [line for line in done.text.splitlines() if line != "--end-of-options"]
     if done.returncode != 0 or len(lines) != 4 or not lines[0]:
         return None
-    return Path(lines[0]), lines[1].strip() == "true", lines[2].strip(), lines[3].strip()
+    sha = lines[3].strip()
+    return Revisions(
+        Path(lines[0]), lines[2].strip(), sha, f"{base} ({sha[:8]})", lines[1].strip() == "true"
+    )
 
 
 def _existing_defaults(root: Path) -> list[str]:

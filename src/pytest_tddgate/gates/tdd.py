@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pytest_tddgate.engine import GateContext
+    from pytest_tddgate.gates.tdd_evidence import Evidence
     from pytest_tddgate.settings import TddSettings
 
 NAME = "tdd"
@@ -125,7 +126,7 @@ class Judge:
         self.mapper = mapper_
         self.index = mapper_.index(tests)
 
-    def file(self, timeline: Timeline, evidence: Any) -> FileReport:
+    def file(self, timeline: Timeline, evidence: Evidence | None) -> FileReport:
         path = timeline.path
         links = self.index.links(path)
         greens = [t for t in timeline.substantive if not is_refactor(t.commit)]
@@ -272,11 +273,12 @@ class Judge:
         )
         if not failing:
             return []
+        via = mapped[failing[0].split("::", 1)[0]].label()
         return [
             Finding(
                 "refactor-tests-failing",
                 f"refactored in {where} (Tdd: refactor), but mapped tests "
-                f"fail: {', '.join(failing[:3])}",
+                f"fail: {', '.join(failing[:3])} ({via})",
                 path=path,
                 commit=_sha(first),
                 hint="a refactor keeps behaviour: make the mapped tests pass again, "

@@ -107,7 +107,7 @@ class Evidence:
             )
         notes: list[str] = []
         for green, window in proof.windows:
-            status, findings, note = self._replay(path, green, window)
+            status, findings, note = self._replay(path, green, window, links)
             if status != "ok":
                 return status, findings, note
             notes.append(note)
@@ -128,7 +128,7 @@ class Evidence:
             return None
 
     def _replay(
-        self, path: str, green: Touch, window: tuple[TestTouch, ...]
+        self, path: str, green: Touch, window: tuple[TestTouch, ...], links: dict[str, Link]
     ) -> tuple[str, list[Finding], str]:
         latest: dict[str, Touch] = {}
         for touch, test in window:  # the test as it was right before the change
@@ -148,7 +148,7 @@ class Evidence:
             tried.append((test, touch, outcome))
         if all(outcome.judged for _, _, outcome in tried):
             reasons = "; ".join(
-                f"{test} at {touch.commit.describe()} "
+                f"{test} ({links[test].label()}) at {touch.commit.describe()} "
                 f"{_WHY_NOT_RED.get(o.kind, o.kind)} ({o.detail})"
                 for test, touch, o in tried
             )
