@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     ok &= report("no growth with the history outside the range", growth < 1.5)
     print()
     for checkout in [*args.real, *(staged_clone(source) for source in args.clone)]:
+        bare, gate, summary = compare(checkout, args.span, args.runs)
+        print(
+            f"{checkout.name}, last {args.span} commits: gate {ms(gate)} | git log "
+            f"--name-status {ms(bare)} | ratio {gate[0] / bare[0]:.2f}\n  {summary}"
+        )
         check_staged(checkout)  # warm: bytecode caches, page cache
         runs = [timed(lambda c=checkout: check_staged(c)) for _ in range(args.runs)]
         timing = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))

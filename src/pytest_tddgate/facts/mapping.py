@@ -382,9 +382,11 @@ class Mapper:
         if not ref.names:
             return {module} if module else set()
         targets: set[str] = set()
+        package = module is None or module.endswith("__init__.py")
         for name, _ in ref.names:
-            sub = self.resolver.module_file(package_dir, name) if name != "*" else None
-            if sub and (module is None or module.endswith("__init__.py")):
+            # only a package has submodules: `from pkg.mod import name` needs no lookup
+            sub = self.resolver.module_file(package_dir, name) if package and name != "*" else None
+            if sub:
                 targets.add(sub)
             elif module:
                 targets.add(module)
