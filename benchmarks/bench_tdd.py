@@ -102,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     ok &= report("no growth with the history outside the range", growth < 1.5)
     print()
     for checkout in [*args.real, *(staged_clone(source) for source in args.clone)]:
-        bare, gate, summary = compare(checkout, args.span, args.runs)
+        span = min(args.span, first_parent_commits(checkout) - 1)
+        bare, gate, summary = compare(checkout, span, args.runs)
         print(
-            f"{checkout.name}, last {args.span} commits: gate {ms(gate)} | git log "
+            f"{checkout.name}, last {span} commits: gate {ms(gate)} | git log "
             f"--name-status {ms(bare)} | ratio {gate[0] / bare[0]:.2f}\n  {summary}"
         )
         check_staged(checkout)  # warm: bytecode caches, page cache
@@ -229,6 +230,17 @@ def staged_clone(source: Path) -> Path:
                 handle.write("\n\ndef _bench_marker():\n    return 1\n")
         git(target, "add", code, test)
     return target
+
+
+def first_parent_commits(checkout: Path) -> int:
+    counted = subprocess.run(
+        ["git", "rev-list", "--count", "--first-parent", "HEAD"],
+        cwd=checkout,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(counted.stdout)
 
 
 def git(cwd: Path, *args: str) -> None:
