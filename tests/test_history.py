@@ -80,6 +80,31 @@ def test_whitespace_edits_pure_renames_and_deletions_need_no_test(repo: GitRepo)
     assert not found["gone.py"].substantive
 
 
+def test_a_python_change_that_adds_no_line_needs_no_test(repo: GitRepo) -> None:
+    """Committed Python changes are judged from their blobs, lines compared without
+    whitespace: deleting or reordering lines adds none; other files count as changed."""
+    body = "import os\nimport sys\n\n\ndef f():\n    return os.sep\n\n\ndef g():\n    return 1\n"
+    repo.write("deleted.py", body)
+    repo.write("moved.py", body)
+    repo.write("edited.py", body)
+    repo.write("notes.txt", "a  b\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("deleted.py", body.replace("def g():\n    return 1\n", ""))
+    repo.write("moved.py", body.replace("import os\nimport sys", "import sys\nimport os"))
+    repo.write("edited.py", body.replace("return 1", "return 2"))
+    repo.write("notes.txt", "a b\n")
+    repo.commit("edits")
+
+    found = changes(read(repo), 0)
+
+    assert not found["deleted.py"].substantive
+    assert not found["moved.py"].substantive
+    assert found["edited.py"].substantive
+    assert found["edited.py"].added_lines() == 1
+    assert found["notes.txt"].substantive  # whitespace is only read in Python files
+
+
 def test_binary_files_count_as_changed(repo: GitRepo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit("base")
@@ -107,7 +132,7 @@ def test_any_file_name_is_read_exactly(repo: GitRepo, name: str) -> None:
     hist = read(repo)
 
     assert list(changes(hist, 0)) == [name]
-    assert changes(hist, 0)[name].added == 1
+    assert changes(hist, 0)[name].added_lines() == 1
     assert hist.commits[-1].sha == WORKTREE
     assert list(changes(hist, 1)) == [name]
 

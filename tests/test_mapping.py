@@ -9,6 +9,7 @@ import pytest
 
 from pytest_tddgate.facts.covdata import TEST_MAP, CoverageFacts
 from pytest_tddgate.facts.mapping import Link, Mapper
+from pytest_tddgate.facts.pyast import CACHE as PARSE_CACHE
 from tests.tddkit import settings_at
 
 if TYPE_CHECKING:
@@ -306,3 +307,18 @@ def test_all_links_looks_through_every_test_and_reports_each_source(tmp_path: Pa
         "sources": ["naming", "imports"],
         "requirements": [],
     }
+
+
+def test_parse_results_are_kept_between_runs(tmp_path: Path) -> None:
+    root = project(tmp_path, {"tests/test_shapes.py": "from pkg.shapes import area\n"})
+    first = mapper_for(root)
+    assert first.import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
+    first.save()
+    cache = root / PARSE_CACHE
+    entries = json.loads(cache.read_text(encoding="utf-8"))["entries"]
+
+    assert len(entries) == 1
+    assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
+
+    cache.write_text("{broken", encoding="utf-8")  # a cache, not an input: never an error
+    assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}

@@ -119,7 +119,8 @@ class TddSettings:
         10, "Most replays in a temporary worktree per run (mode red-green).", kind="int"
     )
     replay_timeout: float = opt(
-        300.0, "Seconds one replay may run before it counts as unproven (mode red-green).",
+        300.0,
+        "Seconds one replay may run before it counts as unproven (mode red-green).",
         kind="float",
     )
 

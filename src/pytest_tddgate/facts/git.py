@@ -62,6 +62,7 @@ def git(
     ok_codes: tuple[int, ...] = (0,),
     timeout: float = 120.0,
     isolated: bool = False,
+    stdin: bytes | None = None,
 ) -> Completed:
     """Run one git command; a missing git or a failure raises `ToolError`.
 
@@ -74,6 +75,7 @@ def git(
         ok_codes=ok_codes,
         timeout=timeout,
         env=_environment(isolated),
+        stdin=stdin,
     )
 
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
+from pytest_tddgate.facts.blobs import Substance
 from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from pytest_tddgate.facts import Facts
@@ -33,25 +34,24 @@ INDEX = "INDEX"
 # --message-file`), whose trailers then apply to the staged pseudo-commit
 COMMIT_MESSAGE = "commit_message"
 STATE_DIR = ".tddgate"
-_DIFF_FLAGS = (
-    "-z",
-    "-M",
-    "--raw",
-    "--numstat",
-    "-w",
-    "--ignore-blank-lines",
-    "--no-color",
-    "--no-abbrev",
-    "--no-ext-diff",
-    "--no-textconv",
-)
+# the log lists changed files with their object ids; line counts would make git diff
+# every file of every commit (see facts/blobs.py, which reads the few it needs)
+_LOG_FLAGS = ("-z", "-M", "--raw", "--no-color", "--no-abbrev", "--no-ext-diff", "--no-textconv")
+# the working tree's or index's diff is small: git counts its lines, ignoring whitespace
+_DIFF_FLAGS = (*_LOG_FLAGS, "--numstat", "-w", "--ignore-blank-lines")
 _HEADER = "%x1e%H%x1f%P%x1f%ae%x1f%an%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1f"
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One changed file of a commit. `added` / `deleted` are None for binary files."""
+    """One changed file of a commit.
+
+    `added` / `deleted` count lines, ignoring whitespace, where git counted them (the
+    working tree and the index); for commits of the range, `lines` counts the lines a
+    Python file's change adds when asked (see facts/blobs.py), and other files count
+    as changed whenever their content did.
+    """
 
     status: str  # A added, M modified, D deleted, R renamed, C copied, T type change
     path: str  # the path after the change (for D: the deleted path)
@@ -60,19 +60,27 @@ class Change:
     deleted: int | None = None
     old_blob: str | None = None  # object id before the change; None: did not exist
     new_blob: str | None = None  # object id after; None: deleted or not hashed yet
+    lines: Substance | None = field(default=None, compare=False, repr=False)
 
     @property
     def binary(self) -> bool:
-        return self.added is None
+        """True for a binary file (and for a change whose lines nobody counted)."""
+        return self.added_lines() is None
+
+    def added_lines(self) -> int | None:
+        return self.lines.added(self) if self.lines is not None else self.added
 
     @property
     def substantive(self) -> bool:
         """False for deletions, pure renames and whitespace-only edits: no test needed."""
         if self.status == "D":
             return False
-        if self.added is None:  # binary: any change counts
-            return True
-        return self.added > 0
+        if self.old_blob is not None and self.old_blob == self.new_blob:
+            return False  # renamed or copied as is, or only its mode changed
+        if self.lines is not None:
+            adds = self.lines.adds(self)
+            return True if adds is None else adds  # binary: any change counts
+        return True if self.added is None else self.added > 0  # binary or uncounted
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +120,7 @@ class Commit:
 class History:
     revisions: Revisions
     commits: tuple[Commit, ...]  # oldest first; the pseudo-commit last, if it changes anything
+    substance: Substance | None = None  # reads the blobs of the range's Python changes
 
 
 def history(facts: Facts) -> History:
@@ -121,16 +130,18 @@ def history(facts: Facts) -> History:
     pending = _start_uncommitted(facts, revs)
     try:
         commits: list[Commit] = []
+        substance = None
         if revs.head is not None and (revs.base_is_root or revs.base != revs.head):
             spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
-            commits = parse_log(_log(revs.toplevel, spec))
+            substance = Substance(revs.toplevel)
+            commits = parse_log(_log(revs.toplevel, spec), substance)
         pseudo = _uncommitted(facts, revs, pending)
     finally:
         for task in pending:
             task.cancel()
     if pseudo.changes:
         commits.append(pseudo)
-    return History(revs, tuple(commits))
+    return History(revs, tuple(commits), substance)
 
 
 def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
@@ -156,7 +167,7 @@ def _log(toplevel: Path, spec: list[str]) -> str:
                 "--reverse",
                 "--root",
                 f"--format={_HEADER}",
-                *_DIFF_FLAGS,
+                *_LOG_FLAGS,
                 *spec,
                 "--",
             ],
@@ -172,8 +183,9 @@ def _log(toplevel: Path, spec: list[str]) -> str:
         raise
 
 
-def parse_log(out: str) -> list[Commit]:
-    """Commits from `git log -z --format=<_HEADER> --raw --numstat` output."""
+def parse_log(out: str, substance: Substance | None = None) -> list[Commit]:
+    """Commits from `git log -z --format=<_HEADER> --raw` output; `substance` counts
+    the lines their Python changes add, when asked."""
     tokens = out.split("\0")
     commits: list[Commit] = []
     index = 0
@@ -183,7 +195,7 @@ def parse_log(out: str) -> list[Commit]:
         if not token.startswith("\x1e"):
             continue  # only the empty tail after the last NUL
         sha, parents, email, name, date, subject, trailers, _ = token[1:].split("\x1f", 7)
-        changes, index = _parse_changes(tokens, index)
+        changes, index = _parse_changes(tokens, index, substance)
         commits.append(
             Commit(
                 sha=sha,
@@ -204,7 +216,9 @@ def _entry(token: str) -> str:
     return token[1:] if token.startswith("\n") else token
 
 
-def _parse_changes(tokens: list[str], index: int) -> tuple[list[Change], int]:
+def _parse_changes(
+    tokens: list[str], index: int, substance: Substance | None = None
+) -> tuple[list[Change], int]:
     """Parse `--raw --numstat -z` entries from `tokens[index]` up to the next header.
 
     Raw entries come first (`:mode mode blob blob status`, then one path, or two for
@@ -237,17 +251,21 @@ def _parse_changes(tokens: list[str], index: int) -> tuple[list[Change], int]:
             path = tokens[index + 1]
             index += 2
         counts[path] = (_count(added), _count(deleted))
-    changes = [
-        Change(
+    changes = []
+    for status, name, before, old_id, new_id in raw:
+        counted = substance is not None and status != "D" and name.endswith(".py")
+        change = Change(
             status,
-            path,
-            old,
-            *counts.get(path, (0, 0)),
-            old_blob=old_blob,
-            new_blob=None if status == "D" else new_blob,
+            name,
+            before,
+            *((None, None) if substance is not None else counts.get(name, (0, 0))),
+            old_blob=old_id,
+            new_blob=None if status == "D" else new_id,
+            lines=substance if counted else None,
         )
-        for status, path, old, old_blob, new_blob in raw
-    ]
+        if counted and substance is not None:
+            substance.register(change)
+        changes.append(change)
     return changes, index
 
 
@@ -348,12 +366,16 @@ class Timeline:
 
     path: str
     touches: tuple[Touch, ...]
-    substantive: tuple[Touch, ...] = ()  # the touches that need a test: see Change
 
-    @classmethod
-    def of(cls, path: str, touches: Iterable[Touch]) -> Timeline:
-        touches = tuple(touches)
-        return cls(path, touches, tuple(t for t in touches if t.change.substantive))
+    @property
+    def substantive(self) -> tuple[Touch, ...]:
+        """The touches that need a test (see `Change.substantive`)."""
+        return tuple(t for t in self.touches if t.change.substantive)
+
+    def first_substantive(self) -> Touch | None:
+        """The first touch that needs a test, asking no more than it must (a Python
+        file's substance is read from its blobs)."""
+        return next((t for t in self.touches if t.change.substantive), None)
 
 
 def file_timelines(history_: History, prefix: str = "") -> dict[str, Timeline]:
@@ -376,7 +398,7 @@ def file_timelines(history_: History, prefix: str = "") -> dict[str, Timeline]:
                 touches = live.get(path, [])
             touches.append(Touch(index, commit, change))
             live[path] = touches
-    return {path: Timeline.of(path, touches) for path, touches in live.items()}
+    return {path: Timeline(path, tuple(touches)) for path, touches in live.items()}
 
 
 def _inside(path: str | None, prefix: str) -> str | None:

@@ -26,7 +26,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts.covdata import CoverageFacts, load_test_map
-from pytest_tddgate.facts.pyast import ImportRef, Summary, summarize
+from pytest_tddgate.facts.pyast import CACHE as PARSE_CACHE
+from pytest_tddgate.facts.pyast import ImportRef, Summary, SummaryCache, summarize
 from pytest_tddgate.globs import compiled
 
 if TYPE_CHECKING:
@@ -80,8 +81,9 @@ def _under(path: str, folders: Iterable[str]) -> bool:
 class Layout:
     """Classifies root-relative paths: implementation file, test file, exempt."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, parsed: SummaryCache | None = None) -> None:
         tdd = settings.tdd
+        self._parsed = parsed
         self.root = settings.root
         self.source_roots = tuple(normalize(r) for r in settings.source_roots)
         self.test_roots = tuple(normalize(r) for r in settings.test_roots)
@@ -134,7 +136,8 @@ class Layout:
                 source = (self.root / path).read_bytes()
             except OSError:  # gone from the working tree: nothing to test in it
                 source = b""
-            self._init_code[path] = summarize(source).has_code
+            summary = self._parsed.summarize(source) if self._parsed else summarize(source)
+            self._init_code[path] = summary.has_code
         return self._init_code[path]
 
 
@@ -244,7 +247,8 @@ class Mapper:
         coverage: CoverageFacts | None = None,
         run_requirements: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
-        self.layout = Layout(settings)
+        self._parsed = SummaryCache(settings.root / PARSE_CACHE)
+        self.layout = Layout(settings, self._parsed)
         self.root = settings.root
         self.resolver = Resolver(self.root, self.layout.source_roots)
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
@@ -414,8 +418,12 @@ class Mapper:
 
     def summary(self, path: str) -> Summary:
         if path not in self._summaries:
-            self._summaries[path] = summarize(self._text(path))
+            self._summaries[path] = self._parsed.summarize(self._text(path))
         return self._summaries[path]
+
+    def save(self) -> None:
+        """Keep this run's parse results for the next run (see pyast.SummaryCache)."""
+        self._parsed.save()
 
     def _text(self, path: str) -> bytes:
         if path not in self._texts:

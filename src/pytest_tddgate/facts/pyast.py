@@ -9,14 +9,21 @@ it is somebody else's job (the tests themselves) to report a syntax error.
 from __future__ import annotations
 
 import ast
-import re
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.fsutil import atomic_write_text
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
-_CALL_WORDS = re.compile(rb"import_module|importorskip|__import__|\.req\b")
+CACHE = ".tddgate/pyast-cache.json"
+CACHE_VERSION = 1  # raise it whenever what `summarize` records changes
+CACHE_SIZE = 20_000  # entries kept: the most recently added
+
 _IMPORT_CALLS = frozenset({"import_module", "importorskip", "__import__"})
 
 
@@ -49,18 +56,17 @@ def summarize(source: bytes) -> Summary:
         return Summary(parsed=False)
     imports: list[ImportRef] = []
     requirements: list[str] = []
-    # expressions are only searched when the text can hold a call we look for: the
-    # statements alone are a small part of a test module's tree
-    calls = _CALL_WORDS.search(source) is not None
-    for node in ast.walk(tree) if calls else _statements(tree.body):
-        if isinstance(node, ast.Import):
-            imports += [ImportRef(alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            names = tuple((a.name, a.asname or a.name) for a in node.names)
-            imports.append(ImportRef(node.module or "", node.level, names))
-        elif isinstance(node, ast.Call):
-            imports += _dynamic_import(node)
-            requirements += _requirement_mark(node)
+    # statements only, never every expression: a test module's tree is mostly
+    # expressions, and walking them costs more than parsing
+    for statement in _statements(tree.body):
+        if isinstance(statement, ast.Import):
+            imports += [ImportRef(alias.name) for alias in statement.names]
+        elif isinstance(statement, ast.ImportFrom):
+            names = tuple((a.name, a.asname or a.name) for a in statement.names)
+            imports.append(ImportRef(statement.module or "", statement.level, names))
+        for call in _statement_calls(statement):
+            imports += _dynamic_import(call)
+            requirements += _requirement_mark(call)
     return Summary(
         imports=tuple(imports),
         requirements=tuple(dict.fromkeys(requirements)),
@@ -77,6 +83,28 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             block = getattr(statement, name, None)
             if isinstance(block, list):
                 yield from _statements(block)
+
+
+def _statement_calls(statement: ast.AST) -> Iterator[ast.Call]:
+    """The calls a statement makes at its top: its decorators (`@pytest.mark.req(...)`)
+    and its value (`mod = importlib.import_module("x")`, `pytest.importorskip("x")`,
+    `pytestmark = [pytest.mark.req(...)]`)."""
+    for decorator in getattr(statement, "decorator_list", ()):
+        yield from _call_chain(decorator)
+    value = getattr(statement, "value", None)
+    if isinstance(value, ast.expr):
+        yield from _call_chain(value)
+
+
+def _call_chain(node: ast.expr) -> Iterator[ast.Call]:
+    if isinstance(node, (ast.List, ast.Tuple)):
+        for item in node.elts:
+            yield from _call_chain(item)
+    elif isinstance(node, ast.Call):
+        yield node
+        yield from _call_chain(node.func)
+    elif isinstance(node, ast.Attribute):
+        yield from _call_chain(node.value)
 
 
 def _dynamic_import(call: ast.Call) -> list[ImportRef]:
@@ -144,3 +172,82 @@ def _not_code(statement: ast.stmt) -> bool:
 
 def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+class SummaryCache:
+    """Summaries by content hash, kept between runs in `.tddgate/pyast-cache.json`: the
+    pre-commit hook runs on every commit, and parsing a large test module costs more
+    than everything else the gate does with it. A missing or broken cache is empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, list[object]] | None = None
+        self._dirty = False
+
+    def summarize(self, source: bytes) -> Summary:
+        key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
+        entries = self._load()
+        known = entries.get(key)
+        if known is not None:
+            try:
+                return _from_json(known)
+            except (TypeError, ValueError, IndexError):
+                pass  # written by another version: parse again
+        summary = summarize(source)
+        entries[key] = _to_json(summary)
+        self._dirty = True
+        return summary
+
+    def save(self) -> None:
+        """Write what was added (atomically); a cache that cannot be written is skipped."""
+        if not self._dirty or self._entries is None:
+            return
+        self._dirty = False
+        kept = dict(list(self._entries.items())[-CACHE_SIZE:])
+        text = json.dumps({"version": CACHE_VERSION, "entries": kept}, separators=(",", ":"))
+        try:
+            atomic_write_text(self.path, text + "\n")
+        except OSError:
+            return
+
+    def _load(self) -> dict[str, list[object]]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                valid = isinstance(data, dict) and data.get("version") == CACHE_VERSION
+                entries = data.get("entries") if valid else None
+                self._entries = dict(entries) if isinstance(entries, dict) else {}
+            except (OSError, ValueError):
+                self._entries = {}
+        return self._entries
+
+
+def _to_json(summary: Summary) -> list[object]:
+    imports = [
+        [ref.module, ref.level, [list(pair) for pair in ref.names]] for ref in summary.imports
+    ]
+    return [
+        imports,
+        list(summary.requirements),
+        sorted(summary.defines),
+        summary.has_code,
+        summary.parsed,
+    ]
+
+
+def _from_json(raw: list[object]) -> Summary:
+    imports, requirements, defines, has_code, parsed = raw
+    if not all(isinstance(part, list) for part in (imports, requirements, defines)):
+        raise ValueError("not a summary")
+    assert isinstance(imports, list) and isinstance(requirements, list)  # for mypy
+    assert isinstance(defines, list)
+    return Summary(
+        imports=tuple(
+            ImportRef(str(m), int(level), tuple((str(a), str(b)) for a, b in names))
+            for m, level, names in imports
+        ),
+        requirements=tuple(str(r) for r in requirements),
+        defines=frozenset(str(d) for d in defines),
+        has_code=bool(has_code),
+        parsed=bool(parsed),
+    )

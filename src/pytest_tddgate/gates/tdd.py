@@ -82,18 +82,25 @@ class TddGate:
         timelines = file_timelines(hist, prefix)
         mapper_ = ctx.facts.get(mapper)
         layout = mapper_.layout
-        tests = {p: tl for p, tl in timelines.items() if layout.is_test(p) and tl.substantive}
+        # every test file the range left behind; only mapped ones are asked for substance
+        tests = {p: tl for p, tl in timelines.items() if layout.is_test(p)}
+        candidates = [
+            timeline
+            for path, timeline in sorted(timelines.items())
+            if layout.is_source(path) and not layout.is_test(path)
+        ]
+        judge = Judge(ctx, hist, tests, mapper_)
+        judge.prefetch(candidates)
         subjects: list[Timeline] = []
         exempt: list[dict[str, str]] = []
-        for path, timeline in sorted(timelines.items()):
-            if not timeline.substantive or not layout.is_source(path) or layout.is_test(path):
+        for timeline in candidates:
+            if timeline.first_substantive() is None:
                 continue
-            reason = layout.exempt_reason(path)
+            reason = layout.exempt_reason(timeline.path)
             if reason:
-                exempt.append({"path": path, "reason": reason})
+                exempt.append({"path": timeline.path, "reason": reason})
             else:
                 subjects.append(timeline)
-        judge = Judge(ctx, hist, tests, mapper_)
         if tdd.mode == "red-green":
             # replays need subprocess and worktree machinery: loaded only in this mode
             from pytest_tddgate.gates.tdd_evidence import Evidence
@@ -104,6 +111,7 @@ class TddGate:
         else:
             reports = [judge.file(t, None) for t in subjects]
             replays = 0
+        mapper_.save()
         return _result(tdd, hist, reports, exempt=exempt, tests_changed=len(tests), replays=replays)
 
 
@@ -126,11 +134,23 @@ class Judge:
         self.mapper = mapper_
         self.index = mapper_.index(tests)
 
+    def prefetch(self, candidates: list[Timeline]) -> None:
+        """Read at once the blobs the verdicts will ask about: each candidate's first
+        change and its mapped tests' first ones (every change where all are judged)."""
+        if self.hist.substance is None:
+            return
+        every = self.tdd.granularity == "commit" or self.tdd.mode == "red-green"
+        changes = []
+        for timeline in candidates:
+            for touched in (timeline, *(self.tests[t] for t in self.index.links(timeline.path))):
+                changes += [t.change for t in touched.touches[: None if every else 1]]
+        self.hist.substance.prefetch(c for c in changes if c.lines is not None)
+
     def file(self, timeline: Timeline, evidence: Evidence | None) -> FileReport:
         path = timeline.path
         links = self.index.links(path)
-        greens = [t for t in timeline.substantive if not is_refactor(t.commit)]
-        refactors = [t for t in timeline.substantive if is_refactor(t.commit)]
+        refactors = [t for t in timeline.touches if is_refactor(t.commit) and t.change.substantive]
+        greens = self._greens(timeline)
         details: dict[str, Any] = {
             "path": path,
             "first_change": at((greens or refactors)[0]),
@@ -156,13 +176,50 @@ class Judge:
             details["evidence"] = note
         return FileReport(path, status, tuple(findings), {**details, "status": status})
 
-    def _first(self, test: str) -> Touch | None:
-        touches = self.tests[test].substantive if test in self.tests else ()
-        return touches[0] if touches else None
+    def _greens(self, timeline: Timeline) -> list[Touch]:
+        """The substantive changes outside refactor commits: with `granularity = "file"`
+        only the first is judged, so no later one is asked about."""
+        greens = []
+        for touch in timeline.touches:
+            if not is_refactor(touch.commit) and touch.change.substantive:
+                greens.append(touch)
+                if self.tdd.granularity == "file":
+                    break
+        return greens
 
-    def _test_touches(self, links: dict[str, Link]) -> list[TestTouch]:
-        touches = [(t, test) for test in links for t in self.tests[test].substantive]
-        return sorted(touches, key=lambda item: item[0].index)
+    def _first(self, test: str) -> Touch | None:
+        return self.tests[test].first_substantive() if test in self.tests else None
+
+    def _window(self, links: dict[str, Link], low: int, high: int) -> tuple[TestTouch, ...]:
+        """Substantive changes of mapped tests with `low < index <= high`, oldest first.
+        Only `red-green` replays more than one per test; the others stop at the first
+        (each answer may read blobs, see facts/blobs.py)."""
+        every = self.tdd.mode == "red-green"
+        found = []
+        for test in links:
+            for touch in self.tests[test].touches:
+                if touch.index > high:
+                    break
+                if touch.index > low and touch.change.substantive:
+                    found.append((touch, test))
+                    if not every:
+                        break
+        return tuple(sorted(found, key=lambda item: item[0].index))
+
+    def _first_after(self, links: dict[str, Link], index: int) -> TestTouch | None:
+        """The first substantive change of a mapped test at or after `index`."""
+        found = [
+            next(
+                (
+                    (t, test)
+                    for t in self.tests[test].touches
+                    if t.index >= index and t.change.substantive
+                ),
+                None,
+            )
+            for test in links
+        ]
+        return min((f for f in found if f is not None), key=lambda f: f[0].index, default=None)
 
     def _existence(
         self, path: str, changes: Sequence[Touch], links: dict[str, Link]
@@ -183,23 +240,17 @@ class Judge:
     def _order(
         self, path: str, greens: list[Touch], links: dict[str, Link]
     ) -> tuple[Proof, list[Finding]]:
-        touches = self._test_touches(links)
         same = self.tdd.same_commit
         findings: list[Finding] = []
         windows: list[tuple[Touch, tuple[TestTouch, ...]]] = []
-        judged = greens if self.tdd.granularity == "commit" else greens[:1]
         previous: Touch | None = None
-        for green in judged:
+        for green in greens:  # the first only, unless granularity = "commit"
             low = previous.index if previous is not None else -1
-            window = tuple(
-                (t, test)
-                for t, test in touches
-                if low < t.index and (t.index <= green.index if same else t.index < green.index)
-            )
+            window = self._window(links, low, green.index if same else green.index - 1)
             if window:
                 windows.append((green, window))
             else:
-                findings.append(self._order_finding(path, green, previous, touches, links))
+                findings.append(self._order_finding(path, green, previous, links))
             previous = green
         return Proof(tuple(windows)), findings
 
@@ -208,7 +259,6 @@ class Judge:
         path: str,
         green: Touch,
         previous: Touch | None,
-        touches: list[TestTouch],
         links: dict[str, Link],
     ) -> Finding:
         where = green.commit.describe()
@@ -219,9 +269,9 @@ class Judge:
             )
         else:
             message = f"implementation changed first, in {where}"
-        later = [(t, test) for t, test in touches if t.index >= green.index]
-        if later:
-            touch, test = later[0]
+        later = self._first_after(links, green.index)
+        if later is not None:
+            touch, test = later
             same = (
                 " (the same commit; gates.tdd.same_commit = false wants it earlier)"
                 if touch.index == green.index
