@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate import engine
@@ -68,3 +73,26 @@ def run_of(*outcomes: tuple[str, str]) -> TestRun:
         0,
         interrupted=False,
     )
+
+
+def git_commands(tmp_path: Path, code: str) -> tuple[str, list[str]]:
+    """Run Python `code` in a new process with a `git` wrapper first on PATH that logs
+    each git subcommand: (the process's output, the subcommands in order)."""
+    calls = tmp_path / "git-calls.log"
+    shim = tmp_path / "git-shim" / "git"
+    shim.parent.mkdir(exist_ok=True)
+    shim.write_text(
+        f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*) ;; *) echo "$a" >> {calls}; '
+        f'break;; esac; done\nexec {shutil.which("git")} "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    calls.write_text("", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout, calls.read_text(encoding="utf-8").split()

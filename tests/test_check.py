@@ -101,7 +101,7 @@ def test_base_only_skip_and_the_report_file(
 
     assert check(capsys, "--base", head)[0] == 0
     assert check(capsys, "--skip", "tdd")[0] == 0
-    code, out, _ = check(capsys, "--only", "tdd", "--report", str(report))
+    code, out, _ = check(capsys, "--only", "tdd", "--role", "qa", "--report", str(report))
 
     assert code == 1
     assert gate_line(out, "tests") == "tests skip not selected (--tddgate-only)"
@@ -109,6 +109,7 @@ def test_base_only_skip_and_the_report_file(
     assert data["schema"] == "tddgate-report/1"
     assert data["passed"] is False
     assert data["head"] == head
+    assert data["role"] == "qa"
     gates = {g["name"]: g for g in data["gates"]}
     assert gates["tests"]["status"] == "skip"
     assert gates["tdd"]["findings"][0]["rule"] == "test-not-first"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,7 +20,7 @@ from pytest_tddgate.facts.history import (
     message_trailers,
 )
 from tests.gitrepo import GitRepo
-from tests.tddkit import settings_at, settings_of
+from tests.tddkit import git_commands, settings_at, settings_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -388,17 +385,6 @@ def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path)
         repo.write(f"f{number}.py", f"v = {number}\n")
         repo.commit(f"commit {number}")
     repo.write("a.py", "a = 1\n")
-    calls = tmp_path / "calls.log"
-    shim = tmp_path / "bin" / "git"
-    shim.parent.mkdir()
-    real = subprocess.run(["which", "git"], capture_output=True, text=True, check=True)
-    shim.write_text(
-        f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*) ;; *) echo "$a" >> {calls}; break;; '
-        f'esac; done\nexec {real.stdout.strip()} "$@"\n',
-        encoding="utf-8",
-    )
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
-    env_path = f"{shim.parent}{os.pathsep}{os.environ['PATH']}"
     code = (
         "from pathlib import Path\n"
         "from pytest_tddgate.facts import Facts\n"
@@ -407,16 +393,9 @@ def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path)
         f"h = Facts(resolve(Path({str(repo.path)!r}), environ={{}})).get(history)\n"
         "print(len(h.commits))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PATH": env_path},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out, commands = git_commands(tmp_path, code)
 
-    assert done.stdout.strip() == "21"
-    commands = calls.read_text(encoding="utf-8").split()
+    assert out.strip() == "21"
     assert commands.count("log") == 1
     assert commands.count("diff") == 1
     assert len(commands) <= 6, commands

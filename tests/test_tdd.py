@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pytest_tddgate.facts.history import COMMIT_MESSAGE
 from pytest_tddgate.model import Verdict
 from tests.gitrepo import GitRepo
-from tests.tddkit import IMPL, TEST, judge, run_of, start_project
+from tests.tddkit import IMPL, TEST, git_commands, judge, run_of, start_project
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -383,3 +383,31 @@ def test_hard_cases_are_errors_with_the_fix_never_failures(tmp_path: Path, repo:
         assert finding.hint
     assert "not inside a git repository" in not_a_repo.summary
     assert "no-such-branch was not found" in missing_base.summary
+
+
+def test_git_processes_do_not_grow_with_commits_or_files(repo: GitRepo, tmp_path: Path) -> None:
+    """One git log for the range, one diff and one listing for the working tree, one
+    blob reader: the same few processes for 3 commits as for 30."""
+    start_project(repo)
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate import engine\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.gates.tdd import TddGate\n"
+        "from pytest_tddgate.settings import resolve\n"
+        f"s = resolve(Path({str(repo.path)!r}), environ={{}})\n"
+        "print(engine.evaluate([TddGate()], s, Facts(s))[0].metrics['files_checked'])\n"
+    )
+    counts = []
+    for number in range(30):
+        repo.write(f"tests/test_m{number}.py", f"from pkg.m{number} import f\n")
+        repo.commit(f"test m{number}")
+        repo.write(f"src/pkg/m{number}.py", f"def f():\n    return {number}\n")
+        repo.commit(f"m{number}")
+        if number in (2, 29):
+            out, commands = git_commands(tmp_path, code)
+            assert out.strip() == str(number + 1)
+            counts.append(len(commands))
+            assert commands.count("log") == 1, commands
+
+    assert counts[0] == counts[1] <= 8
