@@ -232,7 +232,16 @@ class Replayer:
         return classify(probe_out, done.returncode, done.text + done.stderr)
 
     def _env(self, cwd: Path, probe_out: Path) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in REPOSITORY_ENV}
+        # no repository variables of a git hook, and no coverage hand-over of the run
+        # that started this one (pytest-cov's COV_CORE_*, coverage's process start):
+        # a replay must not add its lines to the user's measurement
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in REPOSITORY_ENV
+            and not k.startswith("COV_CORE_")
+            and k != "COVERAGE_PROCESS_START"
+        }
         paths = [str(self._temp_dir())]
         for source in self.source_roots:
             folder = cwd / source
