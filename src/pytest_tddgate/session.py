@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from pytest_tddgate.facts import Facts
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import GateResult, Report, RequirementStatus
-from pytest_tddgate.report import terminal, write_json
+from pytest_tddgate.report import annotations, terminal, write_all, write_json
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
 
 _REQ_ATTR = "tddgate_reqs"
@@ -150,6 +151,8 @@ class GateSession(WorkerRecorder):
             self.report_path = write_json(report, target)
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the report {target}: {exc}")
+        shown = _display_path(self.report_path, self.settings.root)
+        self.problems += write_all(report, self.settings, os.environ, shown)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None and not self.problems:
@@ -164,6 +167,11 @@ class GateSession(WorkerRecorder):
                 terminalreporter.write_line(line.text, **markup)
         for problem in self.problems:
             terminalreporter.write_line(problem, red=True)
+        if self.report is not None:
+            shown = _display_path(self.report_path, self.settings.root)
+            # workflow commands: plain lines on stdout, read by GitHub Actions
+            for line in annotations(self.report, self.settings, os.environ, shown).splitlines():
+                terminalreporter.write_line(line)
 
 
 def build_report(settings: Settings, facts: Facts, results: tuple[GateResult, ...]) -> Report:
