@@ -12,7 +12,11 @@ from pytest_tddgate import __version__
 from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "init": "set up pytest-tddgate in this repository (settings, role file, matrix)",
+    "report": "show the last report again, as terminal, md, json, sarif, github or html",
+    "demo": "show every gate passing and failing on a throwaway project",
+}
 
 EPILOG = """\
 exit status: 0 all gates passed, 1 a gate failed, 4 usage error (bad settings,

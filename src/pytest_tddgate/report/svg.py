@@ -25,13 +25,19 @@ class Series:
     values: tuple[float | None, ...]
 
 
-def nice_ticks(top: float) -> list[float]:
-    """0 .. a round number >= `top`, in steps of 1, 2, 2.5 or 5 times a power of ten."""
+def nice_ticks(top: float, *, whole: bool = False) -> list[float]:
+    """0 .. a round number >= `top`, in steps of 1, 2, 2.5 or 5 times a power of ten.
+
+    `whole`: the values are counts, so steps are whole numbers (no 2.5 violations).
+    """
     if top <= 0:
         return [0.0, 1.0]
     raw = top / 4
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    factors = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in factors if m * power >= raw)
+    if whole:
+        step = max(1, round(step))
     count = math.ceil(top / step - 1e-9)
     return [round(step * i, 10) for i in range(count + 1)]
 
@@ -59,9 +65,15 @@ def line_chart(
     unit: str = "",
     fixed_top: float | None = None,
 ) -> str:
-    """An SVG chart of `series` over runs; `labels[i]` describes run i (for tooltips)."""
+    """An SVG chart of `series` over runs; `labels[i]` describes run i (for tooltips).
+
+    Without `fixed_top` the values are counts and the axis fits them.
+    """
     values = [v for s in series for v in s.values if v is not None]
-    ticks = nice_ticks(fixed_top if fixed_top is not None else max(values, default=0.0))
+    if fixed_top is not None:
+        ticks = nice_ticks(fixed_top)
+    else:
+        ticks = nice_ticks(max(values, default=0.0), whole=True)
     plot = _Plot(len(labels), ticks[-1])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
