@@ -74,6 +74,7 @@ def test_an_output_that_cannot_be_written_is_reported_and_the_rest_written(
     result = pytester.runpytest("--tddgate", ONLY, "--tddgate-sarif=taken.sarif",
                                 "--tddgate-markdown=r.md")
     result.stdout.fnmatch_lines(["tddgate: could not write */taken.sarif: *"])
+    assert result.ret == 1  # a required check whose report is missing must not pass
     assert (pytester.path / "r.md").is_file()
     assert (pytester.path / ".tddgate/report.json").is_file()
     assert sorted(p.name for p in pytester.path.iterdir() if p.name.endswith(".tmp")) == []
