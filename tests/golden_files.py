@@ -22,8 +22,14 @@ def assert_golden(name: str, text: str) -> None:
     assert path.is_file(), f"no golden file {path}; create it with TDDGATE_REGEN_GOLDEN=1"
     expected = path.read_text(encoding="utf-8")
     if text != expected:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), text.splitlines(keepends=True),
-            fromfile=f"golden/{name}", tofile="rendered"))
-        raise AssertionError(f"{name} differs from its golden file "
-                             f"(TDDGATE_REGEN_GOLDEN=1 rewrites it):\n{diff}")
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=f"golden/{name}",
+                tofile="rendered",
+            )
+        )
+        raise AssertionError(
+            f"{name} differs from its golden file (TDDGATE_REGEN_GOLDEN=1 rewrites it):\n{diff}"
+        )

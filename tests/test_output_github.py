@@ -22,11 +22,15 @@ def test_escaping_follows_the_workflow_command_rules() -> None:
 def test_at_most_ten_lines_the_last_one_counting_the_rest() -> None:
     lines = github.render(report_with_failures(12), more_in=".tddgate/report.json").splitlines()
     assert len(lines) == 10
-    assert lines[0] == ("::error file=tests/test_a.py,line=1,title=tddgate tests%3A "
-                        "test-failed::tests/test_a.py::test_0 failed")
+    assert lines[0] == (
+        "::error file=tests/test_a.py,line=1,title=tddgate tests%3A "
+        "test-failed::tests/test_a.py::test_0 failed"
+    )
     assert all(line.startswith("::error ") for line in lines[:9])
-    assert lines[9] == ("::notice title=pytest-tddgate::3 more findings not shown as "
-                        "annotations; see .tddgate/report.json")
+    assert lines[9] == (
+        "::notice title=pytest-tddgate::3 more findings not shown as "
+        "annotations; see .tddgate/report.json"
+    )
 
 
 def test_exactly_ten_findings_need_no_notice() -> None:
@@ -39,18 +43,25 @@ def test_waived_findings_are_counted_not_annotated() -> None:
     report = report_with_failures(10)
     waived = Finding("not-allowed", "waived one", path="tests/x.py", waiver=WAIVER)
     roles = GateResult("roles", Verdict.PASS, "ok", findings=(waived,))
-    lines = github.render(replace(report, gates=(*report.gates, roles)),
-                          more_in="r").splitlines()
+    lines = github.render(replace(report, gates=(*report.gates, roles)), more_in="r").splitlines()
     assert len(lines) == 10
-    assert lines[-1] == ("::notice title=pytest-tddgate::2 more findings (1 of them waived) "
-                         "not shown as annotations; see r")
+    assert lines[-1] == (
+        "::notice title=pytest-tddgate::2 more findings (1 of them waived) "
+        "not shown as annotations; see r"
+    )
 
 
 def test_blocking_before_optional_gates_whatever_the_gate_order() -> None:
-    optional = GateResult("coverage", Verdict.FAIL, "low", optional=True,
-                          findings=(Finding("new-code", "low", path="a.py"),))
-    blocking = GateResult("mypy", Verdict.FAIL, "1 error",
-                          findings=(Finding("arg-type", "bad", path="b.py", line=3),))
+    optional = GateResult(
+        "coverage",
+        Verdict.FAIL,
+        "low",
+        optional=True,
+        findings=(Finding("new-code", "low", path="a.py"),),
+    )
+    blocking = GateResult(
+        "mypy", Verdict.FAIL, "1 error", findings=(Finding("arg-type", "bad", path="b.py", line=3),)
+    )
     lines = github.render(Report(gates=(optional, blocking)), more_in="r").splitlines()
     assert lines == [
         "::error file=b.py,line=3,title=tddgate mypy%3A arg-type::bad",

@@ -23,8 +23,9 @@ from tests.sample_report import (
     sample_runs,
 )
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser")
-                 if shutil.which(name)), None)
+CHROMIUM = next(
+    (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None
+)
 
 
 def test_sample_report_with_trends_matches_golden() -> None:
@@ -54,9 +55,16 @@ def test_without_recorded_runs_the_page_says_when_charts_appear() -> None:
 
 
 def test_a_chart_without_data_says_so_and_absent_values_break_the_line() -> None:
-    runs = [RunRecord(i, f"2026-01-0{i}T00:00:00", None, True,
-                      {"tests": GateRecord("pass", {"passed": None if i == 2 else i})})
-            for i in range(1, 4)]
+    runs = [
+        RunRecord(
+            i,
+            f"2026-01-0{i}T00:00:00",
+            None,
+            True,
+            {"tests": GateRecord("pass", {"passed": None if i == 2 else i})},
+        )
+        for i in range(1, 4)
+    ]
     page = html.render(passing_report(), runs)
     assert page.count("not measured in these runs") == 3
     assert page.count("<svg") == 1
@@ -77,8 +85,8 @@ def _pixels(png: bytes) -> tuple[int, int, list[bytes]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, data, header = 8, b"", b""
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        chunk = png[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        chunk = png[pos + 8 : pos + 8 + length]
         header = chunk if kind == b"IHDR" else header
         data += chunk if kind == b"IDAT" else b""
         pos += length + 12
@@ -87,7 +95,10 @@ def _pixels(png: bytes) -> tuple[int, int, list[bytes]]:
     size = 4 if color == 6 else 3
     raw, stride, rows, previous = zlib.decompress(data), width * size, [], bytes(width * size)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
         for x in range(stride):
             a = line[x - size] if x >= size else 0
             b, c = previous[x], previous[x - size] if x >= size else 0
@@ -112,18 +123,33 @@ def _count(rows: list[bytes], rgb: tuple[int, int, int]) -> int:
 
 
 def _chromium(tmp_path: Path, page: Path, *args: str, height: int = 2400) -> str:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
-             f"--window-size=1000,{height}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--window-size=1000,{height}",
+    ]
     assert CHROMIUM is not None
-    done = subprocess.run([CHROMIUM, *flags, *args, page.as_uri()], capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [CHROMIUM, *flags, *args, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return done.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "
-                    "(Debian: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)"
+)
 def test_chromium_renders_the_gates_banner_and_charts(tmp_path: Path) -> None:
     page, shot = tmp_path / "index.html", tmp_path / "shot.png"
     page.write_text(html.render(sample_report(), sample_runs(), LINKS), encoding="utf-8")
@@ -145,5 +171,9 @@ def test_chromium_renders_the_gates_banner_and_charts(tmp_path: Path) -> None:
     assert _count(rows, PURPLE) > 300  # the new-code coverage line
 
 
-RED, GREEN, BLUE, PURPLE = (0xCF, 0x22, 0x2E), (0x1A, 0x7F, 0x37), (0x09, 0x69, 0xDA), (
-    0x82, 0x50, 0xDF)
+RED, GREEN, BLUE, PURPLE = (
+    (0xCF, 0x22, 0x2E),
+    (0x1A, 0x7F, 0x37),
+    (0x09, 0x69, 0xDA),
+    (0x82, 0x50, 0xDF),
+)

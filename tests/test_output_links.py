@@ -10,20 +10,27 @@ from pytest_tddgate.report.links import RepoLinks, repo_links, repo_prefix, web_
 from tests.gitrepo import GitRepo
 
 
-@pytest.mark.parametrize(("remote", "expected"), [
-    ("git@github.com:acme/shop.git", ("https://github.com/acme/shop", "github")),
-    ("https://github.com/acme/shop.git\n", ("https://github.com/acme/shop", "github")),
-    ("https://x-access-token:s3cret@github.com/acme/shop", ("https://github.com/acme/shop",
-                                                           "github")),
-    ("ssh://git@github.com:22/acme/shop.git", ("https://github.com/acme/shop", "github")),
-    ("git@github.example.com:team/shop.git", ("https://github.example.com/team/shop",
-                                              "github")),
-    ("git@gitlab.com:group/sub/shop.git", ("https://gitlab.com/group/sub/shop", "gitlab")),
-    ("https://bitbucket.org/acme/shop.git", None),
-    ("/srv/git/shop.git", None),
-    ("file:///srv/git/shop.git", None),
-    ("git@github.com:../etc", None),
-])
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("git@github.com:acme/shop.git", ("https://github.com/acme/shop", "github")),
+        ("https://github.com/acme/shop.git\n", ("https://github.com/acme/shop", "github")),
+        (
+            "https://x-access-token:s3cret@github.com/acme/shop",
+            ("https://github.com/acme/shop", "github"),
+        ),
+        ("ssh://git@github.com:22/acme/shop.git", ("https://github.com/acme/shop", "github")),
+        (
+            "git@github.example.com:team/shop.git",
+            ("https://github.example.com/team/shop", "github"),
+        ),
+        ("git@gitlab.com:group/sub/shop.git", ("https://gitlab.com/group/sub/shop", "gitlab")),
+        ("https://bitbucket.org/acme/shop.git", None),
+        ("/srv/git/shop.git", None),
+        ("file:///srv/git/shop.git", None),
+        ("git@github.com:../etc", None),
+    ],
+)
 def test_web_url_of_remotes(remote: str, expected: tuple[str, str] | None) -> None:
     assert web_url(remote) == expected
 

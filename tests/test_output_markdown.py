@@ -24,8 +24,10 @@ def test_text_from_findings_cannot_become_markup() -> None:
 
 def test_findings_of_blocking_gates_come_before_optional_and_waived_ones() -> None:
     text = markdown.render(sample_report())
-    order = [text.index(f"#### {icon} {name}") for icon, name in
-             (("❌", "tests"), ("💥", "ruff"), ("❌", "coverage"), ("✅", "roles"))]
+    order = [
+        text.index(f"#### {icon} {name}")
+        for icon, name in (("❌", "tests"), ("💥", "ruff"), ("❌", "coverage"), ("✅", "roles"))
+    ]
     assert order == sorted(order)
 
 

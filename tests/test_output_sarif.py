@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from pytest_tddgate.model import Finding, GateResult, Report, Verdict
@@ -16,6 +16,8 @@ from pytest_tddgate.report.common import Severity, Shown
 from tests.golden_files import assert_golden
 from tests.sample_report import LINKS, passing_report, report_with_failures, sample_report
 
+# imported by name: jsonschema ships no type information
+jsonschema: Any = importlib.import_module("jsonschema")
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
 
@@ -33,9 +35,11 @@ def test_sample_report_matches_golden() -> None:
     assert_golden("report.sarif.json", sarif.render(sample_report(), LINKS))
 
 
-@pytest.mark.parametrize("report", [sample_report(), passing_report(), Report(gates=()),
-                                    report_with_failures(3)], ids=["sample", "passing",
-                                                                   "empty", "failures"])
+@pytest.mark.parametrize(
+    "report",
+    [sample_report(), passing_report(), Report(gates=()), report_with_failures(3)],
+    ids=["sample", "passing", "empty", "failures"],
+)
 def test_every_log_is_valid_against_the_sarif_schema(report: Report) -> None:
     log = validate(sarif.render(report, LINKS, "app/"))
     assert log["version"] == "2.1.0"
@@ -60,10 +64,14 @@ def test_results_carry_level_location_and_suppression() -> None:
     assert by_rule["coverage/new-code"]["level"] == "warning"  # optional gate
     assert "locations" not in by_rule["ruff/cannot-evaluate"]
     waived = by_rule["roles/not-allowed"]
-    assert waived["suppressions"] == [{
-        "kind": "external", "status": "accepted",
-        "justification": "pairing session, reviewed (owner alice@example.com, expires 2031-01-31)",
-    }]
+    assert waived["suppressions"] == [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": "pairing session, reviewed "
+            "(owner alice@example.com, expires 2031-01-31)",
+        }
+    ]
     rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     assert all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
     assert run["invocations"][0]["executionSuccessful"] is False  # ruff could not run
@@ -71,17 +79,18 @@ def test_results_carry_level_location_and_suppression() -> None:
 
 def _shown(message: str, path: str = "src/a.py", line: int | None = 3) -> Shown:
     gate = GateResult("tdd", Verdict.FAIL, "")
-    return Shown(gate, Finding("implementation-first", message, path=path, line=line),
-                 Severity.BLOCKING)
+    return Shown(
+        gate, Finding("implementation-first", message, path=path, line=line), Severity.BLOCKING
+    )
 
 
 def test_fingerprints_ignore_lines_commit_hashes_and_numbers() -> None:
     first = sarif.fingerprint(_shown("a.py changed in 9f8e7d6c on 2026-01-02, 3 lines"))
-    later = sarif.fingerprint(_shown("a.py changed in 1a2b3c4d on 2026-02-11, 7 lines",
-                                     line=40))
+    later = sarif.fingerprint(_shown("a.py changed in 1a2b3c4d on 2026-02-11, 7 lines", line=40))
     assert first == later
     assert sarif.fingerprint(_shown("a.py changed", path="src/b.py")) != sarif.fingerprint(
-        _shown("a.py changed"))
+        _shown("a.py changed")
+    )
 
 
 def test_identical_findings_get_distinct_fingerprints() -> None:

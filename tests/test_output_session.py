@@ -14,8 +14,13 @@ ONLY = "--tddgate-only=tests"  # the other gates need git, ruff, mypy: not this 
 
 def test_options_write_markdown_sarif_and_html(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_shop=FAILING)
-    result = pytester.runpytest("--tddgate", ONLY, "--tddgate-markdown=out/report.md",
-                                "--tddgate-sarif=out/report.sarif", "--tddgate-html=out/html")
+    result = pytester.runpytest(
+        "--tddgate",
+        ONLY,
+        "--tddgate-markdown=out/report.md",
+        "--tddgate-sarif=out/report.sarif",
+        "--tddgate-html=out/html",
+    )
     assert result.ret == 1
     md = (pytester.path / "out/report.md").read_text(encoding="utf-8")
     assert "## ❌ pytest-tddgate: FAILED: tests" in md
@@ -33,14 +38,20 @@ def test_settings_in_pyproject_name_the_files(pytester: pytest.Pytester) -> None
     pytester.makepyfile(test_shop=PASSING)
     result = pytester.runpytest("--tddgate", ONLY)
     assert result.ret == 0
-    assert (pytester.path / "r.md").read_text(encoding="utf-8").startswith(
-        "## ✅ pytest-tddgate: all gates passed")
-    assert json.loads((pytester.path / "r.sarif").read_text(encoding="utf-8"))["runs"][0][
-        "results"] == []
+    assert (
+        (pytester.path / "r.md")
+        .read_text(encoding="utf-8")
+        .startswith("## ✅ pytest-tddgate: all gates passed")
+    )
+    assert (
+        json.loads((pytester.path / "r.sarif").read_text(encoding="utf-8"))["runs"][0]["results"]
+        == []
+    )
 
 
-def test_the_job_summary_is_appended_to(pytester: pytest.Pytester,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_job_summary_is_appended_to(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = pytester.path / "summary.md"
     summary.write_text("# Earlier step\n", encoding="utf-8")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -51,8 +62,9 @@ def test_the_job_summary_is_appended_to(pytester: pytest.Pytester,
     assert "Full report: `.tddgate/report.json`" in text
 
 
-def test_annotations_are_printed_on_github_actions_only(pytester: pytest.Pytester,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_annotations_are_printed_on_github_actions_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(test_shop=FAILING)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     plain = pytester.runpytest("--tddgate", ONLY)
@@ -60,19 +72,23 @@ def test_annotations_are_printed_on_github_actions_only(pytester: pytest.Pyteste
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = pytester.runpytest("--tddgate", ONLY)
     assert result.ret == 1
-    result.stdout.fnmatch_lines([
-        "tddgate: FAILED: tests (report: .tddgate/report.json)",
-        "::error file=test_shop.py,line=5,title=tddgate tests%3A test-failed::"
-        "test_shop.py::test_bad failed: assert 1 == 2",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "tddgate: FAILED: tests (report: .tddgate/report.json)",
+            "::error file=test_shop.py,line=5,title=tddgate tests%3A test-failed::"
+            "test_shop.py::test_bad failed: assert 1 == 2",
+        ]
+    )
 
 
 def test_an_output_that_cannot_be_written_is_reported_and_the_rest_written(
-        pytester: pytest.Pytester) -> None:
+    pytester: pytest.Pytester,
+) -> None:
     (pytester.path / "taken.sarif").mkdir()  # a folder where the file should go
     pytester.makepyfile(test_shop=PASSING)
-    result = pytester.runpytest("--tddgate", ONLY, "--tddgate-sarif=taken.sarif",
-                                "--tddgate-markdown=r.md")
+    result = pytester.runpytest(
+        "--tddgate", ONLY, "--tddgate-sarif=taken.sarif", "--tddgate-markdown=r.md"
+    )
     result.stdout.fnmatch_lines(["tddgate: could not write */taken.sarif: *"])
     assert result.ret == 1  # a required check whose report is missing must not pass
     assert (pytester.path / "r.md").is_file()
@@ -105,8 +121,12 @@ def test_a_failed_render_leaves_the_previous_file_untouched(pytester: pytest.Pyt
     pytester.makeconftest(BROKEN_GATE)
     pytester.makepyfile(test_shop=PASSING)
     (pytester.path / "r.sarif").write_text("previous\n", encoding="utf-8")
-    result = pytester.runpytest("--tddgate", "--tddgate-only=tests,broken",
-                                "--tddgate-sarif=r.sarif", "--tddgate-markdown=r.md")
+    result = pytester.runpytest(
+        "--tddgate",
+        "--tddgate-only=tests,broken",
+        "--tddgate-sarif=r.sarif",
+        "--tddgate-markdown=r.md",
+    )
     result.stdout.fnmatch_lines(["tddgate: could not render */r.sarif: TypeError: *"])
     assert (pytester.path / "r.sarif").read_text(encoding="utf-8") == "previous\n"
     assert "line is text" in (pytester.path / "r.md").read_text(encoding="utf-8")

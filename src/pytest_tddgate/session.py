@@ -22,7 +22,7 @@ from pytest_tddgate.facts import Facts
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import GateResult, Report, RequirementStatus
-from pytest_tddgate.report import annotations, terminal, write_all, write_json
+from pytest_tddgate.report import github_annotations, terminal, write_all, write_json
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
 
 _REQ_ATTR = "tddgate_reqs"
@@ -177,8 +177,9 @@ class GateSession(WorkerRecorder):
         if self.report is not None:
             shown = _display_path(self.report_path, self.settings.root)
             # workflow commands: plain lines on stdout, read by GitHub Actions
-            for line in annotations(self.report, self.settings, os.environ, shown).splitlines():
-                terminalreporter.write_line(line)
+            workflow = github_annotations(self.report, self.settings, os.environ, shown)
+            for command in workflow.splitlines():
+                terminalreporter.write_line(command)
 
 
 def build_report(settings: Settings, facts: Facts, results: tuple[GateResult, ...]) -> Report:

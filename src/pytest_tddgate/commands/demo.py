@@ -15,7 +15,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pytest_tddgate.commands.demo_project import EXPLAIN, START, STEP_1, STEP_2, Commit
@@ -26,20 +26,32 @@ from pytest_tddgate.report import json_report, terminal
 
 PYTEST_TIMEOUT = 300.0
 # variables of the caller's shell that would change what the demo's runs do
-_ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "TDDGATE_BASE", "TDDGATE_ROLE",
-             "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "COVERAGE_PROCESS_START",
-             "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
+_ENV_DROP = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "TDDGATE_BASE",
+    "TDDGATE_ROLE",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "COVERAGE_PROCESS_START",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the demo project's folder and say where it is")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the demo project's folder and say where it is"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if shutil.which("git") is None:
-        raise UsageError("the demo needs git, which is not installed",
-                         fix="install git (https://git-scm.com/downloads)")
+        raise UsageError(
+            "the demo needs git, which is not installed",
+            fix="install git (https://git-scm.com/downloads)",
+        )
     folder = Path(tempfile.mkdtemp(prefix="tddgate-demo-"))
     try:
         return _demo(folder, keep=args.keep)
@@ -55,15 +67,19 @@ def _demo(folder: Path, *, keep: bool) -> int:
     _init_repository(folder)
     _commit(folder, START, 0)
     _git(folder, "checkout", "-q", "-b", "feature")
-    print("Step 1: alice (qa) commits tests/test_cart.py, then bob (backend) commits "
-          "src/shop/cart.py.")
+    print(
+        "Step 1: alice (qa) commits tests/test_cart.py, then bob (backend) commits "
+        "src/shop/cart.py."
+    )
     for number, commit in enumerate(STEP_1, start=1):
         _commit(folder, commit, number)
     first = _run_gates(folder, [])
     if first is None:
         return 1
-    print("\nStep 2: bob commits src/shop/discount.py (and edits a test), then alice "
-          "tests it and adds REQ-2 to the matrix.")
+    print(
+        "\nStep 2: bob commits src/shop/discount.py (and edits a test), then alice "
+        "tests it and adds REQ-2 to the matrix."
+    )
     for number, commit in enumerate(STEP_2, start=len(STEP_1) + 1):
         _commit(folder, commit, number)
     html = [f"--tddgate-html={folder / '.tddgate' / 'html'}"] if keep else []
@@ -86,8 +102,10 @@ def explain(first: Report, second: Report) -> list[str]:
         statuses = " -> ".join(g.status.value if g else "absent" for g in (before, after))
         lines.append(f"  {name:<{width}}  {statuses}")
         planned = EXPLAIN.get(name)
-        for step, gate, planned_text in ((1, before, planned[0] if planned else None),
-                                         (2, after, planned[1] if planned else None)):
+        for step, gate, planned_text in (
+            (1, before, planned[0] if planned else None),
+            (2, after, planned[1] if planned else None),
+        ):
             if gate is None:
                 continue
             expected = Verdict.PASS if step == 1 else Verdict.FAIL
@@ -103,14 +121,27 @@ def explain(first: Report, second: Report) -> list[str]:
 
 def _run_gates(folder: Path, extra: Sequence[str]) -> Report | None:
     """Run `pytest --tddgate` in `folder`, print its report; None if there is none."""
-    command = [sys.executable, "-m", "pytest", "-p", "pytest_tddgate.plugin", "--tddgate",
-               "--tddgate-no-learn", "-p", "no:cacheprovider", "-q", "--color=no", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "pytest_tddgate.plugin",
+        "--tddgate",
+        "--tddgate-no-learn",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--color=no",
+        *extra,
+    ]
     print("  $ pytest --tddgate")
     report_file = folder / ".tddgate" / "report.json"
     report_file.unlink(missing_ok=True)
     try:
-        done = run_command(command, cwd=folder, ok_codes=(0, 1), timeout=PYTEST_TIMEOUT,
-                           env=_environment(folder))
+        done = run_command(
+            command, cwd=folder, ok_codes=(0, 1), timeout=PYTEST_TIMEOUT, env=_environment(folder)
+        )
     except ToolError as exc:
         print(f"  pytest did not complete: {exc.message}")
         print(_indent(exc.stderr))
@@ -151,16 +182,34 @@ def _commit(folder: Path, commit: Commit, number: int) -> None:
     name, email = commit.author
     # fixed dates: the demo's history is the same on every machine
     date = f"2026-01-0{1 + number // 24}T{number % 24:02d}:00:00+00:00"
-    _git(folder, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q",
-         "--no-verify", "--no-gpg-sign", "-m", commit.message,
-         env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+    _git(
+        folder,
+        "-c",
+        f"user.name={name}",
+        "-c",
+        f"user.email={email}",
+        "commit",
+        "-q",
+        "--no-verify",
+        "--no-gpg-sign",
+        "-m",
+        commit.message,
+        env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
+    )
 
 
 def _git(folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
     """git with none of the caller's configuration (hooks, signing, templates)."""
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "TMPDIR")}
-    base.update({"HOME": str(folder), "GIT_CONFIG_NOSYSTEM": "1",
-                 "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C", **(env or {})})
+    base.update(
+        {
+            "HOME": str(folder),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "LC_ALL": "C",
+            **(env or {}),
+        }
+    )
     run_command(["git", *args], cwd=folder, env=base, timeout=60.0)
 
 
@@ -171,9 +220,8 @@ def _indent(text: str) -> str:
 def remove_tree(folder: Path) -> None:
     """Remove the demo folder, read-only files included (git objects on Windows)."""
 
-    def writable_then_retry(function: object, path: str, _: object) -> None:
-        os.chmod(path, stat.S_IWRITE)
-        assert callable(function)
+    def writable_then_retry(function: Callable[[str], object], path: str, _: object) -> None:
+        Path(path).chmod(stat.S_IWRITE)
         function(path)
 
     if sys.version_info >= (3, 12):

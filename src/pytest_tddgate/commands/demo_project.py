@@ -69,14 +69,22 @@ __pycache__/
 """
 
 
-def _matrix(*requirements: dict[str, object]) -> str:
+def _matrix(*requirements: Mapping[str, object]) -> str:
     return json.dumps({"requirements": list(requirements)}, indent=2) + "\n"
 
 
-REQ_1 = {"id": "REQ-1", "title": "Cart total", "tests": ["tests/test_cart.py"],
-         "code": ["src/shop/cart.py"]}
-REQ_2 = {"id": "REQ-2", "title": "Discount for large carts", "tests": [],
-         "code": ["src/shop/discount.py"]}
+REQ_1 = {
+    "id": "REQ-1",
+    "title": "Cart total",
+    "tests": ["tests/test_cart.py"],
+    "code": ["src/shop/cart.py"],
+}
+REQ_2 = {
+    "id": "REQ-2",
+    "title": "Discount for large carts",
+    "tests": [],
+    "code": ["src/shop/discount.py"],
+}
 
 TEST_CART = """\
 from shop.cart import total
@@ -99,11 +107,14 @@ def total(prices: list[int]) -> int:
     return sum(prices)
 '''
 
-TEST_CART_EDITED = TEST_CART + """
+TEST_CART_EDITED = (
+    TEST_CART
+    + """
 
 def test_total_of_one_item() -> None:
     assert total([999]) == 999
 """
+)
 
 DISCOUNT = '''\
 """Discounts: 10 % off carts of 100 euros or more."""
@@ -142,13 +153,17 @@ def test_a_cart_of_100_euros_gets_10_percent_off() -> None:
     assert discounted_total([10_000]) == 9_000
 """
 
-START = Commit(LEAD, "Start the shop project", {
-    "pyproject.toml": PYPROJECT,
-    "tddgate-roles.yaml": ROLES,
-    "traceability_matrix.json": _matrix(REQ_1),
-    ".gitignore": GITIGNORE,
-    "src/shop/__init__.py": "",
-})
+START = Commit(
+    LEAD,
+    "Start the shop project",
+    {
+        "pyproject.toml": PYPROJECT,
+        "tddgate-roles.yaml": ROLES,
+        "traceability_matrix.json": _matrix(REQ_1),
+        ".gitignore": GITIGNORE,
+        "src/shop/__init__.py": "",
+    },
+)
 
 # step 1, on branch `feature`: the test first, then the code
 STEP_1 = (
@@ -158,33 +173,54 @@ STEP_1 = (
 
 # step 2: one broken rule per gate
 STEP_2 = (
-    Commit(BOB, "Add discounts", {"src/shop/discount.py": DISCOUNT,
-                                  "tests/test_cart.py": TEST_CART_EDITED}),
-    Commit(ALICE, "Test discounts, add REQ-2", {
-        "tests/test_discount.py": TEST_DISCOUNT,
-        "traceability_matrix.json": _matrix(REQ_1, REQ_2),
-    }),
+    Commit(
+        BOB,
+        "Add discounts",
+        {"src/shop/discount.py": DISCOUNT, "tests/test_cart.py": TEST_CART_EDITED},
+    ),
+    Commit(
+        ALICE,
+        "Test discounts, add REQ-2",
+        {
+            "tests/test_discount.py": TEST_DISCOUNT,
+            "traceability_matrix.json": _matrix(REQ_1, REQ_2),
+        },
+    ),
 )
 
 # gate -> (what step 1 shows, what step 2 broke); a gate not listed is a plugin's
 EXPLAIN: dict[str, tuple[str, str]] = {
-    "tests": ("both cart tests pass.",
-              "test_discount.py fails: a cart of exactly 100 euros gets no discount "
-              "(`>` where `>=` was meant)."),
-    "tdd": ("alice committed tests/test_cart.py before bob wrote src/shop/cart.py: "
-            "the test came first.",
-            "bob committed src/shop/discount.py before any test of it; alice's test "
-            "came one commit later."),
-    "traceability": ("REQ-1 (cart total) links tests/test_cart.py, and those tests pass.",
-                     "REQ-2 (discounts) was added to traceability_matrix.json without a test."),
-    "roles": ("alice (qa) changed only tests/, bob (backend) only src/.",
-              "bob (backend) edited tests/test_cart.py, which the backend role may never "
-              "change (tddgate-roles.yaml)."),
-    "coverage": ("every new line of cart.py runs in a test.",
-                 "loyalty_bonus() in discount.py is never called by a test: new code is "
-                 "under the 80 % the project asks for."),
-    "ruff": ("the code is clean and formatted.",
-             "discount.py imports os and never uses it (F401)."),
-    "mypy": ("the code type-checks under `strict = true`.",
-             "discounted_total() is declared to return int but returns a float."),
+    "tests": (
+        "both cart tests pass.",
+        "test_discount.py fails: a cart of exactly 100 euros gets no discount "
+        "(`>` where `>=` was meant).",
+    ),
+    "tdd": (
+        "alice committed tests/test_cart.py before bob wrote src/shop/cart.py: "
+        "the test came first.",
+        "bob committed src/shop/discount.py before any test of it; alice's test "
+        "came one commit later.",
+    ),
+    "traceability": (
+        "REQ-1 (cart total) links tests/test_cart.py, and those tests pass.",
+        "REQ-2 (discounts) was added to traceability_matrix.json without a test.",
+    ),
+    "roles": (
+        "alice (qa) changed only tests/, bob (backend) only src/.",
+        "bob (backend) edited tests/test_cart.py, which the backend role may never "
+        "change (tddgate-roles.yaml).",
+    ),
+    "coverage": (
+        "every new line of cart.py runs in a test.",
+        "loyalty_bonus() in discount.py is never called by a test: new code is "
+        "under the 80 % the project asks for.",
+    ),
+    "ruff": (
+        "the code is clean and formatted.",
+        "discount.py imports os and never uses it (F401).",
+    ),
+    "mypy": (
+        "the code type-checks under `strict = true`.",
+        "discounted_total() is declared to return int but returns a float.",
+    ),
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,24 @@ from pytest_tddgate.settings import (
     ProjectOptions,
     default_sources,
     load_pyproject,
-    tomllib,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 REPOSITORY = "https://github.com/pytest-tddgate/pytest-tddgate"
 DEFAULT_ROLE = "dev"
 # (key, example value or None for the default) of [tool.tddgate], commented out
 _TOP_KEYS: tuple[tuple[str, Any], ...] = (
-    ("source", None), ("tests", ("tests",)), ("base", "origin/main"), ("matrix", None),
-    ("roles", None), ("markdown", ".tddgate/report.md"), ("sarif", ".tddgate/report.sarif"),
+    ("source", None),
+    ("tests", ("tests",)),
+    ("base", "origin/main"),
+    ("matrix", None),
+    ("roles", None),
+    ("markdown", ".tddgate/report.md"),
+    ("sarif", ".tddgate/report.sarif"),
     ("html", ".tddgate/html"),
 )
 # gate -> keys shown, commented out, under [tool.tddgate.gates.<gate>]
@@ -100,9 +110,13 @@ jobs:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=None,
-                        help="the project folder (default: the nearest folder with a "
-                        "pyproject.toml, else the repository's top folder)")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="the project folder (default: the nearest folder with a "
+        "pyproject.toml, else the repository's top folder)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
     actions = [
         write_pyproject(root, roles_created=not (root / "tddgate-roles.yaml").exists()),
         _create(root / "tddgate-roles.yaml", ROLES_FILE),
-        _create(root / "traceability_matrix.json",
-                json.dumps({"requirements": []}, indent=2) + "\n"),
+        _create(
+            root / "traceability_matrix.json", json.dumps({"requirements": []}, indent=2) + "\n"
+        ),
         ignore_tddgate(root / ".gitignore"),
     ]
     print(f"tddgate init in {root}:")
@@ -129,13 +144,19 @@ def pyproject_section(root: Path, *, with_role: bool) -> str:
     """The commented `[tool.tddgate]` section; help texts and defaults come from the
     settings table, so the comments cannot drift from what the settings accept."""
     fields = {f.name: f for f in dataclasses.fields(ProjectOptions)}
-    lines = ["", f"[{SECTION}]",
-             "# pytest-tddgate: `pytest --tddgate` runs your tests, then the gates.",
-             "# Every key is optional; commented-out values are examples or defaults.",
-             "# Reference: docs/configuration.md"]
+    lines = [
+        "",
+        f"[{SECTION}]",
+        "# pytest-tddgate: `pytest --tddgate` runs your tests, then the gates.",
+        "# Every key is optional; commented-out values are examples or defaults.",
+        "# Reference: docs/configuration.md",
+    ]
     role = fields["role"]
-    lines += ["", f"# {role.metadata['help']}",
-              f"{'' if with_role else '# '}role = {_toml(DEFAULT_ROLE)}"]
+    lines += [
+        "",
+        f"# {role.metadata['help']}",
+        f"{'' if with_role else '# '}role = {_toml(DEFAULT_ROLE)}",
+    ]
     for key, example in _TOP_KEYS:
         f = fields[key]
         value = example if example is not None else f.default
@@ -205,9 +226,10 @@ def _target(given: Path | None) -> Path:
     try:
         top = Path(git(["rev-parse", "--show-toplevel"], start).text.strip())
     except ToolError:
-        raise UsageError(f"{start} is not inside a git repository",
-                         fix="run `git init` first: the tdd and roles gates read "
-                         "the history") from None
+        raise UsageError(
+            f"{start} is not inside a git repository",
+            fix="run `git init` first: the tdd and roles gates read the history",
+        ) from None
     if given is not None:
         return start
     found = project_root(start)

@@ -24,21 +24,35 @@ _ANSI = {"red": "31", "green": "32", "yellow": "33"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="terminal",
-                        help="output format (default: terminal)")
-    parser.add_argument("--input", metavar="PATH", default=None,
-                        help="the JSON report to read (default: the `report` setting, "
-                        ".tddgate/report.json)")
-    parser.add_argument("--output", "-o", metavar="PATH", default=None,
-                        help="write to this file (atomically) instead of stdout")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="terminal", help="output format (default: terminal)"
+    )
+    parser.add_argument(
+        "--input",
+        metavar="PATH",
+        default=None,
+        help="the JSON report to read (default: the `report` setting, .tddgate/report.json)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        default=None,
+        help="write to this file (atomically) instead of stdout",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     settings = resolve(project_root(Path.cwd()))
     source = Path(args.input) if args.input else settings.path(settings.project.report)
     report = json_report.load(source)
-    text = render(report, args.format, settings, _shown(source, settings.root),
-                  color=args.output is None and _color_wanted())
+    text = render(
+        report,
+        args.format,
+        settings,
+        _shown(source, settings.root),
+        color=args.output is None and _color_wanted(),
+    )
     if args.output:
         atomic_write_text(Path(args.output), text)
         print(f"tddgate: wrote {args.output}")
@@ -47,16 +61,16 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def render(report: Report, fmt: str, settings: Settings, source: str,
-           *, color: bool = False) -> str:
+def render(
+    report: Report, fmt: str, settings: Settings, source: str, *, color: bool = False
+) -> str:
     """`report` in format `fmt` (one of FORMATS), as text ending in a newline."""
     from pytest_tddgate.report import github, html, markdown, sarif
 
     if fmt == "json":
         return json_report.render(report)
     if fmt == "terminal":
-        return "".join(_paint(line, color) + "\n"
-                       for line in terminal.render(report, source))
+        return "".join(_paint(line, color) + "\n" for line in terminal.render(report, source))
     if fmt == "github":
         return github.render(report, more_in=source, prefix=repo_prefix(settings.root))
     links = repo_links(settings.root, report.head, os.environ)

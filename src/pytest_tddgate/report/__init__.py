@@ -48,13 +48,18 @@ def write_all(
     problems: list[str] = []
     planned: list[tuple[Path, Callable[[], str]]] = []
     if project.markdown:
-        planned.append((settings.path(project.markdown),
-                        lambda: markdown.render(report, links, report_path)))
+        planned.append(
+            (settings.path(project.markdown), lambda: markdown.render(report, links, report_path))
+        )
     if project.sarif:
         planned.append((settings.path(project.sarif), lambda: sarif.render(report, links, prefix)))
     if project.html:
-        planned.append((settings.path(project.html) / "index.html",
-                        lambda: html.render(report, recorded_runs(settings, problems), links)))
+        planned.append(
+            (
+                settings.path(project.html) / "index.html",
+                lambda: html.render(report, recorded_runs(settings, problems), links),
+            )
+        )
     for path, produce in planned:
         text = _render(produce, path, problems)
         if text is None:
@@ -68,8 +73,9 @@ def write_all(
     return problems
 
 
-def annotations(report: Report, settings: Settings, environ: Mapping[str, str],
-                report_path: str | None) -> str:
+def github_annotations(
+    report: Report, settings: Settings, environ: Mapping[str, str], report_path: str | None
+) -> str:
     """GitHub annotation lines when running on GitHub Actions, else ""."""
     if environ.get("GITHUB_ACTIONS") != "true":
         return ""
@@ -96,8 +102,10 @@ def recorded_runs(settings: Settings, problems: list[str]) -> Sequence[RunLike]:
     try:
         return list(ledger.recent_runs(path, TREND_RUNS))
     except Exception as exc:  # a broken ledger costs the charts, not the report
-        problems.append(f"tddgate: no trend charts, the run ledger {path} could not be "
-                        f"read: {type(exc).__name__}: {exc}")
+        problems.append(
+            f"tddgate: no trend charts, the run ledger {path} could not be "
+            f"read: {type(exc).__name__}: {exc}"
+        )
         return ()
 
 
@@ -105,13 +113,16 @@ def _render(produce: Callable[[], str], path: Path, problems: list[str]) -> str 
     try:
         return produce()
     except Exception as exc:  # a bug in one format must not cost the others
-        problems.append(f"tddgate: could not render {path}: {type(exc).__name__}: {exc} "
-                        "(please report this with .tddgate/report.json)")
+        problems.append(
+            f"tddgate: could not render {path}: {type(exc).__name__}: {exc} "
+            "(please report this with .tddgate/report.json)"
+        )
         return None
 
 
-def _append_summary(path: Path, report: Report, links: Any, report_path: str | None,
-                    problems: list[str]) -> None:
+def _append_summary(
+    path: Path, report: Report, links: Any, report_path: str | None, problems: list[str]
+) -> None:
     """GitHub's job summary is appended to by every step: never replace it."""
     from pytest_tddgate.report import markdown
 

@@ -69,6 +69,24 @@ def shown_findings(report: Report) -> list[Shown]:
     return sorted(shown, key=lambda s: s.severity)  # sorted() is stable
 
 
+def gates_with_findings(report: Report) -> list[GateResult]:
+    """Gates that have shown findings, the one with the most important finding first."""
+    gates = [g for g in report.gates if gate_findings(g)]
+    return sorted(gates, key=lambda g: min(severity(g, f) for f in gate_findings(g)))
+
+
+def context(report: Report, *, with_time: bool = False) -> list[tuple[str, str]]:
+    """(label, value) pairs for the line under a report's title; `head` is a sha."""
+    pairs = [
+        ("head", report.head),
+        ("base:", report.base_note),
+        ("role:", report.role),
+        ("generated", report.generated_at if with_time else None),
+        ("pytest-tddgate", report.tool_version),
+    ]
+    return [(label, value) for label, value in pairs if value]
+
+
 def location(finding: Finding) -> str:
     """`path:line`, `path`, or "" for a finding about the whole project."""
     if finding.path and finding.line:

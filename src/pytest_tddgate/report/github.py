@@ -40,12 +40,14 @@ def render(report: Report, *, more_in: str, prefix: str = "", limit: int = LIMIT
     quiet = len(findings) - len(loud)
     shown = loud if len(loud) + (1 if quiet else 0) <= limit else loud[: limit - 1]
     lines = [_command(s, prefix) for s in shown]
-    rest = findings[len(shown):]
+    rest = findings[len(shown) :]
     if rest:
         waived = sum(1 for s in rest if s.finding.waived)
         detail = f" ({waived} of them waived)" if waived else ""
-        message = (f"{len(rest)} more finding{'s' if len(rest) != 1 else ''}{detail} "
-                   f"not shown as annotations; see {more_in}")
+        message = (
+            f"{len(rest)} more finding{'s' if len(rest) != 1 else ''}{detail} "
+            f"not shown as annotations; see {more_in}"
+        )
         lines.append(f"::notice title=pytest-tddgate::{escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 

@@ -15,9 +15,10 @@ from typing import Protocol
 from pytest_tddgate.model import Finding, GateResult, Report, RequirementStatus, Verdict
 from pytest_tddgate.report.common import (
     GATE_PURPOSE,
+    context,
     gate_findings,
+    gates_with_findings,
     location,
-    severity,
     status_label,
     verdict_line,
     waiver_note,
@@ -58,23 +59,40 @@ class RunLike(Protocol):
 # chart title, unit, fixed top (None: from the data), then (series name, gate, metric, colour)
 _CHARTS: tuple[tuple[str, str, float | None, tuple[tuple[str, str, str, str], ...]], ...] = (
     ("Coverage (total)", "%", 100.0, (("total", "coverage", "total_percent", "#0969da"),)),
-    ("Coverage of new code", "%", 100.0,
-     (("new code", "coverage", "new_percent", "#8250df"),)),
-    ("Violations", "", None, (
-        ("ruff violations", "ruff", "violations", "#bc4c00"),
-        ("unformatted files", "ruff", "unformatted", "#9a6700"),
-        ("mypy errors", "mypy", "errors", "#cf222e"),
-        ("tdd violations", "tdd", "violations", "#8250df"),
-        ("role violations", "roles", "violations", "#0969da"),
-    )),
-    ("Test outcomes", "", None, (
-        ("passed", "tests", "passed", "#1a7f37"),
-        ("failed", "tests", "failed", "#cf222e"),
-        ("errors", "tests", "errors", "#8250df"),
-    )),
+    ("Coverage of new code", "%", 100.0, (("new code", "coverage", "new_percent", "#8250df"),)),
+    (
+        "Violations",
+        "",
+        None,
+        (
+            ("ruff violations", "ruff", "violations", "#bc4c00"),
+            ("unformatted files", "ruff", "unformatted", "#9a6700"),
+            ("mypy errors", "mypy", "errors", "#cf222e"),
+            ("tdd violations", "tdd", "violations", "#8250df"),
+            ("role violations", "roles", "violations", "#0969da"),
+        ),
+    ),
+    (
+        "Test outcomes",
+        "",
+        None,
+        (
+            ("passed", "tests", "passed", "#1a7f37"),
+            ("failed", "tests", "failed", "#cf222e"),
+            ("errors", "tests", "errors", "#8250df"),
+        ),
+    ),
 )
-_STATUS_CLASS = {"pass": "ok", "passing": "ok", "fail": "bad", "failing": "bad",
-                 "error": "err", "skip": "skip", "untested": "warn", "not-run": "skip"}
+_STATUS_CLASS = {
+    "pass": "ok",
+    "passing": "ok",
+    "fail": "bad",
+    "failing": "bad",
+    "error": "err",
+    "skip": "skip",
+    "untested": "warn",
+    "not-run": "skip",
+}
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;
 background:#f6f8fa}main{max-width:1000px;margin:0 auto;padding:24px}
@@ -100,8 +118,7 @@ border-radius:2px;margin-right:4px}.empty{color:#59636e;font-style:italic}
 """
 
 
-def render(report: Report, runs: Sequence[RunLike] = (),
-           links: RepoLinks | None = None) -> str:
+def render(report: Report, runs: Sequence[RunLike] = (), links: RepoLinks | None = None) -> str:
     """The whole page. `runs`: recorded runs, oldest first, for the trend charts."""
     body = [
         "<h1>pytest-tddgate report</h1>",
@@ -119,23 +136,17 @@ def render(report: Report, runs: Sequence[RunLike] = (),
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>pytest-tddgate: {escape(verdict_line(report))}</title>"
-        f"<style>{_CSS}</style></head>\n<body><main>\n" + "\n".join(body)
+        f"<style>{_CSS}</style></head>\n<body><main>\n"
+        + "\n".join(body)
         + "\n</main></body></html>\n"
     )
 
 
 def _meta(report: Report, links: RepoLinks | None) -> str:
-    parts = []
-    if report.head:
-        parts.append(f"head {_commit(report.head, links)}")
-    if report.base_note:
-        parts.append(f"base: {escape(report.base_note)}")
-    if report.role:
-        parts.append(f"role: {escape(report.role)}")
-    if report.generated_at:
-        parts.append(f"generated {escape(report.generated_at)}")
-    if report.tool_version:
-        parts.append(f"pytest-tddgate {escape(report.tool_version)}")
+    parts = (
+        f"{escape(label)} {_commit(value, links) if label == 'head' else escape(value)}"
+        for label, value in context(report, with_time=True)
+    )
     return f'<div class="meta">{" · ".join(parts)}</div>'
 
 
@@ -145,8 +156,10 @@ def _badge(status: str, label: str | None = None) -> str:
 
 
 def _gate_table(report: Report) -> str:
-    rows = ["<table><thead><tr><th>Gate</th><th>Verdict</th><th>Summary</th>"
-            "<th>Time</th></tr></thead><tbody>"]
+    rows = [
+        "<table><thead><tr><th>Gate</th><th>Verdict</th><th>Summary</th>"
+        "<th>Time</th></tr></thead><tbody>"
+    ]
     for gate in report.gates:
         purpose = GATE_PURPOSE.get(gate.name, "")
         rows.append(
@@ -158,40 +171,45 @@ def _gate_table(report: Report) -> str:
     return "".join(rows)
 
 
-def _requirement_table(requirements: Sequence[RequirementStatus],
-                       links: RepoLinks | None) -> str:
-    rows = ["<table><thead><tr><th>Requirement</th><th>Status</th><th>Tests</th>"
-            "<th>Code</th><th>Coverage</th></tr></thead><tbody>"]
+def _requirement_table(requirements: Sequence[RequirementStatus], links: RepoLinks | None) -> str:
+    rows = [
+        "<table><thead><tr><th>Requirement</th><th>Status</th><th>Tests</th>"
+        "<th>Code</th><th>Coverage</th></tr></thead><tbody>"
+    ]
     for req in requirements:
         title = f" {escape(req.title)}" if req.title else ""
         tests = "<br>".join(_path(t, None, links) for t in req.tests) or "none"
         code = "<br>".join(_path(c, None, links) for c in req.code) or "none"
         cover = "" if req.coverage_percent is None else f"{req.coverage_percent:.1f}%"
-        rows.append(f"<tr><td><strong>{escape(req.id)}</strong>{title}</td>"
-                    f"<td>{_badge(req.status)}</td><td>{tests}</td><td>{code}</td>"
-                    f"<td>{cover}</td></tr>")
+        rows.append(
+            f"<tr><td><strong>{escape(req.id)}</strong>{title}</td>"
+            f"<td>{_badge(req.status)}</td><td>{tests}</td><td>{code}</td>"
+            f"<td>{cover}</td></tr>"
+        )
     rows.append("</tbody></table>")
     return "".join(rows)
 
 
 def _findings(report: Report, links: RepoLinks | None) -> list[str]:
-    gates = sorted((g for g in report.gates if gate_findings(g)),
-                   key=lambda g: min(severity(g, f) for f in gate_findings(g)))
+    gates = gates_with_findings(report)
     if not gates:
         return ['<p class="empty">No findings.</p>']
     out = []
     for gate in gates:
         findings = gate_findings(gate)
-        out.append(f"<h3>{escape(gate.name)} {_badge(gate.status.value, status_label(gate))}"
-                   f" {len(findings)} finding{'s' if len(findings) != 1 else ''}</h3>")
-        out.append('<ul class="findings">'
-                   + "".join(_finding(gate, f, links) for f in findings) + "</ul>")
+        out.append(
+            f"<h3>{escape(gate.name)} {_badge(gate.status.value, status_label(gate))}"
+            f" {len(findings)} finding{'s' if len(findings) != 1 else ''}</h3>"
+        )
+        out.append(
+            '<ul class="findings">' + "".join(_finding(gate, f, links) for f in findings) + "</ul>"
+        )
     return out
 
 
 def _finding(gate: GateResult, finding: Finding, links: RepoLinks | None) -> str:
     where = _path(finding.path, finding.line, links) + ": " if finding.path else ""
-    text = f"<li>{where}{escape(finding.message)} <span class=\"rule\">[{escape(finding.rule)}]"
+    text = f'<li>{where}{escape(finding.message)} <span class="rule">[{escape(finding.rule)}]'
     text += "</span>"
     if finding.commit:
         text += f" commit {_commit(finding.commit, links)}"
@@ -208,7 +226,7 @@ def _path(path: str, line: int | None, links: RepoLinks | None) -> str:
     shown = f"<code>{escape(location(Finding('', '', path=path, line=line)))}</code>"
     if links is None:
         return shown
-    url = links.file(path.split("::")[0], line)
+    url = links.file(path.split("::", maxsplit=1)[0], line)
     return f'<a href="{escape(url, quote=True)}">{shown}</a>'
 
 
@@ -221,8 +239,10 @@ def _commit(sha: str, links: RepoLinks | None) -> str:
 
 def _trends(runs: Sequence[RunLike]) -> str:
     if not runs:
-        return ('<p class="empty">No recorded runs yet: the charts appear once the run '
-                "ledger (<code>.tddgate/ledger.sqlite3</code>) has runs.</p>")
+        return (
+            '<p class="empty">No recorded runs yet: the charts appear once the run '
+            "ledger (<code>.tddgate/ledger.sqlite3</code>) has runs.</p>"
+        )
     labels = [_run_label(run) for run in runs]
     charts = []
     for title, unit, top, specs in _CHARTS:
@@ -237,7 +257,9 @@ def _trends(runs: Sequence[RunLike]) -> str:
         else:
             drawing = '<p class="empty">not measured in these runs</p>'
         charts.append(f'<div class="chart"><h3>{escape(title)}</h3>{drawing}</div>')
-    span = f"{len(runs)} run{'s' if len(runs) != 1 else ''}, #{runs[0].run_id} to #{runs[-1].run_id}"
+    span = (
+        f"{len(runs)} run{'s' if len(runs) != 1 else ''}, #{runs[0].run_id} to #{runs[-1].run_id}"
+    )
     return f'<p class="meta">{escape(span)}</p><div class="charts">{"".join(charts)}</div>'
 
 

@@ -37,8 +37,9 @@ class RepoLinks:
 
     def file(self, path: str, line: int | None = None) -> str:
         template = _LAYOUTS[self.style][0]
-        url = template.format(web=self.web_url, rev=self.revision,
-                              path=quote(self.prefix + path, safe="/"))
+        url = template.format(
+            web=self.web_url, rev=self.revision, path=quote(self.prefix + path, safe="/")
+        )
         return f"{url}#L{line}" if line else url
 
     def commit(self, sha: str) -> str:

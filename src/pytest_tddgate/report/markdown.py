@@ -11,8 +11,9 @@ import re
 
 from pytest_tddgate.model import Finding, GateResult, Report, RequirementStatus, Verdict
 from pytest_tddgate.report.common import (
+    context,
     gate_findings,
-    severity,
+    gates_with_findings,
     status_label,
     verdict_line,
     waiver_note,
@@ -36,8 +37,7 @@ def render(report: Report, links: RepoLinks | None = None, report_path: str | No
     if report.requirements:
         lines += ["", "### Requirements", ""]
         lines += _requirement_table(report.requirements, links)
-    gates = sorted((g for g in report.gates if gate_findings(g)),
-                   key=lambda g: min(severity(g, f) for f in gate_findings(g)))
+    gates = gates_with_findings(report)
     if gates:
         lines += ["", "### Findings"]
     for gate in gates:
@@ -55,26 +55,23 @@ def escape(text: str) -> str:
 def _gate_table(report: Report) -> list[str]:
     rows = ["| Gate | Verdict | Summary |", "|---|---|---|"]
     for gate in report.gates:
-        rows.append(f"| {escape(gate.name)} | {_ICONS[gate.status]} {status_label(gate)} "
-                    f"| {escape(gate.summary)} |")
+        rows.append(
+            f"| {escape(gate.name)} | {_ICONS[gate.status]} {status_label(gate)} "
+            f"| {escape(gate.summary)} |"
+        )
     return rows
 
 
 def _context_line(report: Report, links: RepoLinks | None) -> str:
-    parts = []
-    if report.head:
-        parts.append(f"head {_commit(report.head, links)}")
-    if report.base_note:
-        parts.append(f"base: {escape(report.base_note)}")
-    if report.role:
-        parts.append(f"role: {escape(report.role)}")
-    if report.tool_version:
-        parts.append(f"pytest-tddgate {escape(report.tool_version)}")
-    return " · ".join(parts)
+    return " · ".join(
+        f"{label} {_commit(value, links) if label == 'head' else escape(value)}"
+        for label, value in context(report)
+    )
 
 
-def _requirement_table(requirements: tuple[RequirementStatus, ...],
-                       links: RepoLinks | None) -> list[str]:
+def _requirement_table(
+    requirements: tuple[RequirementStatus, ...], links: RepoLinks | None
+) -> list[str]:
     rows = ["| Requirement | Status | Tests | Code |", "|---|---|---|---|"]
     for req in requirements:
         title = f"{escape(req.id)}" + (f": {escape(req.title)}" if req.title else "")
@@ -89,8 +86,11 @@ def _requirement_table(requirements: tuple[RequirementStatus, ...],
 
 def _gate_section(gate: GateResult, links: RepoLinks | None) -> list[str]:
     findings = gate_findings(gate)
-    lines = [f"#### {_ICONS[gate.status]} {escape(gate.name)}: {status_label(gate)} "
-             f"({len(findings)} finding{'s' if len(findings) != 1 else ''})", ""]
+    lines = [
+        f"#### {_ICONS[gate.status]} {escape(gate.name)}: {status_label(gate)} "
+        f"({len(findings)} finding{'s' if len(findings) != 1 else ''})",
+        "",
+    ]
     lines += [_finding(f, links) for f in findings[:MAX_FINDINGS_PER_GATE]]
     if len(findings) > MAX_FINDINGS_PER_GATE:
         lines.append(f"- … {len(findings) - MAX_FINDINGS_PER_GATE} more in the JSON report")
@@ -118,7 +118,7 @@ def _path(path: str, line: int | None, links: RepoLinks | None) -> str:
     if links is None:
         return shown
     # a test node id (`tests/test_a.py::test_x`) links to its file
-    return f"[{shown}]({links.file(path.split('::')[0], line)})"
+    return f"[{shown}]({links.file(path.split('::', maxsplit=1)[0], line)})"
 
 
 def _commit(sha: str, links: RepoLinks | None) -> str:

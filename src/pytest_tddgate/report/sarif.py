@@ -53,8 +53,7 @@ def fingerprint(item: Shown) -> str:
     """A digest of what the finding is, not where it currently is."""
     finding = item.finding
     message = _NUMBER.sub("0", _SHA.sub("<sha>", finding.message))
-    parts = (item.gate.name, finding.rule, finding.path or "", finding.requirement or "",
-             message)
+    parts = (item.gate.name, finding.rule, finding.path or "", finding.requirement or "", message)
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
@@ -101,22 +100,25 @@ def _result(item: Shown, rule_index: int, prefix: str, seen: Counter[str]) -> di
     }
     if finding.path:
         location: dict[str, Any] = {
-            "artifactLocation": {"uri": prefix + finding.path.split("::")[0],
-                                 "uriBaseId": "%SRCROOT%"}
+            "artifactLocation": {
+                "uri": prefix + finding.path.split("::")[0],
+                "uriBaseId": "%SRCROOT%",
+            }
         }
         if finding.line and finding.line > 0:
             location["region"] = {"startLine": finding.line}
         result["locations"] = [{"physicalLocation": location}]
-    properties = {"gate": item.gate.name, "commit": finding.commit,
-                  "requirement": finding.requirement}
+    properties = {
+        "gate": item.gate.name,
+        "commit": finding.commit,
+        "requirement": finding.requirement,
+    }
     result["properties"] = {k: v for k, v in properties.items() if v is not None}
     if finding.waiver is not None:
         waiver = finding.waiver
         note = f"{waiver.reason} (owner {waiver.owner}"
         note += f", expires {waiver.expires})" if waiver.expires else ")"
-        result["suppressions"] = [
-            {"kind": "external", "status": "accepted", "justification": note}
-        ]
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": note}]
     return result
 
 
@@ -132,8 +134,11 @@ def _invocation(report: Report) -> dict[str, Any]:
     invocation: dict[str, Any] = {"executionSuccessful": not errors}
     if errors:
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": f"{g.name}: {g.summary}"},
-             "descriptor": {"id": g.name}}
+            {
+                "level": "error",
+                "message": {"text": f"{g.name}: {g.summary}"},
+                "descriptor": {"id": g.name},
+            }
             for g in errors
         ]
     return invocation
@@ -145,6 +150,8 @@ def _run_properties(report: Report) -> dict[str, Any]:
         "passed": report.passed,
         "base": report.base,
         "head": report.head,
-        "gates": [{"name": g.name, "status": g.status.value, "summary": g.summary,
-                   "optional": g.optional} for g in report.gates],
+        "gates": [
+            {"name": g.name, "status": g.status.value, "summary": g.summary, "optional": g.optional}
+            for g in report.gates
+        ],
     }

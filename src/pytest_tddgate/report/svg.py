@@ -81,10 +81,14 @@ def line_chart(
         f"<title>{escape(title)}</title>",
     ]
     for tick in ticks:
-        parts.append(f'<line x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{plot.y(tick):.1f}" '
-                     f'y2="{plot.y(tick):.1f}" class="grid"/>')
-        parts.append(f'<text x="{_LEFT - 6}" y="{plot.y(tick) + 4:.1f}" class="tick" '
-                     f'text-anchor="end">{_number(tick)}{escape(unit)}</text>')
+        parts.append(
+            f'<line x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{plot.y(tick):.1f}" '
+            f'y2="{plot.y(tick):.1f}" class="grid"/>'
+        )
+        parts.append(
+            f'<text x="{_LEFT - 6}" y="{plot.y(tick) + 4:.1f}" class="tick" '
+            f'text-anchor="end">{_number(tick)}{escape(unit)}</text>'
+        )
     parts += _x_labels(labels, plot)
     for line in series:
         parts += _series(line, labels, plot, unit)
@@ -109,8 +113,10 @@ def _x_labels(labels: Sequence[str], plot: _Plot) -> list[str]:
     out = []
     for i in shown:
         anchor = "middle" if len(shown) == 1 else ("start" if i == 0 else "end")
-        out.append(f'<text x="{plot.x(i):.1f}" y="{baseline}" class="tick" '
-                   f'text-anchor="{anchor}">{escape(labels[i].split(" ", 1)[0])}</text>')
+        out.append(
+            f'<text x="{plot.x(i):.1f}" y="{baseline}" class="tick" '
+            f'text-anchor="{anchor}">{escape(labels[i].split(" ", 1)[0])}</text>'
+        )
     return out
 
 
@@ -120,15 +126,19 @@ def _series(line: Series, labels: Sequence[str], plot: _Plot, unit: str) -> list
     for i, value in enumerate((*line.values, None)):
         if value is None:
             if len(segment) > 1:
-                out.append(f'<polyline fill="none" stroke="{line.color}" stroke-width="2" '
-                           f'points="{" ".join(segment)}"/>')
+                out.append(
+                    f'<polyline fill="none" stroke="{line.color}" stroke-width="2" '
+                    f'points="{" ".join(segment)}"/>'
+                )
             segment = []
             continue
         point = f"{plot.x(i):.1f},{plot.y(value):.1f}"
         segment.append(point)
         tip = f"{line.name}: {_number(value)}{unit} ({labels[i]})"
-        out.append(f'<circle cx="{plot.x(i):.1f}" cy="{plot.y(value):.1f}" r="3" '
-                   f'fill="{line.color}"><title>{escape(tip)}</title></circle>')
+        out.append(
+            f'<circle cx="{plot.x(i):.1f}" cy="{plot.y(value):.1f}" r="3" '
+            f'fill="{line.color}"><title>{escape(tip)}</title></circle>'
+        )
     return out
 
 
