@@ -185,3 +185,9 @@ def test_pytest_tddgate_runs_after_init(
     result.stdout.fnmatch_lines(
         ["tests * pass * 1 passed", "tddgate: all gates passed (report: .tddgate/report.json)"]
     )
+
+
+def test_the_guides_show_the_snippets_init_prints() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    assert init.WORKFLOW_SNIPPET in (docs / "github-actions.md").read_text(encoding="utf-8")
+    assert init.PRE_COMMIT_SNIPPET in (docs / "pre-commit.md").read_text(encoding="utf-8")
