@@ -164,6 +164,10 @@ def _environment(folder: Path) -> dict[str, str]:
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["NO_COLOR"] = "1"
     env.pop("CI", None)  # the demo is a local run, whoever starts it
+    # ruff and mypy installed beside this Python count even when its virtualenv is
+    # not activated (`/path/to/venv/bin/tddgate demo`)
+    scripts = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([scripts, *filter(None, [env.get("PATH")])])
     return env
 
 

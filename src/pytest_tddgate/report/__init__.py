@@ -14,6 +14,7 @@ from pytest_tddgate.report import json_report
 
 if TYPE_CHECKING:
     from pytest_tddgate.report.html import RunLike
+    from pytest_tddgate.report.links import RepoLinks
     from pytest_tddgate.settings import Settings
 
 TREND_RUNS = 100  # runs shown in the HTML trend charts
@@ -121,7 +122,11 @@ def _render(produce: Callable[[], str], path: Path, problems: list[str]) -> str 
 
 
 def _append_summary(
-    path: Path, report: Report, links: Any, report_path: str | None, problems: list[str]
+    path: Path,
+    report: Report,
+    links: RepoLinks | None,
+    report_path: str | None,
+    problems: list[str],
 ) -> None:
     """GitHub's job summary is appended to by every step: never replace it."""
     from pytest_tddgate.report import markdown
