@@ -30,7 +30,22 @@ def test_options_write_markdown_sarif_and_html(pytester: pytest.Pytester) -> Non
     result_uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert result_uri["artifactLocation"]["uri"] == "test_shop.py"
     page = (pytester.path / "out/html/index.html").read_text(encoding="utf-8")
-    assert "FAILED: tests" in page and "No recorded runs yet" in page
+    assert "FAILED: tests" in page
+    if (pytester.path / ".tddgate" / "ledger.sqlite3").exists():
+        assert "1 run, #1 to #1" in page  # the ledger records the run before the page
+    else:
+        assert "No recorded runs yet" in page
+
+
+def test_html_trends_show_the_runs_of_the_ledger(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_tddgate.facts.ledger", reason="the run ledger is not built in")
+    pytester.makepyfile(test_shop=PASSING)
+    assert pytester.runpytest("--tddgate", ONLY).ret == 0
+    pytester.makepyfile(test_shop=FAILING)
+    assert pytester.runpytest("--tddgate", ONLY, "--tddgate-html=html").ret == 1
+    page = (pytester.path / "html/index.html").read_text(encoding="utf-8")
+    assert "2 runs, #1 to #2" in page
+    assert "passed: 1 (#1 " in page and "failed: 1 (#2 " in page  # point tooltips
 
 
 def test_settings_in_pyproject_name_the_files(pytester: pytest.Pytester) -> None:
