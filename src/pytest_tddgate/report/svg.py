@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 460, 220
+# the n-th line of a chart: a line drawn over an equal one still shows through its gaps
+DASHES = ("", "7 4", "2 4", "9 3 2 3", "1 3")
 _LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 12, 28
 
 
@@ -90,8 +92,8 @@ def line_chart(
             f'text-anchor="end">{_number(tick)}{escape(unit)}</text>'
         )
     parts += _x_labels(labels, plot)
-    for line in series:
-        parts += _series(line, labels, plot, unit)
+    for index, line in enumerate(series):
+        parts += _series(line, labels, plot, unit, DASHES[index % len(DASHES)])
     parts.append("</svg>")
     return "".join(parts)
 
@@ -120,14 +122,15 @@ def _x_labels(labels: Sequence[str], plot: _Plot) -> list[str]:
     return out
 
 
-def _series(line: Series, labels: Sequence[str], plot: _Plot, unit: str) -> list[str]:
+def _series(line: Series, labels: Sequence[str], plot: _Plot, unit: str, dash: str) -> list[str]:
     out = []
+    style = f' stroke-dasharray="{dash}"' if dash else ""
     segment: list[str] = []
     for i, value in enumerate((*line.values, None)):
         if value is None:
             if len(segment) > 1:
                 out.append(
-                    f'<polyline fill="none" stroke="{line.color}" stroke-width="2" '
+                    f'<polyline fill="none" stroke="{line.color}" stroke-width="2"{style} '
                     f'points="{" ".join(segment)}"/>'
                 )
             segment = []
