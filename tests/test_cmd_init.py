@@ -191,3 +191,24 @@ def test_the_guides_show_the_snippets_init_prints() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs"
     assert init.WORKFLOW_SNIPPET in (docs / "github-actions.md").read_text(encoding="utf-8")
     assert init.PRE_COMMIT_SNIPPET in (docs / "pre-commit.md").read_text(encoding="utf-8")
+
+
+def test_files_named_in_existing_settings_are_the_ones_created(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("pyproject.toml", '[tool.tddgate]\nmatrix = "docs/reqs.json"\nroles = "roles.yml"\n')
+    status, out, _ = run_init(repo.path, capsys)
+    assert status == 0
+    assert "docs/reqs.json: created" in out and "roles.yml: created" in out
+    assert (repo.path / "docs/reqs.json").is_file()
+    assert not (repo.path / "traceability_matrix.json").exists()
+
+
+def test_broken_settings_exit_4_before_anything_is_written(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("pyproject.toml", "[tool.tddgate]\nmatrx = 'm.json'\n")
+    status, _, err = run_init(repo.path, capsys)
+    assert status == 4
+    assert "unknown key `matrx`; did you mean `matrix`?" in err
+    assert sorted(p.name for p in repo.path.iterdir()) == [".git", "pyproject.toml"]

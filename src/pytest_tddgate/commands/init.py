@@ -25,6 +25,7 @@ from pytest_tddgate.settings import (
     ProjectOptions,
     default_sources,
     load_pyproject,
+    resolve,
 )
 
 if sys.version_info >= (3, 11):
@@ -121,12 +122,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = _target(Path(args.path) if args.path else None)
+    # existing settings may name other files; a broken [tool.tddgate] exits 4 here,
+    # before anything is written
+    settings = resolve(root)
+    roles = settings.path(settings.project.roles)
+    matrix = settings.path(settings.project.matrix)
     actions = [
-        write_pyproject(root, roles_created=not (root / "tddgate-roles.yaml").exists()),
-        _create(root / "tddgate-roles.yaml", ROLES_FILE),
-        _create(
-            root / "traceability_matrix.json", json.dumps({"requirements": []}, indent=2) + "\n"
-        ),
+        write_pyproject(root, roles_created=not roles.exists()),
+        _create(roles, ROLES_FILE, root),
+        _create(matrix, json.dumps({"requirements": []}, indent=2) + "\n", root),
         ignore_tddgate(root / ".gitignore"),
     ]
     print(f"tddgate init in {root}:")
@@ -203,11 +207,12 @@ def ignore_tddgate(path: Path) -> str:
     return f".gitignore: {'added' if text else 'created with'} .tddgate/"
 
 
-def _create(path: Path, content: str) -> str:
+def _create(path: Path, content: str, root: Path) -> str:
+    shown = path.relative_to(root).as_posix()
     if path.exists():
-        return f"{path.name}: exists, left unchanged"
+        return f"{shown}: exists, left unchanged"
     atomic_write_text(path, content)
-    return f"{path.name}: created"
+    return f"{shown}: created"
 
 
 def _tool_tables(text: str) -> dict[str, Any]:
