@@ -62,14 +62,18 @@ def test_only_and_skip_select_gates(tmp_path: Path) -> None:
 
 def test_disabled_gate_says_why(tmp_path: Path) -> None:
     (result,) = run(
-        tmp_path, FixedGate("a", Verdict.FAIL), pyproject="[tool.tddgate.gates.a]\nenabled = false\n"
+        tmp_path,
+        FixedGate("a", Verdict.FAIL),
+        pyproject="[tool.tddgate.gates.a]\nenabled = false\n",
     )
     assert (result.status, result.summary) == (Verdict.SKIP, "disabled (gates.a.enabled = false)")
 
 
 def test_optional_gate_does_not_block(tmp_path: Path) -> None:
     (result,) = run(
-        tmp_path, FixedGate("a", Verdict.FAIL), pyproject="[tool.tddgate.gates.a]\noptional = true\n"
+        tmp_path,
+        FixedGate("a", Verdict.FAIL),
+        pyproject="[tool.tddgate.gates.a]\noptional = true\n",
     )
     assert result.status is Verdict.FAIL
     assert result.optional and not result.blocking
@@ -104,7 +108,9 @@ WAIVER = Waiver(gate="a", reason="legacy code", owner="alice", path="src/legacy/
 
 
 def test_waiver_marks_matching_findings_and_passes_when_all_waived() -> None:
-    result = GateResult("a", Verdict.FAIL, "2 problems", (Finding("r", "m", path="src/legacy/x.py"),))
+    result = GateResult(
+        "a", Verdict.FAIL, "2 problems", (Finding("r", "m", path="src/legacy/x.py"),)
+    )
     waived = engine.apply_waivers(result, [WAIVER], TODAY)
     assert waived.status is Verdict.PASS
     assert waived.findings[0].waiver == WAIVER
@@ -126,7 +132,9 @@ def test_waiver_glob_is_gitignore_style() -> None:
 
 def test_waiver_by_rule() -> None:
     waiver = Waiver(gate="a", reason="r", owner="o", rule="E501")
-    result = GateResult("a", Verdict.FAIL, "2", (Finding("E501", "long"), Finding("F401", "unused")))
+    result = GateResult(
+        "a", Verdict.FAIL, "2", (Finding("E501", "long"), Finding("F401", "unused"))
+    )
     assert [f.waived for f in engine.apply_waivers(result, [waiver], TODAY).findings] == [
         True,
         False,
@@ -195,8 +203,7 @@ def test_third_party_gate_from_conftest(pytester: pytest.Pytester, xdist: list[s
         ]
     )
     report = json.loads((pytester.path / ".tddgate/report.json").read_text())
-    license_gate = report["gates"][1]
-    assert license_gate["name"] == "license"
+    license_gate = next(g for g in report["gates"] if g["name"] == "license")
     assert license_gate["metrics"] == {"missing": 2}
     assert [(f["path"], f["waived"]) for f in license_gate["findings"]] == [
         ("src_new.py", False),
@@ -223,4 +230,4 @@ def test_report_hook_receives_final_report(pytester: pytest.Pytester) -> None:
     )
     pytester.makepyfile(test_a="def test_ok():\n    pass\n")
     result = pytester.runpytest("--tddgate", "--tddgate-only=tests", "-s")
-    result.stdout.fnmatch_lines(["*HOOK True [[]'tests'[]]"])
+    result.stdout.fnmatch_lines(["*HOOK True [[]'tests'*"])  # then the other gates, skipped

@@ -4,7 +4,6 @@ and the same content from a serial and an xdist run."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +50,13 @@ def sample_report() -> Report:
 
 def test_contract_fields_present() -> None:
     data = json.loads(json_report.render(sample_report()))
-    assert TOP_KEYS <= data.keys()
+    assert data.keys() >= TOP_KEYS
     assert data["schema"] == "tddgate-report/1"
     assert data["passed"] is True  # the failing gate is optional
     for gate in data["gates"]:
-        assert GATE_KEYS <= gate.keys()
+        assert gate.keys() >= GATE_KEYS
         for finding in gate["findings"]:
-            assert FINDING_KEYS <= finding.keys()
+            assert finding.keys() >= FINDING_KEYS
     assert data["requirements"] == [
         {
             "id": "REQ-1",
@@ -102,7 +101,7 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         atomic_write_text(path, Boom("new"))
     assert path.read_text() == "old content"
-    assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temp file left behind
 
 
 def test_atomic_write_keeps_permissions(tmp_path: Path) -> None:
@@ -130,3 +129,11 @@ def test_xdist_report_equals_serial_report(pytester: pytest.Pytester) -> None:
     )
     assert serial.ret == parallel.ret == 1
     assert normalized(pytester.path / "s.json") == normalized(pytester.path / "p.json")
+
+
+def test_atomic_write_gives_new_files_the_umask_mode(tmp_path: Path) -> None:
+    from pytest_tddgate import fsutil
+
+    path = tmp_path / "new.json"
+    atomic_write_text(path, "{}")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~fsutil._UMASK

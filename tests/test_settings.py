@@ -85,9 +85,9 @@ def test_unknown_gate_key_and_gate_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("[tool.tddgate.gates.coverage]\ntotal = \"80\"\n", "must be a number, got str '80'"),
-        ("[tool.tddgate]\nsource = \"src\"\n", "must be a list of strings"),
-        ("[tool.tddgate.gates.tdd]\nmode = \"strict\"\n", "unknown value `strict`"),
+        ('[tool.tddgate.gates.coverage]\ntotal = "80"\n', "must be a number, got str '80'"),
+        ('[tool.tddgate]\nsource = "src"\n', "must be a list of strings"),
+        ('[tool.tddgate.gates.tdd]\nmode = "strict"\n', "unknown value `strict`"),
         ("[tool.tddgate.gates.ruff]\nformat = 1\n", "must be true or false"),
         ("[tool.tddgate]\nledger_keep = 1.5\n", "must be a whole number"),
     ],
@@ -159,8 +159,10 @@ def test_broken_settings_exit_4_without_traceback(pytester: pytest.Pytester) -> 
     result = pytester.runpytest("--tddgate")
     assert result.ret == 4
     result.stderr.fnmatch_lines(
-        ["ERROR: tddgate: *pyproject.toml:2: [[]tool.tddgate[]] expertice: unknown key "
-         "`expertice`; did you mean `expertise`?*"]
+        [
+            "ERROR: tddgate: *pyproject.toml:2: [[]tool.tddgate[]] expertice: unknown key "
+            "`expertice`; did you mean `expertise`?*"
+        ]
     )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 # gate name -> "module:class"; the order is the order of the report
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
+    "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
+    "ruff": "pytest_tddgate.gates.ruff:RuffGate",
+    "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }
 
 
