@@ -7,9 +7,7 @@ that needs escaping in every format, and requirements in every status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
+from pytest_tddgate.facts.ledger import GateRecord, RunRecord
 from pytest_tddgate.model import Finding, GateResult, Report, RequirementStatus, Verdict, Waiver
 from pytest_tddgate.report.links import RepoLinks
 
@@ -177,25 +175,6 @@ def report_with_failures(count: int) -> Report:
     )
     gate = GateResult("tests", Verdict.FAIL, f"{count} failed", findings=findings)
     return Report(gates=(gate,), head=HEAD)
-
-
-@dataclass(frozen=True, slots=True)
-class GateRecord:
-    """The shape of the run ledger's record of one gate in one run."""
-
-    status: str
-    metrics: Mapping[str, float | int | str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """The shape of the run ledger's record of one run."""
-
-    run_id: int
-    started_at: str
-    head: str | None
-    passed: bool
-    gates: Mapping[str, GateRecord]
 
 
 def sample_runs() -> list[RunRecord]:

@@ -11,17 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_tddgate.facts.ledger import GateRecord, RunRecord
 from pytest_tddgate.model import Finding, GateResult, Report, Verdict
 from pytest_tddgate.report import html
 from tests.golden_files import assert_golden
-from tests.sample_report import (
-    LINKS,
-    GateRecord,
-    RunRecord,
-    passing_report,
-    sample_report,
-    sample_runs,
-)
+from tests.sample_report import LINKS, passing_report, sample_report, sample_runs
 
 CHROMIUM = next(
     (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None
