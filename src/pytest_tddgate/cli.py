@@ -16,6 +16,11 @@ COMMANDS: dict[str, str] = {
     "check": "run the static gates (tdd, roles, traceability) without tests; the pre-commit hook",
     "matrix": "show the traceability matrix with each requirement's last status; --update "
     "adds discovered tests and code",
+    "learn": "regenerate the expertise learnings (docs/expertise.md) from the run ledger",
+    "baseline": "record the current ruff and mypy findings so that only new ones fail",
+    "init": "set up pytest-tddgate in this repository (settings, role file, matrix)",
+    "report": "show the last report again, as terminal, md, json, sarif, github or html",
+    "demo": "show every gate passing and failing on a throwaway project",
 }
 
 EPILOG = """\
