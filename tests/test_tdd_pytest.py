@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.gitrepo import GitRepo
-from tests.tddkit import IMPL, TEST, start_project
+from tests.tddkit import IMPL, PYPROJECT, TEST, start_project
 
 ONLY = "--tddgate-only=tests,tdd"
 
@@ -77,3 +77,32 @@ def test_tests_first_passes(pytester: pytest.Pytester, project: GitRepo) -> None
 
     assert result.ret == 0
     result.stdout.fnmatch_lines(["tdd *pass *1 implementation file(s) over 2 commit(s)*"])
+
+
+def test_a_red_run_then_a_green_run_in_the_ledger_prove_red_first(
+    pytester: pytest.Pytester, project: GitRepo
+) -> None:
+    """The run ledger is evidence: no replay is allowed here (replay_limit = 0)."""
+    project.write(
+        "pyproject.toml",
+        PYPROJECT + '[tool.tddgate]\nsource = ["src"]\n[tool.tddgate.gates.tdd]\n'
+        'mode = "red-green"\nreplay_limit = 0\n',
+    )
+    project.write("src/pkg/shapes.py", "def area(width, height):\n    return 0\n")
+    project.write("tests/test_shapes.py", TEST)
+    project.commit("stub and failing test")
+    args = ("--tddgate", ONLY, "--tddgate-no-learn", "-p", "no:cacheprovider")
+
+    red = pytester.runpytest(*args)
+    project.write("src/pkg/shapes.py", IMPL)
+    project.commit("implement area")
+    green = pytester.runpytest(*args)
+
+    assert red.ret == 1
+    red.stdout.fnmatch_lines(["tdd *error *not proven red first*"])
+    assert green.ret == 0
+    green.stdout.fnmatch_lines(["tdd *pass *tests came first and were red first"])
+    report = json.loads((pytester.path / ".tddgate/report.json").read_text(encoding="utf-8"))
+    tdd = next(g for g in report["gates"] if g["name"] == "tdd")
+    assert tdd["details"]["files"][0]["evidence"].startswith("ledger: a mapped test failed")
+    assert tdd["metrics"]["replays"] == 0

@@ -7,10 +7,7 @@ slowest of the gate's; each scenario is as small as the rule it shows.
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
-import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +16,6 @@ from pytest_tddgate.model import GateResult, Verdict
 from tests.tddkit import IMPL, TEST, judge, run_of, start_project
 
 if TYPE_CHECKING:
-    import pytest
-
     from tests.gitrepo import GitRepo
 
 RED_GREEN = 'mode = "red-green"'
@@ -152,49 +147,6 @@ def test_green_comes_from_the_test_run_when_there_is_one(repo: GitRepo) -> None:
     (finding,) = result.findings
     assert finding.rule == "not-green"
     assert replays(result) == 1
-
-
-@dataclass(frozen=True)
-class Row:
-    run_id: int
-    started_at: str
-    nodeid: str
-    outcome: str
-    impl_hash: str | None
-
-
-def test_the_ledger_is_evidence_without_any_replay(
-    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """facts/ledger.py is built separately; this stands in for it with its documented
-    interface, `test_outcomes(path, test_files, impl_path)`, oldest first."""
-    seen: list[tuple[Path, list[str], str]] = []
-
-    def test_outcomes(path: Path, test_files: list[str], impl_path: str) -> list[Row]:
-        seen.append((path, test_files, impl_path))
-        node = "tests/test_shapes.py::test_area"
-        return [Row(1, "t1", node, "failed", "aaa"), Row(2, "t2", node, "passed", "bbb")]
-
-    ledger = types.ModuleType("pytest_tddgate.facts.ledger")
-    ledger.test_outcomes = test_outcomes  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pytest_tddgate.facts.ledger", ledger)
-    start_project(repo, tdd=RED_GREEN + "\nreplay_limit = 0")
-    repo.write("tests/test_shapes.py", TEST)
-    repo.commit("test")
-    repo.write("src/pkg/shapes.py", IMPL)
-    repo.commit("implement")
-    repo.write(".tddgate/ledger.sqlite3", "")
-
-    result = judge(repo)
-
-    assert result.status is Verdict.PASS, result.findings
-    assert seen == [
-        (repo.path / ".tddgate/ledger.sqlite3", ["tests/test_shapes.py"], "src/pkg/shapes.py")
-    ]
-    assert result.details["files"][0]["evidence"].startswith("ledger: a mapped test failed")
-
-    (repo.path / ".tddgate/ledger.sqlite3").unlink()  # no ledger: replays decide, limit 0
-    assert judge(repo).status is Verdict.ERROR
 
 
 def test_the_probe_accepts_every_option_of_the_plugin() -> None:
