@@ -1,4 +1,5 @@
-"""Which files are implementation, which are tests, and which tests map to which file.
+"""Which tests map to which implementation file, and why (facts/layout.py says which
+files are which).
 
 A test T maps to an implementation file F through any of four sources, and every
 link says which ones:
@@ -17,17 +18,22 @@ every test (`all_links`, for `mode = "existence"` and for refactors).
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts.covdata import CoverageFacts, load_test_map
+from pytest_tddgate.facts.layout import (
+    Layout,
+    Resolver,
+    basename,
+    normalize,
+    under,
+)
 from pytest_tddgate.facts.pyast import CACHE as PARSE_CACHE
-from pytest_tddgate.facts.pyast import ImportRef, Summary, SummaryCache, summarize
+from pytest_tddgate.facts.pyast import ImportRef, Summary, SummaryCache
 from pytest_tddgate.globs import compiled
 
 if TYPE_CHECKING:
@@ -37,7 +43,6 @@ if TYPE_CHECKING:
     from pytest_tddgate.settings import Settings
 
 SOURCES = ("matrix", "naming", "imports", "coverage")
-PYTEST_TEST_FILES = ("test_*.py", "*_test.py")
 _REEXPORT_DEPTH = 3
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 
@@ -66,143 +71,6 @@ class Link:
         }
 
 
-def normalize(path: str) -> str:
-    """A path as the gates compare them: `/`-separated, no leading `./`."""
-    text = path.replace("\\", "/")
-    while text.startswith("./"):
-        text = text[2:]
-    return text.rstrip("/")
-
-
-def _under(path: str, folders: Iterable[str]) -> bool:
-    return any(f in ("", ".") or path == f or path.startswith(f + "/") for f in folders)
-
-
-class Layout:
-    """Classifies root-relative paths: implementation file, test file, exempt."""
-
-    def __init__(self, settings: Settings, parsed: SummaryCache | None = None) -> None:
-        tdd = settings.tdd
-        self._parsed = parsed
-        self.root = settings.root
-        self.source_roots = tuple(normalize(r) for r in settings.source_roots)
-        self.test_roots = tuple(normalize(r) for r in settings.test_roots)
-        # `testpaths = ["."]` makes every folder a test folder; then only test-named
-        # files are tests, or nothing would be implementation
-        self._test_folders = tuple(r for r in self.test_roots if r not in ("", "."))
-        self.naming = tuple(tdd.naming)
-        self.exempt = compiled(tuple(tdd.exempt))
-        name_globs = [t.replace("{stem}", "*") for t in self.naming if "/" not in t]
-        self._test_names = re.compile(
-            "|".join(fnmatch.translate(g) for g in (*PYTEST_TEST_FILES, *name_globs))
-        )
-        self._init_code: dict[str, bool] = {}
-        self._test_modules: dict[str, bool] = {}
-
-    def is_test_module(self, path: str) -> bool:
-        """A file pytest would collect tests from: `test_*.py`, `*_test.py`, or a name
-        of the naming convention."""
-        known = self._test_modules.get(path)
-        if known is None:
-            known = self._test_modules[path] = (
-                path.endswith(".py") and self._test_names.match(_basename(path)) is not None
-            )
-        return known
-
-    def is_test(self, path: str) -> bool:
-        """Test code: a test module anywhere, or any Python file under the test roots."""
-        return path.endswith(".py") and (
-            _under(path, self._test_folders) or self.is_test_module(path)
-        )
-
-    def exempt_reason(self, path: str) -> str | None:
-        """Why an implementation candidate needs no test, or None."""
-        if self.exempt.matches(path):
-            return "matches gates.tdd.exempt"
-        if _basename(path) == "__init__.py" and not self.init_has_code(path):
-            return "__init__.py without code"
-        return None
-
-    def is_source(self, path: str) -> bool:
-        return path.endswith(".py") and _under(path, self.source_roots)
-
-    def is_implementation(self, path: str) -> bool:
-        """A Python file under the source roots that is not a test and not exempt."""
-        return self.is_source(path) and not self.is_test(path) and self.exempt_reason(path) is None
-
-    def init_has_code(self, path: str) -> bool:
-        if path not in self._init_code:
-            try:
-                source = (self.root / path).read_bytes()
-            except OSError:  # gone from the working tree: nothing to test in it
-                source = b""
-            summary = self._parsed.summarize(source) if self._parsed else summarize(source)
-            self._init_code[path] = summary.has_code
-        return self._init_code[path]
-
-
-class Resolver:
-    """Module names <-> root-relative files under the source roots, found by `stat`."""
-
-    def __init__(self, root: Path, source_roots: tuple[str, ...]) -> None:
-        self.root = root
-        self._top = str(root) + os.sep  # string paths: this runs for every import of a test
-        self.source_roots = source_roots
-        bases: list[str] = []
-        for source in source_roots:
-            # a root that is itself a package (flat layout) holds its modules one level down
-            base = (
-                source
-                if not (root / source / "__init__.py").is_file()
-                else normalize(str(PurePosixPath(source).parent))
-            )
-            bases.append("" if base in (".", "") else base)
-        self.bases = tuple(dict.fromkeys(bases))
-        self._files: dict[str, str | None] = {}
-
-    def module_file(self, folder: str, dotted: str) -> str | None:
-        """`folder/a/b.py` or `folder/a/b/__init__.py` if it exists under a source root."""
-        key = f"{folder}\0{dotted}"
-        if key not in self._files:
-            self._files[key] = self._find(folder, dotted)
-        return self._files[key]
-
-    def _find(self, folder: str, dotted: str) -> str | None:
-        stem = "/".join(part for part in (folder, dotted.replace(".", "/")) if part)
-        if not stem:
-            return None
-        for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
-            if _under(candidate, self.source_roots) and _is_file(self._top + candidate):
-                return candidate
-        return None
-
-    def package_init(self, folder: str) -> str | None:
-        candidate = f"{folder}/__init__.py" if folder else "__init__.py"
-        if _under(candidate, self.source_roots) and _is_file(self._top + candidate):
-            return candidate
-        return None
-
-    def absolute(self, dotted: str) -> str | None:
-        for base in self.bases:
-            found = self.module_file(base, dotted)
-            if found:
-                return found
-        return None
-
-    def module_name(self, path: str) -> str | None:
-        """`src/pkg/mod.py` -> `pkg.mod` (None outside the source roots)."""
-        for base in self.bases:
-            if base and not path.startswith(base + "/"):
-                continue
-            inner = PurePosixPath(path[len(base) + 1 :] if base else path)
-            parts = list(inner.with_suffix("").parts)
-            if parts and parts[-1] == "__init__":
-                parts.pop()
-            if parts:
-                return ".".join(parts)
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class Matrix:
     """The parts of the traceability matrix the mapping needs, read leniently: the
@@ -228,7 +96,7 @@ class Matrix:
         return cls(code, tests)
 
     def requirements_of(self, impl: str) -> tuple[str, ...]:
-        return tuple(r for r, paths in self.code.items() if _under(impl, paths))
+        return tuple(r for r, paths in self.code.items() if under(impl, paths))
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -289,7 +157,7 @@ class Mapper:
             for test in sorted(set(self.universe()) | {t for t in explicit if self._exists(t)})
             # a test that neither names nor mentions the module cannot map to it: not parsed
             if test in explicit
-            or _basename(test) in names
+            or basename(test) in names
             or any(token in self._text(test) for token in tokens)
         ]
         return TestIndex(self, candidates, cheap=False).links(impl)
@@ -437,20 +305,11 @@ class Mapper:
         return (self.root / path).is_file()
 
 
-def _is_file(path: str) -> bool:
-    # a string test, not Path.is_file(): it runs for every import of every test read
-    return os.path.isfile(path)  # noqa: PTH113
-
-
-def _basename(path: str) -> str:
-    return path.rpartition("/")[2]
-
-
 def _stem(impl: str) -> str:
     """`pkg/foo.py` -> `foo`; a package's `pkg/__init__.py` -> `pkg`."""
     folder, _, name = impl.rpartition("/")
     if name == "__init__.py":
-        return _basename(folder)
+        return basename(folder)
     return name[:-3] if name.endswith(".py") else name.rpartition(".")[0] or name
 
 
@@ -467,7 +326,7 @@ class TestIndex:
         self.by_import: dict[str, list[str]] = {}
         self.by_mark: dict[str, list[str]] = {}
         for test in sorted(self.tests):
-            self.by_name.setdefault(_basename(test), []).append(test)
+            self.by_name.setdefault(basename(test), []).append(test)
             if not cheap and mapper.layout.is_test_module(test):
                 for target in mapper.import_targets(test):
                     self.by_import.setdefault(target, []).append(test)
