@@ -13,7 +13,8 @@ from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
 COMMANDS: dict[str, str] = {
-    "check": "run the static gates (tdd, roles, traceability) without tests; the pre-commit hook",
+    "check": "run the gates that need no test run (tdd, roles, traceability, ruff, mypy); "
+    "the pre-commit hook",
     "matrix": "show the traceability matrix with each requirement's last status; --update "
     "adds discovered tests and code",
     "learn": "regenerate the expertise learnings (docs/expertise.md) from the run ledger",
