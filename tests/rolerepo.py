@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_tddgate import engine
 from pytest_tddgate.facts import Facts
 from pytest_tddgate.gates.roles import RolesGate
-from pytest_tddgate.model import GateResult
 from pytest_tddgate.settings import Overrides, resolve
-from tests.gitrepo import GitRepo
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_tddgate.model import GateResult
+    from tests.gitrepo import GitRepo
 
 RULES = """\
 roles:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.model import Finding, GateResult, Verdict
-from tests.gitrepo import GitRepo
 from tests.rolerepo import BACKEND, DBA, NOBODY, QA, judge, start
+
+if TYPE_CHECKING:
+    from tests.gitrepo import GitRepo
 
 
 def only(result: GateResult) -> Finding:
@@ -84,7 +88,10 @@ def test_only_the_dba_writes_migrations(repo: GitRepo) -> None:
 
 
 def test_a_role_without_owns_may_change_anything_not_in_never(repo: GitRepo) -> None:
-    start(repo, rules="roles:\n  lead: {never: ['migrations/**']}\nmembers: {'bob@example.com': lead}\n")
+    start(
+        repo,
+        rules="roles:\n  lead: {never: ['migrations/**']}\nmembers: {'bob@example.com': lead}\n",
+    )
     repo.write("docs/guide.md", "# Guide\n")
     repo.write("src/app/api.py", "x = 1\n")
     repo.write("tests/test_api.py", "def test_x():\n    pass\n")
@@ -99,7 +106,10 @@ def test_a_role_without_owns_may_change_anything_not_in_never(repo: GitRepo) -> 
 
 
 def test_globs_are_gitignore_style(repo: GitRepo) -> None:
-    rules = "roles:\n  writer: {owns: ['docs/*.md', '**/README.md']}\nmembers: {'bob@example.com': writer}\n"
+    rules = (
+        "roles:\n  writer: {owns: ['docs/*.md', '**/README.md']}\n"
+        "members: {'bob@example.com': writer}\n"
+    )
     start(repo, rules=rules)
     repo.write("docs/guide.md", "# Guide\n")
     repo.write("src/app/README.md", "# App\n")

@@ -113,6 +113,8 @@ def parse_roles(text: str, file: str) -> RoleRules:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, file) from None
+    if data is not None:
+        _reject_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), file)
     return _Parser(text, file).rules(data)
 
 
@@ -374,6 +376,31 @@ def _locate(text: str, key: Key, *, at_key: bool) -> tuple[int | None, int | Non
     return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
 
 
+def _reject_duplicate_keys(node: Any, file: str, key: Key = ()) -> None:
+    """YAML keeps the last of two equal keys; a role defined twice must not lose rules."""
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _reject_duplicate_keys(item, file, (*key, index))
+    if not isinstance(node, yaml.MappingNode):
+        return
+    first: dict[str, Any] = {}
+    for name_node, value in node.value:
+        name = str(name_node.value)
+        if name in first:
+            mark = name_node.start_mark
+            raise UsageError(
+                f"`{name}` appears twice (first on line {first[name].line + 1}); YAML would "
+                "silently keep only the last one",
+                file=file,
+                key=_dotted((*key, name)),
+                line=mark.line + 1,
+                column=mark.column + 1,
+                fix="merge the two entries into one",
+            )
+        first[name] = name_node.start_mark
+        _reject_duplicate_keys(value, file, (*key, name))
+
+
 def _dotted(key: Key) -> str:
     """`roles.qa.owns[0]`; keys with dots or `@` (emails) are quoted."""
     text = ""
@@ -383,7 +410,7 @@ def _dotted(key: Key) -> str:
         elif isinstance(part, str) and part and all(c.isalnum() or c in "_-" for c in part):
             text += f".{part}" if text else part
         else:
-            text += f"[{str(part)!r}]" if isinstance(part, str) else f"[{part!r}]"
+            text += f'["{part}"]' if isinstance(part, str) else f"[{part!r}]"
     return text
 
 
