@@ -144,7 +144,8 @@ def role_of(commit: Commit, rules: RoleRules, option_role: str | None) -> Commit
 
 
 def did_you_mean(name: str, valid: Sequence[str] | Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    same_case = [v for v in valid if v.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
     return f"did you mean `{close[0]}`?" if close else f"valid: {', '.join(valid)}"
 
 
