@@ -58,7 +58,12 @@ class GitRepo:
         self._tick += 1
         date = f"2026-01-01T00:{self._tick // 60:02d}:{self._tick % 60:02d}+00:00"
         self.git(
-            "commit", "-q", "--allow-empty", "-m", body, f"--author=Dev <{author}>",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            body,
+            f"--author=Dev <{author}>",
             env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
         )
         return self.git("rev-parse", "HEAD").strip()

@@ -67,22 +67,19 @@ def validate(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:
 
     A gate may define `validate(ctx)` that raises `UsageError` for a broken input (a
     malformed matrix or role file), so the run exits 4 at once instead of after the
-    tests. `FactError`s are left for `evaluate` to report.
+    tests.
     """
-    for gate in gates:
-        hook = getattr(gate, "validate", None)
-        if hook is None or selected(settings, gate.name):
-            continue
-        try:
-            hook(GateContext(settings, facts, settings.gate(gate.name)))
-        except FactError:
-            continue
+    _call_optional(gates, settings, facts, "validate")
 
 
 def prepare(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:
-    """Let the selected gates start their slow facts; failures surface in `evaluate`."""
+    """Let the selected gates start their slow facts (ruff, mypy) at session start."""
+    _call_optional(gates, settings, facts, "prepare")
+
+
+def _call_optional(gates: Iterable[Gate], settings: Settings, facts: Facts, method: str) -> None:
     for gate in gates:
-        hook = getattr(gate, "prepare", None)
+        hook = getattr(gate, method, None)
         if hook is None or selected(settings, gate.name):
             continue
         try:
@@ -124,13 +121,22 @@ def _evaluate_one(gate: Gate, ctx: GateContext) -> GateResult:
     except UsageError:
         raise  # a user's mistake in an input file: the run exits 4 with the message
     except FactError as exc:
-        return GateResult(gate.name, Verdict.ERROR, exc.message,
-                          findings=(Finding("cannot-evaluate", exc.message, hint=exc.fix),))
+        return GateResult(
+            gate.name,
+            Verdict.ERROR,
+            exc.message,
+            findings=(Finding("cannot-evaluate", exc.message, hint=exc.fix),),
+        )
     except Exception as exc:  # a bug in a gate must not hide the other gates' verdicts
         message = f"internal error in gate `{gate.name}`: {type(exc).__name__}: {exc}"
-        return GateResult(gate.name, Verdict.ERROR, message,
-                          findings=(Finding("internal-error", message,
-                                            hint="please report this with the report.json"),))
+        return GateResult(
+            gate.name,
+            Verdict.ERROR,
+            message,
+            findings=(
+                Finding("internal-error", message, hint="please report this with the report.json"),
+            ),
+        )
     if not isinstance(result, GateResult) or result.name != gate.name:
         message = f"gate `{gate.name}` returned {type(result).__name__}, not its GateResult"
         return GateResult(gate.name, Verdict.ERROR, message)
@@ -149,9 +155,12 @@ def apply_waivers(result: GateResult, waivers: Sequence[Waiver], today: dt.date)
         replace(f, waiver=_match(f, live)) if f.waiver is None else f for f in result.findings
     )
     expired_findings = tuple(
-        Finding("waiver-expired",
-                f"waiver expired on {w.expires} (owner {w.owner}: {w.reason})",
-                path=w.path, hint="fix the findings it covered, or renew `expires` with a reason")
+        Finding(
+            "waiver-expired",
+            f"waiver expired on {w.expires} (owner {w.owner}: {w.reason})",
+            path=w.path,
+            hint="fix the findings it covered, or renew `expires` with a reason",
+        )
         for w in expired
     )
     waived = sum(1 for f in findings if f.waived)
@@ -164,8 +173,7 @@ def apply_waivers(result: GateResult, waivers: Sequence[Waiver], today: dt.date)
         summary = f"{summary} (all {waived} finding(s) waived)"
     elif waived:
         summary = f"{summary} ({waived} waived)"
-    return replace(result, status=status, summary=summary,
-                   findings=findings + expired_findings)
+    return replace(result, status=status, summary=summary, findings=findings + expired_findings)
 
 
 def _expired(waiver: Waiver, today: dt.date) -> bool:

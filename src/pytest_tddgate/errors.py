@@ -8,6 +8,7 @@ reason instead of pretending a rule was broken.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -64,7 +65,7 @@ class ToolError(FactError):
 
     def __init__(
         self,
-        command: list[str] | tuple[str, ...],
+        command: Sequence[str],
         returncode: int | None,
         stderr: str,
         *,

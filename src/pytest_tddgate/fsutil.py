@@ -25,11 +25,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if path.exists():
             # keep the permissions a person gave the file
             with contextlib.suppress(OSError):
-                os.chmod(tmp_name, path.stat().st_mode & 0o7777)
-        os.replace(tmp_name, path)
+                Path(tmp_name).chmod(path.stat().st_mode & 0o7777)
+        Path(tmp_name).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+            Path(tmp_name).unlink()
         raise
 
 

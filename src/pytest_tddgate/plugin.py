@@ -16,7 +16,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_tddgate.session import GateSession
 
-SESSION_KEY = pytest.StashKey["GateSession"]()
+SESSION_KEY: pytest.StashKey[GateSession] = pytest.StashKey()
 _PATH_OPTIONS = ("report", "markdown", "sarif", "html")
 
 
@@ -30,30 +30,72 @@ def _gate_list(value: str) -> tuple[str, ...]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tddgate", "quality gates (pytest-tddgate)")
-    group.addoption("--tddgate", action="store_true", default=False,
-                    help="after the tests, run the quality gates (tests, tdd, traceability, "
-                    "roles, coverage, ruff, mypy) and fail the run when one fails. "
-                    "Settings: [tool.tddgate] in pyproject.toml.")
-    group.addoption("--tddgate-base", metavar="REV", default=None,
-                    help="git revision the judged range starts from (env TDDGATE_BASE; "
-                    "default: merge-base with origin/HEAD, origin/main, main or master).")
-    group.addoption("--tddgate-role", metavar="NAME", default=None,
-                    help="role of uncommitted changes and of commits without a Role: "
-                    "trailer (env TDDGATE_ROLE).")
-    group.addoption("--tddgate-only", metavar="G1,G2", type=_gate_list, default=None,
-                    help="run only these gates.")
-    group.addoption("--tddgate-skip", metavar="G1,G2", type=_gate_list, default=None,
-                    help="do not run these gates.")
-    group.addoption("--tddgate-report", metavar="PATH", default=None,
-                    help="JSON report path (default: .tddgate/report.json).")
-    group.addoption("--tddgate-markdown", metavar="PATH", default=None,
-                    help="also write a Markdown report (PR comment, job summary).")
-    group.addoption("--tddgate-sarif", metavar="PATH", default=None,
-                    help="also write a SARIF 2.1.0 report for code scanning.")
-    group.addoption("--tddgate-html", metavar="DIR", default=None,
-                    help="also write a self-contained HTML report into DIR.")
-    group.addoption("--tddgate-no-learn", action="store_true", default=False,
-                    help="do not update the expertise learnings (docs/expertise.md).")
+    group.addoption(
+        "--tddgate",
+        action="store_true",
+        default=False,
+        help="after the tests, run the quality gates (tests, tdd, traceability, "
+        "roles, coverage, ruff, mypy) and fail the run when one fails. "
+        "Settings: [tool.tddgate] in pyproject.toml.",
+    )
+    group.addoption(
+        "--tddgate-base",
+        metavar="REV",
+        default=None,
+        help="git revision the judged range starts from (env TDDGATE_BASE; "
+        "default: merge-base with origin/HEAD, origin/main, main or master).",
+    )
+    group.addoption(
+        "--tddgate-role",
+        metavar="NAME",
+        default=None,
+        help="role of uncommitted changes and of commits without a Role: "
+        "trailer (env TDDGATE_ROLE).",
+    )
+    group.addoption(
+        "--tddgate-only",
+        metavar="G1,G2",
+        type=_gate_list,
+        default=None,
+        help="run only these gates.",
+    )
+    group.addoption(
+        "--tddgate-skip",
+        metavar="G1,G2",
+        type=_gate_list,
+        default=None,
+        help="do not run these gates.",
+    )
+    group.addoption(
+        "--tddgate-report",
+        metavar="PATH",
+        default=None,
+        help="JSON report path (default: .tddgate/report.json).",
+    )
+    group.addoption(
+        "--tddgate-markdown",
+        metavar="PATH",
+        default=None,
+        help="also write a Markdown report (PR comment, job summary).",
+    )
+    group.addoption(
+        "--tddgate-sarif",
+        metavar="PATH",
+        default=None,
+        help="also write a SARIF 2.1.0 report for code scanning.",
+    )
+    group.addoption(
+        "--tddgate-html",
+        metavar="DIR",
+        default=None,
+        help="also write a self-contained HTML report into DIR.",
+    )
+    group.addoption(
+        "--tddgate-no-learn",
+        action="store_true",
+        default=False,
+        help="do not update the expertise learnings (docs/expertise.md).",
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -39,9 +39,7 @@ class WorkerRecorder:
         self.config = config
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Any:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         ids = [str(arg) for mark in item.iter_markers("req") for arg in mark.args]
         if ids:
@@ -52,9 +50,7 @@ class WorkerRecorder:
 class GateSession(WorkerRecorder):
     """Collects facts during the run; evaluates and reports the gates at its end."""
 
-    def __init__(
-        self, config: pytest.Config, settings: Settings, gates: list[engine.Gate]
-    ) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, gates: list[engine.Gate]) -> None:
         super().__init__(config)
         self.settings = settings
         self.gates = gates
@@ -74,8 +70,10 @@ class GateSession(WorkerRecorder):
         names = [g.name for g in extra]
         for name in names:
             if name in BUILTIN_GATES or names.count(name) > 1:
-                raise pytest.UsageError(f"tddgate: a plugin gate is named `{name}`, which is "
-                                        "already taken; give the gate a unique `name`")
+                raise pytest.UsageError(
+                    f"tddgate: a plugin gate is named `{name}`, which is "
+                    "already taken; give the gate a unique `name`"
+                )
         root = config.inipath.parent if config.inipath else config.rootpath
         try:
             settings = resolve(
@@ -139,17 +137,23 @@ class GateSession(WorkerRecorder):
         self.report = build_report(self.settings, self.facts, results)
         self.config.hook.pytest_tddgate_report(config=self.config, report=self.report)
         # side effects on the controller only (this class is never registered on workers)
-        self._write_outputs(self.report)
-        if not self.report.passed and exitstatus in (pytest.ExitCode.OK,
-                                                      pytest.ExitCode.NO_TESTS_COLLECTED):
+        written = self._write_outputs(self.report)
+        # a required check whose report could not be written must not look green
+        if (not self.report.passed or not written) and exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write_outputs(self, report: Report) -> None:
+    def _write_outputs(self, report: Report) -> bool:
+        """Write the report files; False (with a status line) when one could not be."""
         target = self.settings.path(self.settings.project.report)
         try:
             self.report_path = write_json(report, target)
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the report {target}: {exc}")
+            return False
+        return True
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None and not self.problems:

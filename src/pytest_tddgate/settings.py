@@ -64,8 +64,9 @@ def _enabled(gate: str) -> Any:
 
 
 def _optional() -> Any:
-    return opt(False, "A `fail` or `error` of this gate is shown but does not fail the run.",
-               kind="bool")
+    return opt(
+        False, "A `fail` or `error` of this gate is shown but does not fail the run.", kind="bool"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,56 +88,94 @@ class TestsSettings:
 class TddSettings:
     enabled: bool = _enabled("tdd")
     optional: bool = _optional()
-    mode: str = opt("order", "What to prove: a mapped test exists, it came first, or it was red first.",
-                    kind="str", choices=("existence", "order", "red-green"))
-    same_commit: bool = opt(True, "A test changed in the same commit as the code counts as first.",
-                            kind="bool")
-    granularity: str = opt("file", "`file`: the first change of a file needs a test before it; "
-                           "`commit`: every commit that changes it does.",
-                           kind="str", choices=("file", "commit"))
-    exempt: tuple[str, ...] = opt(("**/conftest.py", "**/_version.py"),
-                                  "Gitignore-style globs of implementation files that need no test "
-                                  "(`__init__.py` files without code are always exempt).",
-                                  kind="strs")
-    naming: tuple[str, ...] = opt(("test_{stem}.py", "{stem}_test.py"),
-                                  "Test file names that map to an implementation file `{stem}.py`.",
-                                  kind="strs")
-    replay_limit: int = opt(10, "Most replays in a temporary worktree per run (mode red-green).",
-                            kind="int")
+    mode: str = opt(
+        "order",
+        "What to prove: a mapped test exists, it came first, or it was red first.",
+        kind="str",
+        choices=("existence", "order", "red-green"),
+    )
+    same_commit: bool = opt(
+        True, "A test changed in the same commit as the code counts as first.", kind="bool"
+    )
+    granularity: str = opt(
+        "file",
+        "`file`: the first change of a file needs a test before it; "
+        "`commit`: every commit that changes it does.",
+        kind="str",
+        choices=("file", "commit"),
+    )
+    exempt: tuple[str, ...] = opt(
+        ("**/conftest.py", "**/_version.py"),
+        "Gitignore-style globs of implementation files that need no test "
+        "(`__init__.py` files without code are always exempt).",
+        kind="strs",
+    )
+    naming: tuple[str, ...] = opt(
+        ("test_{stem}.py", "{stem}_test.py"),
+        "Test file names that map to an implementation file `{stem}.py`.",
+        kind="strs",
+    )
+    replay_limit: int = opt(
+        10, "Most replays in a temporary worktree per run (mode red-green).", kind="int"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class TraceabilitySettings:
     enabled: bool = _enabled("traceability")
     optional: bool = _optional()
-    id_pattern: str | None = opt(None, "Regular expression every requirement id must match.",
-                                 kind="str", nullable=True)
-    orphan_code: bool = opt(True, "Report `code` files that no linked test executes "
-                            "(needs coverage contexts).", kind="bool")
+    id_pattern: str | None = opt(
+        None, "Regular expression every requirement id must match.", kind="str", nullable=True
+    )
+    orphan_code: bool = opt(
+        True,
+        "Report `code` files that no linked test executes (needs coverage contexts).",
+        kind="bool",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class RolesSettings:
     enabled: bool = _enabled("roles")
     optional: bool = _optional()
-    unknown_role: str = opt("fail", "What a change whose role cannot be determined does.",
-                            kind="str", choices=("fail", "skip"))
+    unknown_role: str = opt(
+        "fail",
+        "What a change whose role cannot be determined does.",
+        kind="str",
+        choices=("fail", "skip"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class CoverageSettings:
     enabled: bool = _enabled("coverage")
     optional: bool = _optional()
-    total: float | None = opt(None, "Minimum total coverage in percent (none: measured, not judged).",
-                              kind="float", nullable=True)
-    new: float | None = opt(80.0, "Minimum coverage of lines changed since the base, in percent.",
-                            kind="float", nullable=True)
-    new_per_file: float | None = opt(None, "Minimum new-code coverage of each changed file.",
-                                     kind="float", nullable=True)
-    min_new_lines: int = opt(0, "Below this many changed executable lines the `new` condition "
-                             "is not applied.", kind="int")
-    scope: str = opt("all", "`changed`: trace only files changed since the base (no total).",
-                     kind="str", choices=("all", "changed"))
+    total: float | None = opt(
+        None,
+        "Minimum total coverage in percent (none: measured, not judged).",
+        kind="float",
+        nullable=True,
+    )
+    new: float | None = opt(
+        80.0,
+        "Minimum coverage of lines changed since the base, in percent.",
+        kind="float",
+        nullable=True,
+    )
+    new_per_file: float | None = opt(
+        None, "Minimum new-code coverage of each changed file.", kind="float", nullable=True
+    )
+    min_new_lines: int = opt(
+        0,
+        "Below this many changed executable lines the `new` condition is not applied.",
+        kind="int",
+    )
+    scope: str = opt(
+        "all",
+        "`changed`: trace only files changed since the base (no total).",
+        kind="str",
+        choices=("all", "changed"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,20 +183,29 @@ class RuffSettings:
     enabled: bool = _enabled("ruff")
     optional: bool = _optional()
     format: bool = opt(True, "Also run `ruff format --check`.", kind="bool")
-    args: tuple[str, ...] = opt((), "Extra arguments for `ruff check` (paths default to the "
-                                "project's own ruff config).", kind="strs")
-    timeout: float = opt(120.0, "Seconds before ruff is stopped and the gate says `error`.",
-                         kind="float")
+    args: tuple[str, ...] = opt(
+        (),
+        "Extra arguments for `ruff check` (paths default to the project's own ruff config).",
+        kind="strs",
+    )
+    timeout: float = opt(
+        120.0, "Seconds before ruff is stopped and the gate says `error`.", kind="float"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class MypySettings:
     enabled: bool = _enabled("mypy")
     optional: bool = _optional()
-    args: tuple[str, ...] = opt((), "Arguments for mypy (default: the `files` of the project's "
-                                "mypy config, else the source roots).", kind="strs")
-    timeout: float = opt(600.0, "Seconds before mypy is stopped and the gate says `error`.",
-                         kind="float")
+    args: tuple[str, ...] = opt(
+        (),
+        "Arguments for mypy (default: the `files` of the project's "
+        "mypy config, else the source roots).",
+        kind="strs",
+    )
+    timeout: float = opt(
+        600.0, "Seconds before mypy is stopped and the gate says `error`.", kind="float"
+    )
 
 
 GATE_SECTIONS: dict[str, type[Any]] = {
@@ -175,36 +223,81 @@ GATE_SECTIONS: dict[str, type[Any]] = {
 class ProjectOptions:
     """The top-level keys of `[tool.tddgate]`."""
 
-    source: tuple[str, ...] | None = opt(None, "Source roots (default: `src/` if it exists, "
-                                         "else the top-level packages).", kind="strs",
-                                         nullable=True)
-    tests: tuple[str, ...] | None = opt(None, "Test roots (default: pytest's `testpaths`, "
-                                        "else `tests/`).", kind="strs", nullable=True)
-    base: str | None = opt(None, "Git revision the range starts from (default: merge-base "
-                           "with origin/HEAD, origin/main, main or master).", kind="str",
-                           nullable=True, cli="--tddgate-base", env="TDDGATE_BASE")
-    role: str | None = opt(None, "Role of uncommitted changes and of commits without a "
-                           "`Role:` trailer or member entry.", kind="str", nullable=True,
-                           cli="--tddgate-role", env="TDDGATE_ROLE")
-    matrix: str = opt("traceability_matrix.json", "Traceability matrix file.", kind="str",
-                      path=True)
+    source: tuple[str, ...] | None = opt(
+        None,
+        "Source roots (default: `src/` if it exists, else the top-level packages).",
+        kind="strs",
+        nullable=True,
+    )
+    tests: tuple[str, ...] | None = opt(
+        None,
+        "Test roots (default: pytest's `testpaths`, else `tests/`).",
+        kind="strs",
+        nullable=True,
+    )
+    base: str | None = opt(
+        None,
+        "Git revision the range starts from (default: merge-base "
+        "with origin/HEAD, origin/main, main or master).",
+        kind="str",
+        nullable=True,
+        cli="--tddgate-base",
+        env="TDDGATE_BASE",
+    )
+    role: str | None = opt(
+        None,
+        "Role of uncommitted changes and of commits without a `Role:` trailer or member entry.",
+        kind="str",
+        nullable=True,
+        cli="--tddgate-role",
+        env="TDDGATE_ROLE",
+    )
+    matrix: str = opt(
+        "traceability_matrix.json", "Traceability matrix file.", kind="str", path=True
+    )
     roles: str = opt("tddgate-roles.yaml", "Role rules file.", kind="str", path=True)
-    expertise: str = opt("docs/expertise.md", "Where learnings are written.", kind="str",
-                         path=True)
-    baseline: str = opt(".tddgate-baseline.json", "Recorded ruff / mypy findings that do not "
-                        "fail.", kind="str", path=True)
-    report: str = opt(".tddgate/report.json", "JSON report path.", kind="str", path=True,
-                      cli="--tddgate-report")
-    markdown: str | None = opt(None, "Markdown report path.", kind="str", nullable=True,
-                               path=True, cli="--tddgate-markdown")
-    sarif: str | None = opt(None, "SARIF 2.1.0 report path.", kind="str", nullable=True,
-                            path=True, cli="--tddgate-sarif")
-    html: str | None = opt(None, "Folder for the HTML report.", kind="str", nullable=True,
-                           path=True, cli="--tddgate-html")
+    expertise: str = opt("docs/expertise.md", "Where learnings are written.", kind="str", path=True)
+    baseline: str = opt(
+        ".tddgate-baseline.json",
+        "Recorded ruff / mypy findings that do not fail.",
+        kind="str",
+        path=True,
+    )
+    report: str = opt(
+        ".tddgate/report.json", "JSON report path.", kind="str", path=True, cli="--tddgate-report"
+    )
+    markdown: str | None = opt(
+        None,
+        "Markdown report path.",
+        kind="str",
+        nullable=True,
+        path=True,
+        cli="--tddgate-markdown",
+    )
+    sarif: str | None = opt(
+        None,
+        "SARIF 2.1.0 report path.",
+        kind="str",
+        nullable=True,
+        path=True,
+        cli="--tddgate-sarif",
+    )
+    html: str | None = opt(
+        None,
+        "Folder for the HTML report.",
+        kind="str",
+        nullable=True,
+        path=True,
+        cli="--tddgate-html",
+    )
     ledger: str = opt(".tddgate/ledger.sqlite3", "Run ledger (SQLite).", kind="str", path=True)
     ledger_keep: int = opt(500, "Runs kept in the ledger; older ones are pruned.", kind="int")
-    learn: bool | None = opt(None, "Update expertise learnings (default: on, off when `CI` is "
-                             "set).", kind="bool", nullable=True)
+    learn: bool | None = opt(
+        None,
+        "Update expertise learnings (default: on, off when `CI` is set).",
+        kind="bool",
+        nullable=True,
+    )
     only: tuple[str, ...] = opt((), "Run only these gates.", kind="strs", cli="--tddgate-only")
     skip: tuple[str, ...] = opt((), "Do not run these gates.", kind="strs", cli="--tddgate-skip")
 
@@ -271,11 +364,18 @@ def options_table() -> list[tuple[str, dataclasses.Field[Any]]]:
     return rows
 
 
-_WAIVERS_FIELD: dataclasses.Field[Any] = field(
+_WAIVERS_FIELD: Any = field(
     default=(),
-    metadata={"help": "`[[tool.tddgate.waivers]]` tables: gate, path, rule, reason, owner, "
-              "expires (see docs/waivers.md).", "kind": "tables", "nullable": False,
-              "choices": (), "cli": None, "env": None, "path": False},
+    metadata={
+        "help": "`[[tool.tddgate.waivers]]` tables: gate, path, rule, reason, owner, "
+        "expires (see docs/waivers.md).",
+        "kind": "tables",
+        "nullable": False,
+        "choices": (),
+        "cli": None,
+        "env": None,
+        "path": False,
+    },
 )
 _WAIVER_KEYS = ("gate", "path", "rule", "reason", "owner", "expires")
 
@@ -292,14 +392,20 @@ def load_pyproject(root: Path) -> tuple[dict[str, Any], Path | None, str]:
         line, column = _toml_position(exc)
         raise UsageError(
             f"not valid TOML ({str(exc).split(' (at')[0]})",
-            file=path, line=line, column=column,
-            fix="correct the syntax; `python -c \"import tomllib,sys;"
+            file=path,
+            line=line,
+            column=column,
+            fix='correct the syntax; `python -c "import tomllib,sys;'
             "tomllib.load(open('pyproject.toml','rb'))\"` shows the same error",
         ) from None
     table = data.get("tool", {}).get("tddgate", {})
     if not isinstance(table, dict):
-        raise UsageError("must be a table", file=path, key=f"[{SECTION}]",
-                         fix=f"write the settings under a `[{SECTION}]` header")
+        raise UsageError(
+            "must be a table",
+            file=path,
+            key=f"[{SECTION}]",
+            fix=f"write the settings under a `[{SECTION}]` header",
+        )
     return table, path, text
 
 
@@ -399,8 +505,11 @@ def default_tests(root: Path, testpaths: Sequence[str]) -> tuple[str, ...]:
 
 def _gate_sections(raw: Any, gate_names: Sequence[str], ctx: _Context) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ctx.error("gates", "must be a table of gates",
-                        fix="write `[tool.tddgate.gates.coverage]` style tables")
+        raise ctx.error(
+            "gates",
+            "must be a table of gates",
+            fix="write `[tool.tddgate.gates.coverage]` style tables",
+        )
     for name in raw:
         if name not in gate_names:
             ctx.unknown(name, f"gates.{name}", list(gate_names), what="gate")
@@ -408,13 +517,19 @@ def _gate_sections(raw: Any, gate_names: Sequence[str], ctx: _Context) -> dict[s
     for name in gate_names:
         given = raw.get(name, {})
         if not isinstance(given, dict):
-            raise ctx.error(f"gates.{name}", "must be a table",
-                            fix=f"write `[tool.tddgate.gates.{name}]` with keys below it")
+            raise ctx.error(
+                f"gates.{name}",
+                "must be a table",
+                fix=f"write `[tool.tddgate.gates.{name}]` with keys below it",
+            )
         section_type = GATE_SECTIONS.get(name)
         if section_type is None:  # a third-party gate: switches checked, the rest its own
             switches = {f.name: f for f in dataclasses.fields(TestsSettings)}
-            checked = {k: ctx.check(v, switches[k], f"gates.{name}.{k}")
-                       for k, v in given.items() if k in switches}
+            checked = {
+                k: ctx.check(v, switches[k], f"gates.{name}.{k}")
+                for k, v in given.items()
+                if k in switches
+            }
             extra = {k: v for k, v in given.items() if k not in switches}
             sections[name] = GateSection(**checked, extra=extra)
             continue
@@ -430,8 +545,11 @@ def _gate_sections(raw: Any, gate_names: Sequence[str], ctx: _Context) -> dict[s
 
 def _waivers(raw: Any, gate_names: Sequence[str], ctx: _Context) -> tuple[Waiver, ...]:
     if not isinstance(raw, list):
-        raise ctx.error("waivers", "must be an array of tables",
-                        fix="write each waiver under its own `[[tool.tddgate.waivers]]` header")
+        raise ctx.error(
+            "waivers",
+            "must be an array of tables",
+            fix="write each waiver under its own `[[tool.tddgate.waivers]]` header",
+        )
     waivers = []
     for index, item in enumerate(raw):
         key = f"waivers[{index}]"
@@ -442,18 +560,26 @@ def _waivers(raw: Any, gate_names: Sequence[str], ctx: _Context) -> tuple[Waiver
                 ctx.unknown(name, f"{key}.{name}", list(_WAIVER_KEYS))
         for required in ("gate", "reason", "owner"):
             if not isinstance(item.get(required), str) or not item[required].strip():
-                raise ctx.error(f"{key}.{required}", "is required (a non-empty string)",
-                                fix="every waiver says which gate, why, and who owns it")
+                raise ctx.error(
+                    f"{key}.{required}",
+                    "is required (a non-empty string)",
+                    fix="every waiver says which gate, why, and who owns it",
+                )
         if item["gate"] not in gate_names:
             ctx.unknown(item["gate"], f"{key}.gate", list(gate_names), what="gate")
         for optional_key in ("path", "rule"):
             if optional_key in item and not isinstance(item[optional_key], str):
                 raise ctx.error(f"{key}.{optional_key}", "must be a string")
-        waivers.append(Waiver(
-            gate=item["gate"], reason=item["reason"], owner=item["owner"],
-            expires=_iso_date(item.get("expires"), f"{key}.expires", ctx),
-            path=item.get("path"), rule=item.get("rule"),
-        ))
+        waivers.append(
+            Waiver(
+                gate=item["gate"],
+                reason=item["reason"],
+                owner=item["owner"],
+                expires=_iso_date(item.get("expires"), f"{key}.expires", ctx),
+                path=item.get("path"),
+                rule=item.get("rule"),
+            )
+        )
     return tuple(waivers)
 
 
@@ -481,8 +607,13 @@ class _Context:
     text: str
 
     def error(self, key: str, message: str, fix: str | None = None) -> UsageError:
-        return UsageError(message, file=self.file or "pyproject.toml",
-                          key=f"[{SECTION}] {key}", line=self.line_of(key), fix=fix)
+        return UsageError(
+            message,
+            file=self.file or "pyproject.toml",
+            key=f"[{SECTION}] {key}",
+            line=self.line_of(key),
+            fix=fix,
+        )
 
     def line_of(self, key: str) -> int | None:
         """Best-effort line of `key` in pyproject.toml (tomllib keeps no positions)."""
@@ -497,8 +628,9 @@ class _Context:
     def unknown(self, name: str, key: str, valid: Sequence[str], what: str = "key") -> None:
         close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
         hint = f"did you mean `{close[0]}`?" if close else f"valid: {', '.join(valid)}"
-        raise self.error(key, f"unknown {what} `{name}`; {hint}",
-                         fix=f"use one of: {', '.join(valid)}")
+        raise self.error(
+            key, f"unknown {what} `{name}`; {hint}", fix=f"use one of: {', '.join(valid)}"
+        )
 
     def check(self, value: Any, f: dataclasses.Field[Any], key: str) -> Any:
         kind, choices = f.metadata["kind"], f.metadata["choices"]
@@ -516,19 +648,35 @@ class _Context:
             return value
         if kind == "strs" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
-        example = {"bool": "true", "int": "3", "float": "80", "str": '"text"',
-                   "strs": '["a", "b"]'}[kind]
-        raise self.error(key, f"must be {_KIND_NAMES[kind]}, got {type(value).__name__} "
-                         f"{value!r}", fix=f"write e.g. `{key.rsplit('.', 1)[-1]} = {example}`")
+        example = {
+            "bool": "true",
+            "int": "3",
+            "float": "80",
+            "str": '"text"',
+            "strs": '["a", "b"]',
+        }[kind]
+        raise self.error(
+            key,
+            f"must be {_KIND_NAMES[kind]}, got {type(value).__name__} {value!r}",
+            fix=f"write e.g. `{key.rsplit('.', 1)[-1]} = {example}`",
+        )
 
     def inside_root(self, value: str, key: str) -> None:
         """Paths from a config file must not reach outside the repository."""
         candidate = Path(value)
         resolved = (self.root / candidate).resolve()
         if candidate.is_absolute() or not resolved.is_relative_to(self.root):
-            raise self.error(key, f"path `{value}` is outside the project folder {self.root}",
-                             fix="use a path relative to the project root, without `..`")
+            raise self.error(
+                key,
+                f"path `{value}` is outside the project folder {self.root}",
+                fix="use a path relative to the project root, without `..`",
+            )
 
 
-_KIND_NAMES = {"bool": "true or false", "int": "a whole number", "float": "a number",
-               "str": "a string", "strs": "a list of strings"}
+_KIND_NAMES = {
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "str": "a string",
+    "strs": "a list of strings",
+}

@@ -18,10 +18,14 @@ from pytest_tddgate.proc import Completed, run
 
 DEFAULT_BASES = ("origin/HEAD", "origin/main", "main", "master")
 _SAFE_CONFIG = (
-    "-c", "core.fsmonitor=false",
-    "-c", "core.quotepath=false",
-    "-c", "core.pager=cat",
-    "-c", "color.ui=false",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.quotepath=false",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "color.ui=false",
 )
 _ENV_KEEP = ("PATH", "HOME", "SYSTEMROOT", "TMPDIR", "GIT_EXEC_PATH")
 
@@ -32,8 +36,7 @@ def git(
     """Run one git command; a missing git or a failure raises `ToolError`."""
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("GIT_")}
     env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
-    return run(["git", *_SAFE_CONFIG, *args], cwd=cwd, ok_codes=ok_codes, timeout=timeout,
-               env=env)
+    return run(["git", *_SAFE_CONFIG, *args], cwd=cwd, ok_codes=ok_codes, timeout=timeout, env=env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +59,10 @@ def revisions(facts: Facts) -> Revisions:
     except ToolError as exc:
         if exc.returncode == 127:
             raise FactError("git is not installed", fix="install git") from None
-        raise FactError(f"{root} is not inside a git repository",
-                        fix="run inside a git checkout (`git init`), or skip the gate with "
-                        "--tddgate-skip") from None
+        raise FactError(
+            f"{root} is not inside a git repository",
+            fix="run inside a git checkout (`git init`), or skip the gate with --tddgate-skip",
+        ) from None
     toplevel_text, shallow_text = probe.text.splitlines()[:2]
     toplevel, shallow = Path(toplevel_text), shallow_text.strip() == "true"
     head = _rev(root, "HEAD")
@@ -84,21 +88,34 @@ def revisions(facts: Facts) -> Revisions:
         raise _missing_base("a base (no origin/HEAD, origin/main, main or master)", shallow)
     root_commit = git(["rev-list", "--max-parents=0", "--first-parent", "HEAD"], root)
     first = root_commit.text.split()[-1]
-    return Revisions(toplevel, head, first, f"root commit {first[:8]} (no origin/HEAD, "
-                     "origin/main, main or master branch found)", shallow, base_is_root=True)
+    return Revisions(
+        toplevel,
+        head,
+        first,
+        f"root commit {first[:8]} (no origin/HEAD, origin/main, main or master branch found)",
+        shallow,
+        base_is_root=True,
+    )
 
 
 def _rev(root: Path, rev: str) -> str | None:
-    done = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-               root, ok_codes=(0, 1, 128))
+    done = git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        root,
+        ok_codes=(0, 1, 128),
+    )
     return done.text.strip() or None if done.returncode == 0 else None
 
 
 def _missing_base(what: str, shallow: bool) -> FactError:
     if shallow:
-        return FactError(f"{what} is not in this shallow clone",
-                         fix="fetch the history: `git fetch --unshallow` "
-                         "(GitHub Actions: `fetch-depth: 0` in actions/checkout)")
-    return FactError(f"{what} was not found",
-                     fix="fetch it (`git fetch origin`) or pass an existing revision with "
-                     "--tddgate-base / TDDGATE_BASE")
+        return FactError(
+            f"{what} is not in this shallow clone",
+            fix="fetch the history: `git fetch --unshallow` "
+            "(GitHub Actions: `fetch-depth: 0` in actions/checkout)",
+        )
+    return FactError(
+        f"{what} was not found",
+        fix="fetch it (`git fetch origin`) or pass an existing revision with "
+        "--tddgate-base / TDDGATE_BASE",
+    )

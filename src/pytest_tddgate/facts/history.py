@@ -96,8 +96,18 @@ def history(facts: Facts) -> History:
     commits: list[Commit] = []
     if revs.head is not None:
         spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
-        out = git(["log", "--first-parent", "--reverse", f"--format={_HEADER}", *_DIFF_FLAGS,
-                   *spec, "--"], root).text
+        out = git(
+            [
+                "log",
+                "--first-parent",
+                "--reverse",
+                f"--format={_HEADER}",
+                *_DIFF_FLAGS,
+                *spec,
+                "--",
+            ],
+            root,
+        ).text
         commits = [_parse_commit(record) for record in out.split("\x1e")[1:]]
     pseudo = _uncommitted(facts, revs)
     if pseudo.changes:
@@ -109,8 +119,7 @@ def _uncommitted(facts: Facts, revs: Revisions) -> Commit:
     root = revs.toplevel
     against = [] if revs.head is None else ["HEAD"]
     if facts.staged or revs.head is None:
-        changes = _parse_changes(git(["diff", "--cached", *_DIFF_FLAGS, *against, "--"],
-                                     root).text)
+        changes = _parse_changes(git(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root).text)
     else:
         changes = _parse_changes(git(["diff", *_DIFF_FLAGS, "HEAD", "--"], root).text)
     if not facts.staged:
@@ -160,8 +169,8 @@ def _parse_changes(body: str) -> list[Change]:
     tokens = iter(body.lstrip("\0\n").split("\0"))
     raw: list[tuple[str, str, str | None]] = []  # (status, path, old_path)
     counts: dict[str, tuple[int | None, int | None]] = {}
-    for token in tokens:
-        token = token.lstrip("\n")
+    for entry in tokens:
+        token = entry.lstrip("\n")
         if not token:
             continue
         if token.startswith(":"):

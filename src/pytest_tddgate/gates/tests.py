@@ -43,8 +43,9 @@ class TestsGate:
         summary = _summary(metrics)
         if run.interrupted:
             findings.append(Finding("interrupted", "the test session was interrupted"))
-            return GateResult(NAME, Verdict.FAIL, f"interrupted; {summary}",
-                              tuple(findings), metrics)
+            return GateResult(
+                NAME, Verdict.FAIL, f"interrupted; {summary}", tuple(findings), metrics
+            )
         if findings:
             return GateResult(NAME, Verdict.FAIL, summary, tuple(findings), metrics)
         if not run.outcomes:

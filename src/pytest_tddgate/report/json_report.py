@@ -18,8 +18,14 @@ def load(path: Path) -> Report:
     try:
         return Report.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise UsageError("no report found", file=path,
-                         fix="run `pytest --tddgate` first, or pass the report's path") from None
+        raise UsageError(
+            "no report found",
+            file=path,
+            fix="run `pytest --tddgate` first, or pass the report's path",
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"not a readable tddgate report: {exc}", file=path,
-                         fix="run `pytest --tddgate` again to write a fresh one") from None
+        raise UsageError(
+            f"not a readable tddgate report: {exc}",
+            file=path,
+            fix="run `pytest --tddgate` again to write a fresh one",
+        ) from None

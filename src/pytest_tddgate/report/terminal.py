@@ -38,8 +38,9 @@ def render(report: Report, report_path: str | None = None) -> list[Line]:
 
 
 def _gate_line(gate: GateResult, width: int) -> Line:
-    tag = gate.status.value + (" (optional)" if gate.optional and gate.status in
-                               (Verdict.FAIL, Verdict.ERROR) else "")
+    tag = gate.status.value + (
+        " (optional)" if gate.optional and gate.status in (Verdict.FAIL, Verdict.ERROR) else ""
+    )
     return Line(f"{gate.name:<{width}}  {tag:<5}  {gate.summary}", _COLORS[gate.status])
 
 
@@ -51,7 +52,8 @@ def _finding_line(finding: Finding) -> Line:
     if finding.waiver is not None:
         w = finding.waiver
         text += f" (waived: {w.reason}; owner {w.owner}" + (
-            f"; expires {w.expires})" if w.expires else ")")
+            f"; expires {w.expires})" if w.expires else ")"
+        )
     if finding.hint and finding.waiver is None:
         text += f"\n    fix: {finding.hint}"
     return Line(text)
