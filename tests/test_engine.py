@@ -195,8 +195,7 @@ def test_third_party_gate_from_conftest(pytester: pytest.Pytester, xdist: list[s
         ]
     )
     report = json.loads((pytester.path / ".tddgate/report.json").read_text())
-    license_gate = report["gates"][1]
-    assert license_gate["name"] == "license"
+    license_gate = next(g for g in report["gates"] if g["name"] == "license")
     assert license_gate["metrics"] == {"missing": 2}
     assert [(f["path"], f["waived"]) for f in license_gate["findings"]] == [
         ("src_new.py", False),
@@ -223,4 +222,4 @@ def test_report_hook_receives_final_report(pytester: pytest.Pytester) -> None:
     )
     pytester.makepyfile(test_a="def test_ok():\n    pass\n")
     result = pytester.runpytest("--tddgate", "--tddgate-only=tests", "-s")
-    result.stdout.fnmatch_lines(["*HOOK True [[]'tests'[]]"])
+    result.stdout.fnmatch_lines(["*HOOK True [[]'tests'*"])  # then the other gates, skipped
