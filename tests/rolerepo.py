@@ -52,6 +52,14 @@ def start(repo: GitRepo, rules: str | None = RULES, pyproject: str = "") -> GitR
     return repo
 
 
+def qa_then_backend(repo: GitRepo, test: str = "tests/test_api.py") -> str:
+    """QA commits `test`, then the backend commits `src/app/api.py`; returns its sha."""
+    repo.write(test, "def test_api():\n    assert True\n")
+    repo.commit("Test the api", author=QA)
+    repo.write("src/app/api.py", "def api():\n    return 1\n")
+    return repo.commit("Implement the api", author=BACKEND)
+
+
 def judge(
     path: Path,
     *,

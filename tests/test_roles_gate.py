@@ -8,7 +8,7 @@ import pytest
 
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.model import Finding, GateResult, Verdict
-from tests.rolerepo import BACKEND, DBA, NOBODY, QA, judge, start
+from tests.rolerepo import BACKEND, DBA, NOBODY, QA, judge, qa_then_backend, start
 
 if TYPE_CHECKING:
     from tests.gitrepo import GitRepo
@@ -21,10 +21,7 @@ def only(result: GateResult) -> Finding:
 
 def test_each_role_in_its_own_files_passes(repo: GitRepo) -> None:
     start(repo)
-    repo.write("tests/test_api.py", "def test_api():\n    assert True\n")
-    repo.commit("Test the api", author=QA)
-    repo.write("src/app/api.py", "def api():\n    return 1\n")
-    repo.commit("Implement the api", author=BACKEND)
+    qa_then_backend(repo)
     repo.write("migrations/0002_users.sql", "create table users (id int);\n")
     repo.commit("Add users", author=DBA)
 
@@ -345,3 +342,105 @@ def test_no_changes_since_the_base_passes(repo: GitRepo) -> None:
 
     assert result.status is Verdict.PASS
     assert result.summary == "no changes since the base"
+
+
+def test_a_trailer_in_the_wrong_case_suggests_the_defined_role(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("tests/test_api.py", "def test_api():\n    pass\n")
+    repo.commit("Shouting trailer", author=NOBODY, trailers={"Role": "QA"})
+
+    assert "did you mean `qa`?" in only(judge(repo.path)).message
+
+
+def test_order_is_met_by_a_qa_test_in_an_earlier_commit(repo: GitRepo) -> None:
+    start(repo)
+    qa_then_backend(repo, "tests/unit/test_api.py")
+    repo.write("src/app/api.py", "def api():\n    return 2\n")  # later changes: still fine
+
+    result = judge(repo.path, role="backend")
+
+    assert result.status is Verdict.PASS, result.findings
+    assert result.metrics["order_violations"] == 0
+
+
+def test_order_finding_names_the_first_commit_and_counts_later_ones(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("src/app/api.py", "def api():\n    return 1\n")
+    first = repo.commit("Implement the api", author=BACKEND)
+    repo.write("src/app/api.py", "def api():\n    return 2\n")
+    repo.commit("Tune the api", author=BACKEND)
+    repo.write("tests/test_api.py", "def test_api():\n    assert True\n")
+    repo.commit("Test the api, too late", author=QA)
+
+    result = judge(repo.path)
+
+    finding = only(result)
+    assert finding.rule == "role-order"
+    assert finding.path == "src/app/api.py"
+    assert finding.commit == first
+    assert finding.message == (
+        f'changed by role `backend` in {first[:8]} "Implement the api" by Dev <{BACKEND}>, '
+        "but no test by role `qa` preceded it: no mapped test (test_api.py, api_test.py) was "
+        "changed by `qa` earlier in the range (rule `order: qa before backend`); 1 later "
+        "change(s) by `backend` too"
+    )
+    assert result.metrics["order_violations"] == 1
+    assert result.metrics["violations"] == 1
+
+
+def test_only_a_test_by_the_before_role_counts(repo: GitRepo) -> None:
+    rules = (
+        "roles:\n  qa: {owns: ['tests/**']}\n  backend: {}\n"
+        "members: {'alice@example.com': qa, 'bob@example.com': backend}\n"
+        "order: [{before: qa, after: backend}]\n"
+    )
+    start(repo, rules=rules)
+    repo.write("tests/test_api.py", "def test_api():\n    assert True\n")
+    repo.commit("Backend writes its own test", author=BACKEND)  # allowed: no owns, no never
+    repo.write("src/app/api.py", "def api():\n    return 1\n")
+    repo.commit("Implement the api", author=BACKEND)
+
+    assert only(judge(repo.path)).rule == "role-order"
+
+
+def test_a_test_of_another_name_does_not_count(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("tests/test_other.py", "def test_other():\n    assert True\n")
+    repo.commit("Test something else", author=QA)
+    repo.write("src/app/api.py", "def api():\n    return 1\n")
+    repo.commit("Implement the api", author=BACKEND)
+
+    assert only(judge(repo.path)).path == "src/app/api.py"
+
+
+def test_deletions_and_whitespace_edits_need_no_test(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("src/app/legacy.py", "def old():\n\n    return 1\n")  # a blank line only
+    repo.commit("Breathe", author=BACKEND)
+    repo.git("rm", "-q", "src/app/legacy.py")
+    repo.commit("Drop legacy code", author=BACKEND)
+
+    result = judge(repo.path)
+
+    assert result.status is Verdict.PASS, result.findings
+    assert result.metrics["changes_checked"] == 2
+
+
+def test_exempt_files_and_non_python_files_need_no_test(repo: GitRepo) -> None:
+    start(repo, pyproject='[tool.tddgate.gates.tdd]\nexempt = ["**/settings.py"]\n')
+    repo.write("src/app/settings.py", "DEBUG = False\n")
+    repo.write("src/app/schema.sql", "create table a (id int);\n")
+    repo.commit("Config and schema", author=BACKEND)
+
+    assert judge(repo.path).status is Verdict.PASS
+
+
+def test_the_naming_convention_is_configurable(repo: GitRepo) -> None:
+    start(repo, pyproject='[tool.tddgate.gates.tdd]\nnaming = ["check_{stem}.py"]\n')
+    qa_then_backend(repo, "tests/check_api.py")
+    repo.write("src/app/db.py", "def db():\n    return 1\n")
+    repo.commit("Implement the db", author=BACKEND)
+
+    finding = only(judge(repo.path))
+    assert finding.path == "src/app/db.py"
+    assert "no mapped test (check_db.py)" in finding.message

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.gitrepo import GitRepo
-from tests.rolerepo import BACKEND, QA, start
+from tests.rolerepo import BACKEND, QA, qa_then_backend, start
 
 ONLY_ROLES = ("--tddgate", "--tddgate-only=roles", "-p", "no:cacheprovider")
 
@@ -47,10 +47,7 @@ def test_a_role_violation_fails_the_run(pytester: pytest.Pytester, project: GitR
 
 
 def test_work_within_the_roles_passes(pytester: pytest.Pytester, project: GitRepo) -> None:
-    project.write("tests/test_api.py", "def test_api():\n    assert True\n")
-    project.commit("Test the api", author=QA)
-    project.write("src/app/api.py", "def api():\n    return 1\n")
-    project.commit("Implement the api", author=BACKEND)
+    qa_then_backend(project)
 
     result = pytester.runpytest(*ONLY_ROLES)
 
