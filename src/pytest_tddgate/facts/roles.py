@@ -130,14 +130,17 @@ def check_role_name(rules: RoleRules, name: str | None, where: str) -> None:
 
 
 def role_of(commit: Commit, rules: RoleRules, option_role: str | None) -> CommitRole:
-    """Trailer, else members by author email, else the option / environment role."""
-    if not commit.pseudo:
-        trailer = commit.trailer("Role")
-        if trailer:
-            return CommitRole(trailer, "Role: trailer", trailer in rules.roles)
-        member = rules.members.get(commit.author_email.lower())
-        if member is not None:
-            return CommitRole(member, "members", True)
+    """Trailer, else members by author email, else the option / environment role.
+
+    Staged changes carry trailers only when `tddgate check --message-file` gives the
+    message of the commit being made (the commit-msg hook): then its `Role:` applies.
+    """
+    trailer = commit.trailer("Role")
+    if trailer:
+        return CommitRole(trailer, "Role: trailer", trailer in rules.roles)
+    member = None if commit.pseudo else rules.members.get(commit.author_email.lower())
+    if member is not None:
+        return CommitRole(member, "members", True)
     if option_role:
         return CommitRole(option_role, OPTION, option_role in rules.roles)
     return CommitRole(None, "", False)
