@@ -12,7 +12,9 @@ from pytest_tddgate import __version__
 from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "check": "run the static gates (tdd, roles, traceability) without tests; the pre-commit hook",
+}
 
 EPILOG = """\
 exit status: 0 all gates passed, 1 a gate failed, 4 usage error (bad settings,

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 # gate name -> "module:class"; the order is the order of the report
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
+    "tdd": "pytest_tddgate.gates.tdd:TddGate",
     "roles": "pytest_tddgate.gates.roles:RolesGate",
 }
 
