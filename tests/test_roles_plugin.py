@@ -71,9 +71,11 @@ def test_code_before_the_qa_test_fails_the_order_rule(
     result.stdout.fnmatch_lines(
         [
             f'  src/app/api.py: changed by role `backend` in {sha[:8]} "Implement the api" by Dev '
-            f"<{BACKEND}>, but no test by role `qa` preceded it: no mapped test (test_api.py, "
-            "api_test.py) was changed by `qa` earlier in the range (rule `order: qa before "
-            "backend`) [[]role-order[]]",
+            f"<{BACKEND}>, but no test by role `qa` preceded it: no test mapped to it (by "
+            "matrix, naming, imports or coverage) was changed by `qa` earlier in the range "
+            "(rule `order: qa before backend`) [[]role-order[]]",
+            "    fix: let `qa` commit a test for it first (e.g. test_api.py, api_test.py; "
+            "trailer `Role: qa`), then `backend` changes src/app/api.py",
         ]
     )
 

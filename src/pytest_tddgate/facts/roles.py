@@ -17,13 +17,13 @@ import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.globs import Globs, compiled
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+    import yaml
 
     from pytest_tddgate.facts import Facts
     from pytest_tddgate.facts.history import Commit
@@ -109,6 +109,8 @@ def load_roles(facts: Facts) -> RoleRules | None:
 
 def parse_roles(text: str, file: str) -> RoleRules:
     """Validate and compile the text of a role file; raise `UsageError` on any mistake."""
+    import yaml  # here, not at the top: only projects with a role file pay for it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -359,6 +361,8 @@ def _locate(text: str, key: Key, *, at_key: bool) -> tuple[int | None, int | Non
     The data comes from `yaml.safe_load`, which keeps no positions; composing the node
     tree (no objects are constructed, so it is as safe) recovers them.
     """
+    import yaml  # here, not at the top: only projects with a role file pay for it
+
     if not key:
         return None, None
     node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -382,6 +386,8 @@ def _locate(text: str, key: Key, *, at_key: bool) -> tuple[int | None, int | Non
 
 def _reject_duplicate_keys(node: Any, file: str, key: Key = ()) -> None:
     """YAML keeps the last of two equal keys; a role defined twice must not lose rules."""
+    import yaml  # here, not at the top: only projects with a role file pay for it
+
     if isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _reject_duplicate_keys(item, file, (*key, index))

@@ -12,11 +12,12 @@ range.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts.history import Change, Commit, history
+from pytest_tddgate.facts.mapping import mapper
 from pytest_tddgate.facts.roles import (
     GUIDE,
     OPTION,
@@ -29,14 +30,11 @@ from pytest_tddgate.facts.roles import (
     load_roles,
     role_of,
 )
-from pytest_tddgate.globs import Globs, compiled
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from pytest_tddgate.engine import GateContext
-    from pytest_tddgate.settings import Settings
+    from pytest_tddgate.facts.mapping import Mapper
 
 NAME = "roles"
 
@@ -61,7 +59,7 @@ class RolesGate:
         commits = ctx.facts.get(history).commits
         judge = _Judge(
             rules,
-            Layout.of(ctx.settings),
+            TestsSeen(ctx.facts.get(mapper)) if rules.order else None,
             ctx.settings.project.role,
             skip_unknown=ctx.section.unknown_role == "skip",
         )
@@ -70,55 +68,31 @@ class RolesGate:
         return judge.result(len(commits))
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Which paths are implementation files and which tests map to them.
+@dataclass(slots=True)
+class TestsSeen:
+    """The tests each role changed so far in the range, oldest first, and whether one
+    of them maps to an implementation file (matrix, naming, imports or coverage, as
+    the `tdd` gate maps them). Each (test, file) pair is put to the mapper once."""
 
-    Mapping is by the naming convention (`gates.tdd.naming`) for now; the `tdd` gate's
-    full mapping (matrix, imports, coverage) replaces `test_names` once it exists.
-    """
+    mapper: Mapper
+    by_role: dict[str, dict[str, None]] = field(default_factory=dict)  # ordered sets
+    asked: dict[tuple[str, str], int] = field(default_factory=dict)  # -1: found one
 
-    sources: tuple[str, ...]
-    tests: tuple[str, ...]
-    naming: tuple[str, ...]
-    exempt: Globs
+    def add(self, role: str, commit: Commit) -> None:
+        seen = self.by_role.setdefault(role, {})
+        for change in commit.changes:
+            if change.status != "D" and self.mapper.layout.is_test(change.path):
+                seen[change.path] = None
 
-    @classmethod
-    def of(cls, settings: Settings) -> Layout:
-        return cls(
-            _roots(settings.source_roots),
-            _roots(settings.test_roots),
-            settings.tdd.naming,
-            compiled(settings.tdd.exempt),
-        )
-
-    def is_test(self, path: str) -> bool:
-        name = path.rsplit("/", 1)[-1]
-        return _under(path, self.tests) or any(
-            fnmatch.fnmatchcase(name, pattern.replace("{stem}", "*")) for pattern in self.naming
-        )
-
-    def is_implementation(self, path: str) -> bool:
-        return (
-            path.endswith(".py")
-            and _under(path, self.sources)
-            and not self.is_test(path)
-            and not self.exempt.matches(path)
-        )
-
-    def test_names(self, path: str) -> tuple[str, ...]:
-        """File names of the tests that map to implementation file `path`."""
-        stem = path.rsplit("/", 1)[-1].removesuffix(".py")
-        return tuple(pattern.replace("{stem}", stem) for pattern in self.naming)
-
-
-def _roots(roots: Iterable[str]) -> tuple[str, ...]:
-    cleaned = tuple(r.strip().removeprefix("./").strip("/") for r in roots)
-    return ("",) if "" in cleaned or "." in cleaned else cleaned
-
-
-def _under(path: str, roots: tuple[str, ...]) -> bool:
-    return any(not r or path == r or path.startswith(r + "/") for r in roots)
+    def preceded(self, role: str, impl: str) -> bool:
+        """True when a test `role` changed so far maps to `impl`."""
+        asked = self.asked.get((role, impl), 0)
+        if asked < 0:
+            return True
+        tests = list(self.by_role.get(role, ()))
+        found = bool(self.mapper.links(impl, tests[asked:]))
+        self.asked[role, impl] = -1 if found else len(tests)
+        return found
 
 
 @dataclass(slots=True)
@@ -136,13 +110,11 @@ class _Judge:
     """Walks the commits once, oldest first, collecting findings and counts."""
 
     rules: RoleRules
-    layout: Layout
+    tests: TestsSeen | None  # None: no `order` rules, so no mapping is needed
     option_role: str | None
     skip_unknown: bool
     findings: list[Finding] = field(default_factory=list)
     breaches: dict[tuple[OrderRule, str], _OrderBreach] = field(default_factory=dict)
-    # role -> file names of the tests that role changed so far in the range
-    tests_by_role: dict[str, set[str]] = field(default_factory=dict)
     checked: int = 0
     violations: int = 0
     unknown: int = 0
@@ -162,13 +134,9 @@ class _Judge:
         for change in commit.changes:
             self.checked += 1
             self._check_paths(commit, change, self.rules.roles[role.name], role)
-        self._check_order(commit, role.name)
-        tests = self.tests_by_role.setdefault(role.name, set())
-        tests.update(
-            c.path.rsplit("/", 1)[-1]
-            for c in commit.changes
-            if c.status != "D" and self.layout.is_test(c.path)
-        )
+        if self.tests is not None:
+            self._check_order(commit, role.name, self.tests)
+            self.tests.add(role.name, commit)  # after the check: a test must come earlier
 
     def _check_paths(self, commit: Commit, change: Change, role: Role, how: CommitRole) -> None:
         # a rename changes both paths: moving a test out of tests/ is a change to tests/
@@ -199,16 +167,17 @@ class _Judge:
             )
             return
 
-    def _check_order(self, commit: Commit, role: str) -> None:
+    def _check_order(self, commit: Commit, role: str, tests: TestsSeen) -> None:
         for rule in self.rules.order:
             if rule.after != role:
                 continue
-            seen = self.tests_by_role.get(rule.before, set())
             for change in commit.changes:
                 # deletions and whitespace-only edits need no test, as in the tdd gate
-                if not change.substantive or not self.layout.is_implementation(change.path):
+                if not change.substantive:
                     continue
-                if seen.intersection(self.layout.test_names(change.path)):
+                if not tests.mapper.layout.is_implementation(change.path):
+                    continue
+                if tests.preceded(rule.before, change.path):
                     continue
                 breach = self.breaches.get((rule, change.path))
                 if breach is None:
@@ -216,18 +185,21 @@ class _Judge:
                 else:
                     breach.later += 1
 
-    def _order_finding(self, breach: _OrderBreach) -> Finding:
-        rule, names = breach.rule, self.layout.test_names(breach.path)
+    def _order_finding(self, breach: _OrderBreach, tests: TestsSeen) -> Finding:
+        rule = breach.rule
         later = f"; {breach.later} later change(s) by `{rule.after}` too" if breach.later else ""
+        stem = PurePosixPath(breach.path).stem
+        example = ", ".join(t.replace("{stem}", stem) for t in tests.mapper.layout.naming)
         return Finding(
             "role-order",
             f"changed by role `{rule.after}` in {_who(breach.commit)}, but no test by role "
-            f"`{rule.before}` preceded it: no mapped test ({', '.join(names)}) was changed by "
-            f"`{rule.before}` earlier in the range (rule `{rule}`){later}",
+            f"`{rule.before}` preceded it: no test mapped to it (by matrix, naming, imports or "
+            f"coverage) was changed by `{rule.before}` earlier in the range "
+            f"(rule `{rule}`){later}",
             path=breach.path,
             commit=breach.commit.sha,
-            hint=f"let `{rule.before}` commit {names[0] if names else 'a test'} (trailer "
-            f"`Role: {rule.before}`) before `{rule.after}` changes {breach.path}",
+            hint=f"let `{rule.before}` commit a test for it first (e.g. {example}; trailer "
+            f"`Role: {rule.before}`), then `{rule.after}` changes {breach.path}",
         )
 
     def _unknown_finding(self, commit: Commit) -> Finding:
@@ -264,7 +236,9 @@ class _Judge:
         )
 
     def result(self, commits: int) -> GateResult:
-        findings = self.findings + [self._order_finding(b) for b in self.breaches.values()]
+        findings = list(self.findings)
+        if self.tests is not None:  # breaches exist only when there are order rules
+            findings += [self._order_finding(b, self.tests) for b in self.breaches.values()]
         violations = self.violations + len(self.breaches)
         metrics = {
             "commits": commits,
