@@ -59,7 +59,7 @@ class RolesGate:
         commits = ctx.facts.get(history).commits
         judge = _Judge(
             rules,
-            TestsSeen(ctx.facts.get(mapper)) if rules.order else None,
+            _SeenTests(ctx.facts.get(mapper)) if rules.order else None,
             ctx.settings.project.role,
             skip_unknown=ctx.section.unknown_role == "skip",
         )
@@ -69,7 +69,7 @@ class RolesGate:
 
 
 @dataclass(slots=True)
-class TestsSeen:
+class _SeenTests:
     """The tests each role changed so far in the range, oldest first, and whether one
     of them maps to an implementation file (matrix, naming, imports or coverage, as
     the `tdd` gate maps them). Each (test, file) pair is put to the mapper once."""
@@ -110,7 +110,7 @@ class _Judge:
     """Walks the commits once, oldest first, collecting findings and counts."""
 
     rules: RoleRules
-    tests: TestsSeen | None  # None: no `order` rules, so no mapping is needed
+    tests: _SeenTests | None  # None: no `order` rules, so no mapping is needed
     option_role: str | None
     skip_unknown: bool
     findings: list[Finding] = field(default_factory=list)
@@ -167,7 +167,7 @@ class _Judge:
             )
             return
 
-    def _check_order(self, commit: Commit, role: str, tests: TestsSeen) -> None:
+    def _check_order(self, commit: Commit, role: str, tests: _SeenTests) -> None:
         for rule in self.rules.order:
             if rule.after != role:
                 continue
@@ -185,7 +185,7 @@ class _Judge:
                 else:
                     breach.later += 1
 
-    def _order_finding(self, breach: _OrderBreach, tests: TestsSeen) -> Finding:
+    def _order_finding(self, breach: _OrderBreach, tests: _SeenTests) -> Finding:
         rule = breach.rule
         later = f"; {breach.later} later change(s) by `{rule.after}` too" if breach.later else ""
         stem = PurePosixPath(breach.path).stem
