@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 # gate name -> "module:class"; the order is the order of the report
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
+    "tdd": "pytest_tddgate.gates.tdd:TddGate",
     "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
+    "roles": "pytest_tddgate.gates.roles:RolesGate",
     "ruff": "pytest_tddgate.gates.ruff:RuffGate",
     "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }
