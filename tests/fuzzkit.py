@@ -47,7 +47,7 @@ def outcome(label: str) -> None:
     """Tally what an input ended in (shown by --hypothesis-show-statistics), so a run
     shows whether inputs got past the first check or all died at the door."""
     if currently_in_test_context():
-        event(label.split("`")[0].strip()[:40])  # the kind of outcome, not the value
+        event(label.partition("`")[0].strip()[:40])  # the kind of outcome, not the value
 
 
 def save_counts() -> None:
