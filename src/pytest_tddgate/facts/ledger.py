@@ -206,9 +206,10 @@ def test_outcomes(path: Path, test_files: Sequence[str], impl_path: str) -> list
                     started,
                     nodeid,
                     outcome,
-                    bytes(blob).hex() if blob is not None else None,
+                    blob.hex() if isinstance(blob, bytes) else None,  # damaged: unknown
                 )
                 for run_id, started, nodeid, outcome, blob in rows
+                if isinstance(run_id, int) and isinstance(nodeid, str)  # else damaged
             ]
     unique = {(o.run_id, o.nodeid): o for o in found}
     return [unique[key] for key in sorted(unique)]
