@@ -69,7 +69,7 @@ def survives(project: Project, content: bytes | None, *, sidecar: bytes | None =
     try:
         recorded = project.record(outcome("tests/test_calc.py::test_add", "failed"))
     except ledger.LedgerError as exc:
-        assert str(project.ledger) in str(exc)
+        assert "ledger" in str(exc)
         fuzzkit.outcome("not recorded: LedgerError")
         return
     aside = list(folder.glob("ledger.sqlite3.broken-*"))
