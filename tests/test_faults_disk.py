@@ -14,7 +14,7 @@ import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,15 +38,26 @@ def mount(target: Path, *options: str) -> None:
 
 
 @pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs; removed after the test."""
-    target = tmp_path / "disk"
-    target.mkdir()
-    mount(target)
+def tiny_disk_at(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """Mounts a 64 KiB tmpfs on a folder (made if missing); all unmounted after the test."""
+    mounted: list[Path] = []
+
+    def at(target: Path) -> Path:
+        target.mkdir(parents=True, exist_ok=True)
+        mount(target)
+        mounted.append(target)
+        return target
+
     try:
-        yield target
+        yield at
     finally:
-        subprocess.run(["umount", "-l", str(target)], check=False)
+        for target in reversed(mounted):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path, tiny_disk_at: Callable[[Path], Path]) -> Path:
+    return tiny_disk_at(tmp_path / "disk")
 
 
 def fill(folder: Path) -> None:
@@ -82,10 +93,9 @@ def assert_clean_failure(result: pytest.RunResult, *lines: str) -> None:
 
 
 def test_a_full_disk_is_a_status_line_and_fails_the_run(
-    project: pytest.Pytester, tiny_disk: Path
+    project: pytest.Pytester, tiny_disk_at: Callable[[Path], Path]
 ) -> None:
-    state = project.path / ".tddgate"
-    state.symlink_to(tiny_disk)
+    tiny_disk = tiny_disk_at(project.path / ".tddgate")
     fill(tiny_disk)
 
     result = project.runpytest(*ARGS)
@@ -99,9 +109,9 @@ def test_a_full_disk_is_a_status_line_and_fails_the_run(
 
 
 def test_a_read_only_folder_is_a_status_line_and_the_old_report_stays(
-    project: pytest.Pytester, tiny_disk: Path
+    project: pytest.Pytester, tiny_disk_at: Callable[[Path], Path]
 ) -> None:
-    (project.path / ".tddgate").symlink_to(tiny_disk)
+    tiny_disk = tiny_disk_at(project.path / ".tddgate")
     assert project.runpytest(*ARGS).ret == 0
     before = (tiny_disk / "report.json").read_bytes()
     remount_read_only(tiny_disk)
@@ -117,10 +127,10 @@ def test_a_read_only_folder_is_a_status_line_and_the_old_report_stays(
 
 
 def test_a_read_only_docs_folder_leaves_the_learnings_as_they_were(
-    project: pytest.Pytester, tiny_disk: Path
+    project: pytest.Pytester, tiny_disk_at: Callable[[Path], Path]
 ) -> None:
     """Learnings need three failing runs; the third cannot write expertise.md."""
-    (project.path / "docs").symlink_to(tiny_disk)
+    tiny_disk = tiny_disk_at(project.path / "docs")
     notes = tiny_disk / "expertise.md"
     notes.write_text("# Notes\n", encoding="utf-8")
     project.makepyfile(test_ok="def test_ok():\n    assert 1 == 2\n")

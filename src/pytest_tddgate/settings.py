@@ -452,6 +452,9 @@ def resolve(
         elif f.name in table:
             values[f.name] = ctx.check(table[f.name], f, f.name)
         else:
+            if meta["path"] and isinstance(f.default, str):
+                # the checkout decides what `.tddgate/` or `docs/` is: a link out counts
+                ctx.inside_root(f.default, f.name)
             values[f.name] = f.default
     project = ProjectOptions(**values)
     for name in (*project.only, *project.skip):
@@ -679,10 +682,14 @@ class _Context:
                 fix="use a plain path relative to the project root",
             ) from None
         if candidate.is_absolute() or not resolved.is_relative_to(self.root):
+            linked = not candidate.is_absolute() and ".." not in candidate.parts
             raise self.error(
                 key,
-                f"path `{value}` is outside the project folder {self.root}",
-                fix="use a path relative to the project root, without `..`",
+                f"path `{value}` is outside the project folder {self.root}"
+                + (f" (a symbolic link leads to {resolved})" if linked else ""),
+                fix="replace the symbolic link by a folder or file of the project"
+                if linked
+                else "use a path relative to the project root, without `..`",
             )
 
 
