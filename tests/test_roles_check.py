@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -41,7 +42,7 @@ def test_staged_changes_take_the_environment_role(
     monkeypatch.setenv("TDDGATE_ROLE", "qa")
     code, out, _ = check(capsys)
     assert code == 0
-    assert "roles  pass   1 change(s) in 1 commit(s) checked" in out
+    assert re.search(r"^roles +pass +1 change\(s\) in 1 commit\(s\) checked$", out, re.M)
 
     monkeypatch.setenv("TDDGATE_ROLE", "backend")
     code, out, _ = check(capsys)

@@ -29,7 +29,7 @@ def test_a_role_violation_fails_the_run(pytester: pytest.Pytester, project: GitR
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
-            "roles  fail   1 change(s) in 1 commit(s) checked; 1 violation(s)",
+            "roles * fail * 1 change(s) in 1 commit(s) checked; 1 violation(s)",
             "roles (fail):",
             f'  tests/test_legacy.py: changed by role `backend` (members) in {sha[:8]} "Loosen the '
             f'legacy test" by Dev <{BACKEND}>: forbidden by `never: tests/**` [[]role-never[]]',
@@ -53,7 +53,7 @@ def test_work_within_the_roles_passes(pytester: pytest.Pytester, project: GitRep
 
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["roles  pass   2 change(s) in 2 commit(s) checked", "tddgate: all gates passed*"]
+        ["roles * pass * 2 change(s) in 2 commit(s) checked", "tddgate: all gates passed*"]
     )
 
 
@@ -130,7 +130,7 @@ def test_no_role_file_skips(pytester: pytest.Pytester, project: GitRepo) -> None
 
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["roles  skip   no role file tddgate-roles.yaml (see docs/gates/roles.md)"]
+        ["roles * skip * no role file tddgate-roles.yaml (see docs/gates/roles.md)"]
     )
 
 

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from pytest_tddgate.facts import replay
 from pytest_tddgate.model import GateResult, Verdict
 from tests.tddkit import IMPL, TEST, judge, run_of, start_project
@@ -20,6 +22,15 @@ if TYPE_CHECKING:
 
 RED_GREEN = 'mode = "red-green"'
 STUB = "def area(width, height):\n    return 0\n"
+
+
+@pytest.fixture(autouse=True)
+def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # replays make temp folders; a private temp dir keeps another xdist worker's
+    # replays out of the leftovers check
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
 
 
 def leftovers() -> set[str]:

@@ -172,10 +172,11 @@ class _Judge:
             if rule.after != role:
                 continue
             for change in commit.changes:
+                # the cheap path test first: `substantive` may read blobs from git
+                if not tests.mapper.layout.is_implementation(change.path):
+                    continue
                 # deletions and whitespace-only edits need no test, as in the tdd gate
                 if not change.substantive:
-                    continue
-                if not tests.mapper.layout.is_implementation(change.path):
                     continue
                 if tests.preceded(rule.before, change.path):
                     continue
