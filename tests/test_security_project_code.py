@@ -99,9 +99,12 @@ def test_tddgate_check_without_mypy_imports_no_project_file(repo: GitRepo, marke
     history(repo)
 
     done = tddgate(repo, "check", "--skip", "mypy")
+    with_ruff = tddgate(repo, "check", "--only", "tdd,traceability,roles,ruff")
 
     assert done.returncode in (0, 1), done.stdout + done.stderr
-    assert "ruff " in done.stdout and "tdd " in done.stdout, done.stdout
+    assert "tdd " in done.stdout, done.stdout
+    assert with_ruff.returncode in (0, 1), with_ruff.stdout + with_ruff.stderr
+    assert "ruff          pass" in with_ruff.stdout or "ruff          fail" in with_ruff.stdout
     assert ran(markers) == set()
 
 
