@@ -34,7 +34,7 @@ def arm(ready: Path, at: int) -> None:
             ready.write_text(str(os.getpid()), encoding="utf-8")
             time.sleep(WAIT_S)
 
-    os.fsync = fsync
+    os.fsync = fsync  # type: ignore[assignment]  # a narrower signature: ints only here
 
 
 def arm_ledger(ready: Path) -> None:
@@ -48,7 +48,7 @@ def arm_ledger(ready: Path) -> None:
         ready.write_text(str(os.getpid()), encoding="utf-8")
         time.sleep(WAIT_S)
 
-    ledger_write._insert_files = insert_files  # type: ignore[assignment]
+    ledger_write._insert_files = insert_files
 
 
 def run_writer(writer: str, project: Path) -> int:
