@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pytest_tddgate.errors import TddGateError
@@ -26,7 +26,7 @@ from pytest_tddgate.learn import update_expertise
 from tests import fuzzkit
 from tests.ledgerkit import Project, gate, outcome
 
-COSTLY = settings(max_examples=fuzzkit.examples(ci=60, long=20_000))
+COSTLY = settings(max_examples=fuzzkit.examples(ci=60, long=10_000))
 
 
 class Healthy(bytes):
@@ -156,6 +156,8 @@ sql_values = (
     ),
     value=sql_values,
 )
+@example(statement="UPDATE files SET blob = ?", value=25_276_589_393)  # 25 GB of bytes(n)
+@example(statement="UPDATE nodes SET nodeid = ? WHERE node_id = 1", value=b"")
 def test_a_ledger_someone_edited(
     project: Project, healthy: Healthy, statement: str, value: object
 ) -> None:
