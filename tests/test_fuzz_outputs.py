@@ -116,10 +116,10 @@ def test_every_format_renders_any_report(report: Report) -> None:
     assert isinstance(log["runs"][0]["results"], list)
     for line in annotations.split("\n")[:-1]:  # the runner splits on newlines only
         assert re.match(r"::(error|warning|notice)( [^:]*)?::", line), line
-    for line in lines:  # a fix hint goes on a line of its own; nothing else does
-        _, *rest = line.text.split("\n")
-        assert all(r.startswith("    fix: ") for r in rest), line.text
-        assert not any(c in line.text for c in "\r\x1b\x85\u2028"), line.text
+    for shown in lines:  # a fix hint goes on a line of its own; nothing else does
+        _, *rest = shown.text.split("\n")
+        assert all(r.startswith("    fix: ") for r in rest), shown.text
+        assert not any(c in shown.text for c in "\r\x1b\x85\u2028"), shown.text
 
 
 def test_a_file_name_cannot_forge_a_workflow_command_in_the_log(repo: GitRepo) -> None:
