@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 # gate name -> "module:class"; the order is the order of the report
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
+    "coverage": "pytest_tddgate.gates.coverage:CoverageGate",
     "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
 }
 
