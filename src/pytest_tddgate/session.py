@@ -166,9 +166,8 @@ def start_coverage(config: pytest.Config) -> None:
     settings = _early_settings(config)
     if settings is None or engine.selected(settings, "coverage") is not None:
         return
-    options = config.known_args_namespace
     measurement = None
-    if not getattr(options, "cov_source", None) or getattr(options, "no_cov", False):
+    if not _pytest_cov_measures(config):
         from pytest_tddgate.facts import diff
         from pytest_tddgate.facts.coverage import Measurement
 
@@ -177,6 +176,19 @@ def start_coverage(config: pytest.Config) -> None:
     hooks = CoverageHooks(config, settings, measurement)
     config.stash[COVERAGE_KEY] = hooks
     config.pluginmanager.register(hooks, "tddgate-coverage")
+
+
+def _pytest_cov_measures(config: pytest.Config) -> bool:
+    """Whether pytest-cov (`--cov`) measures this run. Its own early hook may run before
+    or after this one: before, it has registered `_cov`; after, `--cov` is still in the
+    options as given."""
+    options = config.known_args_namespace
+    if getattr(options, "no_cov", False):
+        return False
+    plugin = config.pluginmanager.get_plugin("_cov")
+    if plugin is not None:
+        return not getattr(plugin, "_disabled", False)
+    return bool(getattr(options, "cov_source", None))
 
 
 def stop_coverage(config: pytest.Config) -> None:
