@@ -372,3 +372,48 @@ def test_only_selected_gate_measures(pytester: pytest.Pytester) -> None:
 
     assert not (pytester.path / ".coverage").exists()
     assert not (pytester.path / ".tddgate/test-map.json").exists()
+
+
+PROBE = '''
+from pytest_tddgate.model import GateResult, Verdict
+
+
+class Probe:
+    """Shows the per-test lines the tdd and traceability gates receive."""
+
+    name = "probe"
+    static = False
+
+    def evaluate(self, ctx):
+        contexts = ctx.facts.provided["coverage"].contexts
+        shown = {test: {path: sorted(lines) for path, lines in files.items()}
+                 for test, files in contexts.items()}
+        return GateResult("probe", Verdict.PASS, "shown", details={"contexts": shown})
+
+
+def pytest_tddgate_gates(config):
+    return [Probe()]
+'''
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "2")])
+def test_per_test_lines_reach_the_other_gates(
+    pytester: pytest.Pytester, xdist: tuple[str, ...]
+) -> None:
+    if xdist:
+        pytest.importorskip("xdist")
+    build(pytester)
+    (pytester.path / "tests/conftest.py").write_text(SETUP + PROBE, encoding="utf-8")
+    run(pytester, "--tddgate-only=tests,coverage,probe", *xdist)
+
+    report = json.loads((pytester.path / REPORT).read_text(encoding="utf-8"))
+    contexts = next(g for g in report["gates"] if g["name"] == "probe")["details"]["contexts"]
+    assert contexts["tests/test_cart.py::test_label"] == {"src/shop/labels.py": [2]}
+    assert contexts["tests/test_cart.py::test_empty"] == {"src/shop/cart.py": [9, 10]}
+    assert contexts["tests/test_cart.py::test_discount"] == {
+        "src/shop/cart.py": [5, 15, 17],
+        "src/shop/prices.py": [7],
+    }
+    # lines run outside any test: imports, module level (here: `def`, constants)
+    assert contexts[""]["src/shop/labels.py"] == [1, 5]
+    assert contexts[""]["src/shop/prices.py"] == [1, 2, 3, 6]
