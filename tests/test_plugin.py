@@ -187,3 +187,22 @@ def test_unwritable_report_is_a_clear_message(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["tddgate: could not write the report *blocker/r.json*"])
     assert "Traceback" not in result.stdout.str()
     assert result.ret == 1
+
+
+def test_failure_signature_is_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:
+    from pytest_tddgate.plugin import SESSION_KEY
+
+    pytester.makepyfile(test_a=FAILING)
+    seen: list[str | None] = []
+
+    class Spy:
+        def pytest_terminal_summary(self, config: pytest.Config) -> None:
+            run = config.stash[SESSION_KEY].facts.test_run
+            assert run is not None
+            seen.extend(o.signature for o in run.outcomes)
+
+    pytester.runpytest("--tddgate", ONLY_TESTS, plugins=[Spy()])
+    (signature,) = seen
+    assert signature is not None
+    exc_type, _digest, where = signature.split("|")
+    assert (exc_type, where) == ("AssertionError", "test_a.py:2")

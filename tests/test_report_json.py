@@ -129,3 +129,11 @@ def test_xdist_report_equals_serial_report(pytester: pytest.Pytester) -> None:
     )
     assert serial.ret == parallel.ret == 1
     assert normalized(pytester.path / "s.json") == normalized(pytester.path / "p.json")
+
+
+def test_atomic_write_gives_new_files_the_umask_mode(tmp_path: Path) -> None:
+    from pytest_tddgate import fsutil
+
+    path = tmp_path / "new.json"
+    atomic_write_text(path, "{}")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~fsutil._UMASK

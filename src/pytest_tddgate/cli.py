@@ -15,6 +15,8 @@ from pytest_tddgate.errors import UsageError
 COMMANDS: dict[str, str] = {
     "matrix": "show the traceability matrix with each requirement's last status; --update "
     "adds discovered tests and code",
+    "learn": "regenerate the expertise learnings (docs/expertise.md) from the run ledger",
+    "baseline": "record the current ruff and mypy findings so that only new ones fail",
 }
 
 EPILOG = """\

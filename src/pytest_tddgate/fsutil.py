@@ -8,6 +8,16 @@ import tempfile
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    # the only portable way to read the umask is to set it; done once, at import
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temp file in the same folder, fsync, rename.
 
@@ -22,10 +32,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            # keep the permissions a person gave the file
-            with contextlib.suppress(OSError):
-                Path(tmp_name).chmod(path.stat().st_mode & 0o7777)
+        with contextlib.suppress(OSError):
+            # mkstemp creates 0600; keep the mode a person gave the file, or give a new
+            # file the mode open() would have (0666 less the umask)
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
+            Path(tmp_name).chmod(mode)
         Path(tmp_name).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,7 +64,12 @@ def run(
 
 
 class Background:
-    """A command started now and collected later, so it runs while the tests run."""
+    """A command started now and collected later, so it runs while the tests run.
+
+    Its output goes to temporary files, not pipes: nobody reads a pipe until the
+    session ends, and a tool that prints more than a pipe holds (64 KiB: a few
+    hundred findings) would stop there and do the rest of its work at the end.
+    """
 
     def __init__(
         self,
@@ -79,17 +85,21 @@ class Background:
         self.timeout = timeout
         self._started = time.perf_counter()
         self._result: Completed | ToolError | None = None
+        # no `with`: the files must outlive this call; `_read` and `cancel` close them
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 list(command),
                 cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdout=self._out,
+                stderr=self._err,
                 stdin=subprocess.DEVNULL,
                 env=dict(env) if env is not None else None,
             )
         except FileNotFoundError as exc:
             self._proc = None
+            self._close()
             self._result = ToolError(
                 command, 127, str(exc), message=f"`{command[0]}` was not found"
             )
@@ -106,24 +116,38 @@ class Background:
         assert self._proc is not None
         left = max(0.1, self.timeout - (time.perf_counter() - self._started))
         try:
-            out, err = self._proc.communicate(timeout=left)
+            self._proc.wait(timeout=left)
         except subprocess.TimeoutExpired:
             self._proc.kill()
-            out, err = self._proc.communicate()
+            self._proc.wait()
             return ToolError(
                 self.command,
                 None,
-                err.decode("utf-8", errors="replace"),
+                self._read()[1],
                 message=f"`{self.command[0]}` timed out after {self.timeout:g} s and was stopped",
             )
-        stderr = err.decode("utf-8", errors="replace")
+        duration = time.perf_counter() - self._started
+        out, stderr = self._read()
         if self._proc.returncode not in self.ok_codes:
             return ToolError(self.command, self._proc.returncode, stderr)
-        duration = time.perf_counter() - self._started
         return Completed(self.command, self._proc.returncode, out, stderr, duration)
+
+    def _read(self) -> tuple[bytes, str]:
+        if self._out.closed:  # cancelled before anyone asked for the result
+            return b"", ""
+        self._out.seek(0)
+        self._err.seek(0)
+        out, err = self._out.read(), self._err.read()
+        self._close()
+        return out, err.decode("utf-8", errors="replace")
+
+    def _close(self) -> None:
+        self._out.close()
+        self._err.close()
 
     def cancel(self) -> None:
         """Stop the command if it still runs (the session ended without needing it)."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
-            self._proc.communicate()
+            self._proc.wait()
+        self._close()

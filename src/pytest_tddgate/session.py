@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from pytest_tddgate import __version__, engine
+from pytest_tddgate import __version__, engine, learn
 from pytest_tddgate.errors import FactError, TddGateError, UsageError
-from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts import Facts, ledger
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import GateResult, Report, RequirementStatus
@@ -305,7 +305,7 @@ class GateSession(WorkerRecorder):
         if exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             return
         self.facts.test_run = TestRun.build(
-            tuple(_fold(phases) for phases in self._phases.values()),
+            tuple(_fold(phases, self.config.rootpath) for phases in self._phases.values()),
             tuple(self._collect_errors),
             int(exitstatus),
             interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and not self._collect_errors,
@@ -341,8 +341,25 @@ class GateSession(WorkerRecorder):
             self.report_path = write_json(report, target)
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the report {target}: {exc}")
+            self._record_and_learn(report)
             return False
+        self._record_and_learn(report)
         return True
+
+    def _record_and_learn(self, report: Report) -> None:
+        """Add the run to the ledger, then update expertise.md; a failure is a status line."""
+        try:
+            recorded = ledger.record(self.settings, report, self.facts.test_run)
+        except (TddGateError, OSError) as exc:
+            self.problems.append(f"tddgate: the run was not recorded in the ledger: {exc}")
+            return
+        self.problems.extend(recorded.notes)
+        if not self.settings.learn:  # --tddgate-no-learn, or CI without `learn = true`
+            return
+        try:
+            learn.update_expertise(self.settings)
+        except (TddGateError, OSError) as exc:
+            self.problems.append(f"tddgate: the learnings were not updated: {exc}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None and not self.problems:
@@ -397,7 +414,7 @@ def _display_path(path: Path | None, root: Path) -> str | None:
         return str(path)
 
 
-def _fold(phases: dict[str, Any]) -> TestOutcome:
+def _fold(phases: dict[str, Any], root: Path) -> TestOutcome:
     """setup / call / teardown reports -> one outcome, as pytest's own summary counts."""
     setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
     some = setup or call or teardown
@@ -417,7 +434,7 @@ def _fold(phases: dict[str, Any]) -> TestOutcome:
     else:
         outcome = "passed"
     path, line = some.location[0], some.location[1]
-    signature, message = _signature(failing) if failing is not None else (None, None)
+    signature, message = _signature(failing, root) if failing is not None else (None, None)
     duration = sum(r.duration for r in (setup, call, teardown) if r is not None)
     requirements = tuple(getattr(call or setup, _REQ_ATTR, ()) or ())
     return TestOutcome(
@@ -432,16 +449,31 @@ def _fold(phases: dict[str, Any]) -> TestOutcome:
     )
 
 
-def _signature(report: Any) -> tuple[str, str]:
-    """Exception type + digest of the message + crash location: stable across runs."""
+def _signature(report: Any, root: Path) -> tuple[str, str]:
+    """Exception type + digest of the message + crash location: stable across runs
+    and across checkouts (the location is relative to the rootdir)."""
     crash = getattr(report.longrepr, "reprcrash", None)
     message = str(getattr(crash, "message", "") or _first_line(str(report.longrepr)))
     exc_type = message.split(":", 1)[0].strip() if ":" in message else "Failure"
+    if message.startswith("assert "):  # pytest rewrites bare asserts without the type
+        exc_type = "AssertionError"
     if not exc_type.replace(".", "").replace("_", "").isalnum():
         exc_type = "Failure"
     digest = hashlib.sha1(_ADDRESS.sub("0x?", message).encode()).hexdigest()[:12]
-    where = f"{getattr(crash, 'path', '?')}:{getattr(crash, 'lineno', '?')}"
+    where = f"{_portable(str(getattr(crash, 'path', '?')), root)}:{getattr(crash, 'lineno', '?')}"
     return f"{exc_type}|{digest}|{where}", _first_line(message)
+
+
+def _portable(path: str, root: Path) -> str:
+    """A crash location that does not depend on where the project or venv lives."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        # library code: keep what follows site-packages, e.g. `requests/models.py`
+        parts = Path(path).parts
+        if "site-packages" in parts:
+            return "/".join(parts[parts.index("site-packages") + 1 :])
+        return path
 
 
 def _first_line(text: str) -> str:

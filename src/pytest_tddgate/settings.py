@@ -205,8 +205,8 @@ class MypySettings:
     optional: bool = _optional()
     args: tuple[str, ...] = opt(
         (),
-        "Arguments for mypy (default: the `files` of the project's "
-        "mypy config, else the source roots).",
+        "Extra arguments for mypy; when one is not an option, they replace the default "
+        "targets (the `files` of the project's mypy config, else the source roots).",
         kind="strs",
     )
     timeout: float = opt(

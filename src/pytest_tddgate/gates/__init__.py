@@ -14,6 +14,8 @@ BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
     "coverage": "pytest_tddgate.gates.coverage:CoverageGate",
     "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
+    "ruff": "pytest_tddgate.gates.ruff:RuffGate",
+    "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }
 
 

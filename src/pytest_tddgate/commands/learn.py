@@ -1,0 +1,55 @@
+"""`tddgate learn`: regenerate the expertise learnings from the run ledger.
+
+No tests run: the learnings come from the runs `pytest --tddgate` recorded. The
+command writes even where the gated runs do not (with `CI` set), because asking for
+it is the setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_tddgate.errors import FactError, UsageError
+from pytest_tddgate.learn import update_expertise
+from pytest_tddgate.settings import resolve
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="project folder (default: the nearest folder upwards with a pyproject.toml)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    root = args.root if args.root is not None else project_root(Path.cwd())
+    settings = resolve(root)
+    try:
+        result = update_expertise(settings)
+    except FactError as exc:  # no ledger yet, or one that cannot be read
+        raise UsageError(
+            exc.message, file=settings.path(settings.project.ledger), fix=exc.fix
+        ) from None
+    except OSError as exc:
+        raise UsageError(
+            f"could not write the learnings: {exc}",
+            file=settings.path(settings.project.expertise),
+            fix="check that the folder is writable",
+        ) from None
+    shown = result.path.relative_to(settings.root).as_posix()
+    print(result.describe(shown))
+    return 0
+
+
+def project_root(start: Path) -> Path:
+    """The nearest folder from `start` upwards that has a pyproject.toml, else `start`."""
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start

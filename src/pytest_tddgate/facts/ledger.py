@@ -1,0 +1,229 @@
+"""The run ledger: every gated run, recorded in `.tddgate/ledger.sqlite3`.
+
+Writing: `record(settings, report, test_run)` adds one run in one transaction and
+prunes the oldest runs beyond `ledger_keep`. It runs on the controller only, after
+the report is written. Concurrent runs serialize on SQLite's write lock, so none is
+lost; a corrupt or foreign file is moved aside and a fresh ledger started (the
+returned `Recorded.notes` say so).
+
+Reading (the public query API other parts build on): `recent_runs` for trends,
+`test_outcomes` for the tdd gate's red-green evidence, `last_outcomes` for one
+test's history. They never write, return `[]` when there is no ledger yet and raise
+`LedgerError` (a `FactError`) when the file cannot be read. The schema is in
+docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pytest_tddgate.facts.ledger_store import Foreign, LedgerError, check, connect
+from pytest_tddgate.facts.ledger_write import Recorded, record
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from pathlib import Path
+
+__all__ = [
+    "GateRecord",
+    "LedgerError",
+    "Recorded",
+    "RecordedOutcome",
+    "RunRecord",
+    "TestRecord",
+    "last_outcomes",
+    "recent_runs",
+    "record",
+    "test_outcomes",
+    "write_lock",
+]
+
+MetricValue = float | int | str | None
+_CHUNK = 500  # bound parameters per query, under SQLite's oldest limit of 999
+
+
+@dataclass(frozen=True, slots=True)
+class GateRecord:
+    """One gate's verdict in a recorded run."""
+
+    status: str
+    metrics: Mapping[str, MetricValue]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One recorded run; `gates` in the order of the report."""
+
+    run_id: int
+    started_at: str
+    head: str | None
+    passed: bool
+    gates: Mapping[str, GateRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOutcome:
+    """A test's outcome in a recorded run, with the recorded hash of one file then."""
+
+    run_id: int
+    started_at: str
+    nodeid: str
+    outcome: str
+    impl_hash: str | None  # git blob id (hex) of the asked-for file in that run
+
+
+@dataclass(frozen=True, slots=True)
+class TestRecord:
+    """One test's outcome in a recorded run, with its failure signature."""
+
+    run_id: int
+    started_at: str
+    outcome: str
+    signature: str | None
+    message: str | None
+
+
+@contextlib.contextmanager
+def reader(path: Path) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection, or None when there is no ledger yet."""
+    if not path.is_file():
+        yield None
+        return
+    try:
+        with contextlib.closing(connect(path, readonly=True)) as conn:
+            if not check(conn):
+                yield None
+                return
+            yield conn
+    except Foreign as exc:
+        raise LedgerError(
+            f"{path} is not a pytest-tddgate run ledger ({exc.reason})",
+            fix="the next `pytest --tddgate` run moves it aside",
+        ) from None
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(
+            f"could not read the run ledger {path}: {exc}",
+            fix="the next `pytest --tddgate` run moves a damaged ledger aside; or delete it",
+        ) from None
+
+
+@contextlib.contextmanager
+def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
+    """Hold the ledger's write lock for the block; yields a connection to read it.
+
+    Other runs wait to record (up to the busy timeout) until the block ends, so
+    work that must not interleave between runs, such as merging learnings into
+    expertise.md, is serialized without a separate lock file. Nothing is written.
+    """
+    if not path.is_file():
+        raise LedgerError(
+            f"there is no run ledger at {path} yet", fix="run `pytest --tddgate` first"
+        )
+    try:
+        with contextlib.closing(connect(path)) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not check(conn):
+                    raise LedgerError(
+                        f"{path} has no recorded runs", fix="run `pytest --tddgate` first"
+                    )
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+    except Foreign as exc:
+        raise LedgerError(
+            f"{path} is not a pytest-tddgate run ledger ({exc.reason})",
+            fix="the next `pytest --tddgate` run moves it aside",
+        ) from None
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(
+            f"could not read the run ledger {path}: {exc}",
+            fix="the next `pytest --tddgate` run moves a damaged ledger aside; or delete it",
+        ) from None
+
+
+def recent_runs(path: Path, limit: int) -> list[RunRecord]:
+    """The newest `limit` runs, oldest first, with each gate's status and metrics."""
+    with reader(path) as conn:
+        if conn is None or limit < 1:
+            return []
+        runs = conn.execute(
+            "SELECT run_id, started_at, head, passed FROM runs ORDER BY run_id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        if not runs:
+            return []
+        first = runs[-1][0]
+        metrics: dict[tuple[int, str], dict[str, MetricValue]] = {}
+        for run_id, gate, key, value in conn.execute(
+            "SELECT run_id, gate, key, value FROM metrics WHERE run_id >= ?", (first,)
+        ):
+            metrics.setdefault((run_id, gate), {})[key] = value
+        gates: dict[int, dict[str, GateRecord]] = {}
+        for run_id, gate, status in conn.execute(
+            "SELECT run_id, gate, status FROM gates WHERE run_id >= ? ORDER BY run_id, position",
+            (first,),
+        ):
+            gates.setdefault(run_id, {})[gate] = GateRecord(status, metrics.get((run_id, gate), {}))
+    return [
+        RunRecord(run_id, started, head, bool(passed), gates.get(run_id, {}))
+        for run_id, started, head, passed in reversed(runs)
+    ]
+
+
+def test_outcomes(path: Path, test_files: Sequence[str], impl_path: str) -> list[RecordedOutcome]:
+    """Every recorded outcome of the tests in `test_files`, oldest first.
+
+    `test_files` are paths relative to the project root (`tests/test_x.py`) or node
+    ids; `impl_hash` is the recorded hash of `impl_path` (same form) in that run, or
+    None when the file did not exist or was not recorded then.
+    """
+    wanted = sorted(set(test_files))
+    found: list[RecordedOutcome] = []
+    with reader(path) as conn:
+        if conn is None:
+            return []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                "SELECT t.run_id, r.started_at, n.nodeid, t.outcome, ("
+                # a file's hash in a run: its row with the highest run_id up to that run
+                "  SELECT f.blob FROM files f WHERE f.path_id = p.path_id"
+                "  AND f.run_id <= t.run_id ORDER BY f.run_id DESC LIMIT 1)"
+                " FROM nodes n JOIN tests t ON t.node_id = n.node_id"
+                " JOIN runs r ON r.run_id = t.run_id LEFT JOIN paths p ON p.path = ?"
+                f" WHERE n.file IN ({marks}) OR n.nodeid IN ({marks})",
+                (impl_path, *chunk, *chunk),
+            )
+            found += [
+                RecordedOutcome(
+                    run_id,
+                    started,
+                    nodeid,
+                    outcome,
+                    bytes(blob).hex() if blob is not None else None,
+                )
+                for run_id, started, nodeid, outcome, blob in rows
+            ]
+    unique = {(o.run_id, o.nodeid): o for o in found}
+    return [unique[key] for key in sorted(unique)]
+
+
+def last_outcomes(path: Path, nodeid: str, limit: int) -> list[TestRecord]:
+    """The last `limit` recorded outcomes of one test, oldest first (one index scan)."""
+    with reader(path) as conn:
+        if conn is None:
+            return []
+        rows = conn.execute(
+            "SELECT t.run_id, r.started_at, t.outcome, t.signature, t.message FROM tests t"
+            " JOIN runs r ON r.run_id = t.run_id"
+            " WHERE t.node_id = (SELECT node_id FROM nodes WHERE nodeid = ?)"
+            " ORDER BY t.run_id DESC LIMIT ?",
+            (nodeid, max(limit, 0)),
+        ).fetchall()
+    return [TestRecord(*row) for row in reversed(rows)]
