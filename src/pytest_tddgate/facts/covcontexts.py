@@ -12,6 +12,9 @@ data it would have had. With `sysmon`, which stops reporting a line once seen,
 `sys.monitoring.restart_events()` at each test start makes every test see its own
 lines again.
 
+coverage.py is imported only when something is recorded or read, so that a run
+without the coverage gate does not pay for importing it.
+
 This reads two attributes coverage.py does not document (`Coverage._collector`,
 `Collector.data`); when they are not what this module expects, recording turns
 itself off and says so, and the measurement itself is untouched.
@@ -23,8 +26,6 @@ import base64
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-
-from coverage.numbits import numbits_to_nums, numbits_union, nums_to_numbits
 
 OUTSIDE = ""  # the context of lines run outside any test (imports, collection)
 _LINE = 0xFFFFFFF  # ctrace packs an arc (l1, l2) into one int: 28 bits per line
@@ -80,6 +81,8 @@ class Recorder:
         return collector
 
     def _drain(self, collector: Any, context: str) -> None:
+        from coverage.numbits import numbits_union, nums_to_numbits
+
         branch = bool(getattr(collector, "branch", False))
         target = self.store.setdefault(context, {})
         for name, values in _items(collector.data):
@@ -122,6 +125,8 @@ def executed_lines(values: set[Any], branch: bool) -> set[int]:
 
 
 def merge(into: Store, other: Store) -> None:
+    from coverage.numbits import numbits_union
+
     for context, files in other.items():
         target = into.setdefault(context, {})
         for name, bits in files.items():
@@ -172,6 +177,8 @@ class _FileLines(Mapping[str, frozenset[int]]):
         self._files = files
 
     def __getitem__(self, path: str) -> frozenset[int]:
+        from coverage.numbits import numbits_to_nums
+
         return frozenset(numbits_to_nums(self._files[path]))
 
     def __iter__(self) -> Iterator[str]:

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coverage.exceptions import CoverageException
-
 from pytest_tddgate.facts.covcontexts import OUTSIDE, ContextLines, Store, from_json, merge
 from pytest_tddgate.facts.covdata import TEST_MAP, CoverageFacts, FileCoverage, load_test_map
 from pytest_tddgate.facts.coverage import Measurement, inside, quiet
@@ -170,6 +168,8 @@ def collect(
 ) -> dict[str, Any]:
     """The run's coverage facts for `facts.provided`: `coverage` (CoverageFacts, absent
     when nothing could be measured) and `coverage_summary` (CoverageSummary)."""
+    from coverage.exceptions import CoverageException
+
     root = settings.root
     notes: list[str] = []
     try:
