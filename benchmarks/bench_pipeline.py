@@ -232,7 +232,7 @@ def table(results: dict[str, dict[str, list[Sample]]], python: str) -> str:
         "per-round ratios (wall / CPU)",
         "",
         "| project | full / pipeline | changed / plain | gate-cov / cov | cov / plain "
-        "| peak RSS gate-cov / cov | tests-only - plain (s) |",
+        "| peak RSS gate-cov / cov | tests-only - plain (s, wall / CPU) |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, samples in results.items():

@@ -417,3 +417,39 @@ def test_per_test_lines_reach_the_other_gates(
     # lines run outside any test: imports, module level (here: `def`, constants)
     assert contexts[""]["src/shop/labels.py"] == [1, 5]
     assert contexts[""]["src/shop/prices.py"] == [1, 2, 3, 6]
+
+
+def test_lines_run_in_subprocesses_count(pytester: pytest.Pytester) -> None:
+    """coverage's `patch = ["subprocess"]`: a child's data file joins the run's data."""
+    import coverage
+
+    if not hasattr(coverage.Coverage().config, "patch"):
+        pytest.skip("coverage.py before 7.10 has no `patch` setting")
+    build(pytester)
+    (pytester.path / "pyproject.toml").write_text(
+        PYPROJECT.format(tddgate="") + 'patch = ["subprocess"]\n', encoding="utf-8"
+    )
+    (pytester.path / "tests/test_child.py").write_text(
+        "import os, subprocess, sys\n\n\n"
+        "def test_child():\n"
+        "    code = 'import shop.tax; print(shop.tax.vat(10))'\n"
+        "    env = {**os.environ, 'PYTHONPATH': 'src'}\n"
+        "    done = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True)\n"
+        "    assert done.stdout == b'2.0\\n'\n",
+        encoding="utf-8",
+    )
+    result, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    result.assert_outcomes(passed=5)
+    missing = {f["path"]: f["missing"] for f in gate["details"]["files"]}
+    assert missing["src/shop/tax.py"] == "3"  # run in the child, but for the raise
+    assert gate["metrics"]["total_percent"] == coverage_report_total(pytester)
+
+
+def test_contexts_can_be_turned_off(pytester: pytest.Pytester) -> None:
+    build(pytester, "[tool.tddgate.gates.coverage]\ncontexts = false\n")
+    _, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert gate["details"]["contexts"] is False
+    assert not (pytester.path / ".tddgate/test-map.json").exists()
+    assert gate["metrics"]["new_percent"] == 45.45  # the measurement itself is the same

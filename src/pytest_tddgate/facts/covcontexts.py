@@ -43,6 +43,7 @@ class Recorder:
         self.store: Store = {}
         self.problem: str | None = None
         self._taken: dict[str, set[Any]] = {}  # everything moved out, to put back
+        self._finished = False
 
     def begin_test(self) -> None:
         collector = self._collector()
@@ -58,8 +59,13 @@ class Recorder:
             self._drain(collector, nodeid)
 
     def end_run(self) -> None:
-        """Give the tracer back every line taken from it, before coverage saves."""
+        """Give the tracer back every line taken from it, before coverage saves.
+
+        Called once more on the way out (session finish, unconfigure); the first call
+        ends the recording, or the lines given back would all land in one context.
+        """
         collector = self._collector()
+        self._finished = True
         if collector is not None:
             self._drain(collector, OUTSIDE)
             for name, values in self._taken.items():
@@ -67,7 +73,7 @@ class Recorder:
         self._taken = {}
 
     def _collector(self) -> Any:
-        if self.problem is not None:
+        if self.problem is not None or self._finished:
             return None
         cov = self._coverage()
         collector = getattr(cov, "_collector", None)
