@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,49 +48,19 @@ class WorkerRecorder:
 
 
 class CoverageHooks:
-    """The coverage gate's measurement in every process that runs tests.
+    """The coverage gate's hooks in every process that runs tests (covrun.CoverageRun
+    does the work): per-test lines, stop after the last test, data to the controller."""
 
-    plugin.py creates it (`start_coverage`) before pytest imports any conftest, so
-    module-level lines count; it records which lines each test ran, stops tracing
-    after the last test, and on an xdist worker sends its data to the controller.
-    With pytest-cov active (`--cov`) it measures nothing itself: the gate reads
-    pytest-cov's measurement, so the run is measured once.
-    """
-
-    def __init__(self, config: pytest.Config, settings: Settings, measurement: Any) -> None:
-        from pytest_tddgate.facts.covcontexts import Recorder
-
-        self.config = config
-        self.settings = settings
-        self.measurement = measurement  # facts.coverage.Measurement, None with pytest-cov
-        self.recorder = Recorder(self._running_coverage) if settings.coverage.contexts else None
-
-    def _pytest_cov(self) -> Any:
-        plugin = self.config.pluginmanager.getplugin("_cov")
-        return getattr(plugin, "cov_controller", None)
-
-    def _pytest_cov_contexts(self) -> bool:
-        """pytest-cov's `--cov-context=test` records per-test contexts itself."""
-        plugin = self.config.pluginmanager.getplugin("_cov")
-        return getattr(getattr(plugin, "options", None), "cov_context", None) == "test"
-
-    def _running_coverage(self) -> Any:
-        if self.measurement is not None:
-            return self.measurement.cov
-        controller = self._pytest_cov()
-        if controller is None or not getattr(controller, "started", False):
-            return None
-        return None if self._pytest_cov_contexts() else controller.cov
+    def __init__(self, run: Any) -> None:
+        self.run = run  # covrun.CoverageRun
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-        if self.recorder is None:
-            return (yield)
-        self.recorder.begin_test()
+        self.run.begin_test()
         try:
             return (yield)
         finally:
-            self.recorder.end_test(item.nodeid)
+            self.run.end_test(item.nodeid)
 
     # trylast: the innermost wrapper, so the recorded lines are back in the tracer
     # before pytest-cov's own wrapper stops and saves its measurement
@@ -100,59 +69,12 @@ class CoverageHooks:
         try:
             return (yield)
         finally:
-            self.stop()
-
-    def stop(self) -> None:
-        if self.recorder is not None:
-            self.recorder.end_run()
-        if self.measurement is not None:
-            self.measurement.stop()
+            self.run.stop()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        output = getattr(self.config, "workeroutput", None)
-        if output is None:
-            return
-        from pytest_tddgate.facts.covcontexts import to_json
-
-        self.stop()
-        sent: dict[str, Any] = {"contexts": to_json(self.recorder.store) if self.recorder else {}}
-        if self.measurement is not None:
-            sent.update(self.measurement.payload())
-        output.setdefault("tddgate", {})["coverage"] = sent
-
-    def hand_over(self, workers: list[dict[str, Any]]) -> dict[str, Any]:
-        """The run's coverage facts (controller only; writes the data file, test map)."""
-        from pytest_tddgate.facts import covreport
-
-        self.stop()
-        controller = self._pytest_cov() if self.measurement is None else None
-        source = covreport.Source(
-            measurement=self.measurement,
-            external=getattr(controller, "cov", None),
-            external_contexts=self.measurement is None and self._pytest_cov_contexts(),
-            store=self.recorder.store if self.recorder else {},
-        )
-        if self.measurement is None and source.external is None:
-            return {
-                "coverage_summary": covreport.CoverageSummary(
-                    "all",
-                    "pytest-cov",
-                    "unknown",
-                    False,
-                    error="pytest-cov (--cov) did not measure this run",
-                    fix="run without --no-cov, or without --cov to let tddgate measure",
-                )
-            }
-        outputs = [w["coverage"] for w in workers if isinstance(w.get("coverage"), dict)]
-        provided = covreport.collect(self.settings, source, outputs)
-        silent = [str(w.get("worker")) for w in workers if not isinstance(w.get("coverage"), dict)]
-        if silent and self.measurement is not None:  # its lines are missing: numbers too low
-            provided["coverage_summary"] = replace(
-                provided["coverage_summary"],
-                error=f"worker(s) {', '.join(silent)} sent no coverage data",
-                fix="see the worker's crash above; the measurement is incomplete",
-            )
-        return provided
+        output = getattr(session.config, "workeroutput", None)
+        if output is not None:  # an xdist worker: send the data to the controller
+            output.setdefault("tddgate", {})["coverage"] = self.run.worker_payload()
 
 
 COVERAGE_KEY = pytest.StashKey[CoverageHooks]()
@@ -161,74 +83,23 @@ COVERAGE_KEY = pytest.StashKey[CoverageHooks]()
 def start_coverage(config: pytest.Config) -> None:
     """Start measuring now, if the coverage gate will run (plugin.py calls this before
     conftests are imported; a second call does nothing)."""
+    from pytest_tddgate import covrun
+
     if COVERAGE_KEY in config.stash:
         return
-    settings = _early_settings(config)
-    if settings is None or engine.selected(settings, "coverage") is not None:
-        return
-    measurement = None
-    if not _pytest_cov_measures(config):
-        from pytest_tddgate.facts import diff
-        from pytest_tddgate.facts.coverage import Measurement
-
-        facts = Facts(settings)
-        measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
-    hooks = CoverageHooks(config, settings, measurement)
-    config.stash[COVERAGE_KEY] = hooks
-    config.pluginmanager.register(hooks, "tddgate-coverage")
-
-
-def _pytest_cov_measures(config: pytest.Config) -> bool:
-    """Whether pytest-cov (`--cov`) measures this run. Its own early hook may run before
-    or after this one: before, it has registered `_cov`; after, `--cov` is still in the
-    options as given."""
-    options = config.known_args_namespace
-    if getattr(options, "no_cov", False):
-        return False
-    plugin = config.pluginmanager.get_plugin("_cov")
-    if plugin is not None:
-        return not getattr(plugin, "_disabled", False)
-    return bool(getattr(options, "cov_source", None))
+    run = covrun.CoverageRun.start(config)
+    if run is not None:
+        hooks = CoverageHooks(run)
+        config.stash[COVERAGE_KEY] = hooks
+        config.pluginmanager.register(hooks, "tddgate-coverage")
 
 
 def stop_coverage(config: pytest.Config) -> None:
     hooks = config.stash.get(COVERAGE_KEY, None)
     if hooks is not None:
         del config.stash[COVERAGE_KEY]
-        hooks.stop()
+        hooks.run.stop()
         config.pluginmanager.unregister(hooks)
-
-
-def _early_settings(config: pytest.Config) -> Settings | None:
-    """The settings as far as they are known before conftests load; None when they are
-    broken (the session reports that at configure time, with exit 4)."""
-    from pytest_tddgate.settings import load_pyproject
-
-    options = config.known_args_namespace
-    root = config.inipath.parent if config.inipath else config.rootpath
-    try:
-        table, _, _ = load_pyproject(root)
-        gates = table.get("gates", {})
-        # plugin gates register later; their names must not look like typos now
-        named = [
-            *(gates if isinstance(gates, dict) else ()),
-            *(getattr(options, "tddgate_only", None) or ()),
-            *(getattr(options, "tddgate_skip", None) or ()),
-        ]
-        return resolve(
-            root,
-            overrides=Overrides(
-                values={
-                    "base": getattr(options, "tddgate_base", None),
-                    "only": getattr(options, "tddgate_only", None),
-                    "skip": getattr(options, "tddgate_skip", None),
-                }
-            ),
-            testpaths=config.getini("testpaths"),
-            plugin_gates=[str(n) for n in named if n not in BUILTIN_GATES],
-        )
-    except UsageError:
-        return None
 
 
 class GateSession(WorkerRecorder):
@@ -312,9 +183,8 @@ class GateSession(WorkerRecorder):
         )
         coverage = self.config.stash.get(COVERAGE_KEY, None)
         if coverage is not None:  # the coverage, tdd and traceability gates read it
-            self.facts.provided.update(
-                coverage.hand_over(self.facts.provided.get("worker_outputs", []))
-            )
+            workers = self.facts.provided.get("worker_outputs", [])
+            self.facts.provided.update(coverage.run.hand_over(workers))
         try:
             results = engine.evaluate(self.gates, self.settings, self.facts)
         except UsageError as exc:
