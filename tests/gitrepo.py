@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AUTHOR = "dev@example.com"
 
@@ -66,4 +69,13 @@ class GitRepo:
             f"--author=Dev <{author}>",
             env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
         )
+        return self.git("rev-parse", "HEAD").strip()
+
+    def write_bytes(self, relpath: str, data: bytes) -> Path:
+        target = self.path / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return target
+
+    def head(self) -> str:
         return self.git("rev-parse", "HEAD").strip()

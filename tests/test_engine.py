@@ -231,3 +231,17 @@ def test_report_hook_receives_final_report(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_a="def test_ok():\n    pass\n")
     result = pytester.runpytest("--tddgate", "--tddgate-only=tests", "-s")
     result.stdout.fnmatch_lines(["*HOOK True [[]'tests'*"])  # then the other gates, skipped
+
+
+def test_slow_static_gates_run_in_check_only_when_selected(tmp_path: Path) -> None:
+    gate = FixedGate("slow", Verdict.PASS)
+    gate.check_default = False  # type: ignore[attr-defined]
+    settings = resolve(tmp_path, environ={}, plugin_gates=["slow"])
+    (result,) = engine.evaluate([gate], settings, Facts(settings), static_only=True)
+    assert result.status is Verdict.SKIP
+    assert result.summary == "not run by `tddgate check` unless selected (--only slow)"
+    chosen = resolve(
+        tmp_path, environ={}, plugin_gates=["slow"], overrides=Overrides(values={"only": ("slow",)})
+    )
+    (result,) = engine.evaluate([gate], chosen, Facts(chosen), static_only=True)
+    assert result.status is Verdict.PASS

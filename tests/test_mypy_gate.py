@@ -11,7 +11,7 @@ from pytest_tddgate import engine
 from pytest_tddgate.facts import Facts
 from pytest_tddgate.gates.mypy import MypyGate
 from pytest_tddgate.model import Verdict
-from pytest_tddgate.settings import resolve
+from pytest_tddgate.settings import Overrides, resolve
 from tests.tooltesting import gate, make_project, write
 
 if TYPE_CHECKING:
@@ -233,7 +233,8 @@ def test_ruff_and_mypy_together_with_a_failing_test(pytester: pytest.Pytester) -
 def test_without_a_session_the_gate_starts_mypy_itself(tmp_path: Path) -> None:
     # `tddgate check` runs no session: nothing called prepare(), evaluate() starts mypy
     write(tmp_path, {"src/app/calc.py": WRONG})
-    settings = resolve(tmp_path)
+    # `tddgate check --only mypy`: slow gates run in the check only when selected
+    settings = resolve(tmp_path, overrides=Overrides(values={"only": ("mypy",)}))
 
     [result] = engine.evaluate([MypyGate()], settings, Facts(settings), static_only=True)
 
@@ -254,7 +255,8 @@ def test_mypy_is_not_measured_by_a_coverage_subprocess_hook(
         {"src/app/calc.py": TYPED, "cov.ini": "[run]\ndebug = process\ndebug_file = probe.log\n"},
     )
     monkeypatch.setenv("COVERAGE_PROCESS_START", str(tmp_path / "cov.ini"))
-    settings = resolve(tmp_path)
+    # `tddgate check --only mypy`: slow gates run in the check only when selected
+    settings = resolve(tmp_path, overrides=Overrides(values={"only": ("mypy",)}))
 
     [result] = engine.evaluate([MypyGate()], settings, Facts(settings), static_only=True)
 

@@ -9,7 +9,7 @@ from pytest_tddgate import engine
 from pytest_tddgate.facts import Facts
 from pytest_tddgate.gates.ruff import RuffGate
 from pytest_tddgate.model import Verdict
-from pytest_tddgate.settings import resolve
+from pytest_tddgate.settings import Overrides, resolve
 from tests.tooltesting import gate, make_project, write
 
 if TYPE_CHECKING:
@@ -206,7 +206,8 @@ def test_under_xdist_the_gate_runs_once_on_the_controller(pytester: pytest.Pytes
 def test_without_a_session_the_gate_starts_ruff_itself(tmp_path: Path) -> None:
     # `tddgate check` runs no session: nothing called prepare(), evaluate() starts ruff
     write(tmp_path, {"src/app/util.py": "import os\n"})
-    settings = resolve(tmp_path)
+    # `tddgate check --only ruff`: slow gates run in the check only when selected
+    settings = resolve(tmp_path, overrides=Overrides(values={"only": ("ruff",)}))
 
     [result] = engine.evaluate([RuffGate()], settings, Facts(settings), static_only=True)
 

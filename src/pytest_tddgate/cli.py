@@ -13,10 +13,15 @@ from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
 COMMANDS: dict[str, str] = {
+    "check": "run the gates that need no test run (tdd, roles, traceability, ruff, mypy); "
+    "the pre-commit hook",
     "matrix": "show the traceability matrix with each requirement's last status; --update "
     "adds discovered tests and code",
     "learn": "regenerate the expertise learnings (docs/expertise.md) from the run ledger",
     "baseline": "record the current ruff and mypy findings so that only new ones fail",
+    "init": "set up pytest-tddgate in this repository (settings, role file, matrix)",
+    "report": "show the last report again, as terminal, md, json, sarif, github or html",
+    "demo": "show every gate passing and failing on a throwaway project",
 }
 
 EPILOG = """\
@@ -28,7 +33,9 @@ Settings live in [tool.tddgate] of pyproject.toml; see docs/configuration.md.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that subcommand's module is imported and given its
+    options (the others stay listed), so that the pre-commit hook starts fast."""
     parser = argparse.ArgumentParser(
         prog="tddgate",
         description="Quality gates for Python projects: tests first (proven from git "
@@ -39,14 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"pytest_tddgate.commands.{name}")
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub)
+        if only is None or name == only:
+            importlib.import_module(f"pytest_tddgate.commands.{name}").add_arguments(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -38,7 +38,8 @@ class GateContext:
 class Gate(Protocol):
     """A gate turns facts into one `GateResult`.
 
-    `static` gates need no test run and also run in `tddgate check`. A gate may also
+    `static` gates need no test run and also run in `tddgate check` (unless they set
+    `check_default = False`: slow ones then run there only when selected). A gate may also
     define `validate(ctx) -> None`, called before the tests, raising `UsageError` for
     a broken input file (exit 4), and `prepare(ctx) -> None`, called at session start,
     to start slow facts (a subprocess) that run while the tests run.
@@ -103,8 +104,8 @@ def evaluate(
         section = settings.gate(gate.name)
         started = time.perf_counter()
         why_not = selected(settings, gate.name)
-        if why_not is None and static_only and not gate.static:
-            why_not = "needs a test run (use `pytest --tddgate`)"
+        if why_not is None and static_only:
+            why_not = _not_in_check(gate, settings)
         if why_not is not None:
             result = GateResult(gate.name, Verdict.SKIP, why_not)
         else:
@@ -113,6 +114,20 @@ def evaluate(
             result = apply_waivers(result, waivers, today)
         results.append(result.with_timing(time.perf_counter() - started, section.optional))
     return tuple(results)
+
+
+def _not_in_check(gate: Gate, settings: Settings) -> str | None:
+    """Why `tddgate check` does not run this gate, or None if it does.
+
+    The check is a pre-commit hook with a budget of well under a second: gates that
+    need a test run never run there, and slow static gates (`check_default = False`,
+    e.g. mypy) only when named with `--only`.
+    """
+    if not gate.static:
+        return "needs a test run (use `pytest --tddgate`)"
+    if not getattr(gate, "check_default", True) and gate.name not in settings.project.only:
+        return f"not run by `tddgate check` unless selected (--only {gate.name})"
+    return None
 
 
 def _evaluate_one(gate: Gate, ctx: GateContext) -> GateResult:

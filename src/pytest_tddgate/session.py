@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from pytest_tddgate.facts import Facts, ledger
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import GateResult, Report, RequirementStatus
-from pytest_tddgate.report import terminal, write_json
+from pytest_tddgate.report import github_annotations, terminal, write_all, write_json
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
 
 _REQ_ATTR = "tddgate_reqs"
@@ -207,14 +208,19 @@ class GateSession(WorkerRecorder):
     def _write_outputs(self, report: Report) -> bool:
         """Write the report files; False (with a status line) when one could not be."""
         target = self.settings.path(self.settings.project.report)
+        written = True
         try:
             self.report_path = write_json(report, target)
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the report {target}: {exc}")
-            self._record_and_learn(report)
-            return False
+            written = False
+        # the ledger first, so the HTML report's trend includes this run
         self._record_and_learn(report)
-        return True
+        # Markdown, SARIF, HTML and the job summary: each written or reported alone
+        shown = _display_path(self.report_path, self.settings.root)
+        problems = write_all(report, self.settings, os.environ, shown)
+        self.problems += problems
+        return written and not problems
 
     def _record_and_learn(self, report: Report) -> None:
         """Add the run to the ledger, then update expertise.md; a failure is a status line."""
@@ -244,6 +250,12 @@ class GateSession(WorkerRecorder):
                 terminalreporter.write_line(line.text, **markup)
         for problem in self.problems:
             terminalreporter.write_line(problem, red=True)
+        if self.report is not None:
+            shown = _display_path(self.report_path, self.settings.root)
+            # workflow commands: plain lines on stdout, read by GitHub Actions
+            workflow = github_annotations(self.report, self.settings, os.environ, shown)
+            for command in workflow.splitlines():
+                terminalreporter.write_line(command)
 
 
 def build_report(settings: Settings, facts: Facts, results: tuple[GateResult, ...]) -> Report:

@@ -118,6 +118,11 @@ class TddSettings:
     replay_limit: int = opt(
         10, "Most replays in a temporary worktree per run (mode red-green).", kind="int"
     )
+    replay_timeout: float = opt(
+        300.0,
+        "Seconds one replay may run before it counts as unproven (mode red-green).",
+        kind="float",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,21 +2,32 @@
 
 Every call goes through `git()`: an argument list, a timeout, `-z` where paths are
 printed, and configuration that keeps the repository under check from running code
-of its own through git (fsmonitor) or rewriting output (quotepath, pager).
+of its own through git (fsmonitor, external diff drivers) or changing the output we
+parse (quotepath, pager, signatures, relative paths).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
-from pytest_tddgate.facts import Facts
-from pytest_tddgate.proc import Completed, run
+from pytest_tddgate.proc import Background, Completed, run
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pytest_tddgate.facts import Facts
 
 DEFAULT_BASES = ("origin/HEAD", "origin/main", "main", "master")
+_DEFAULT_REFS = {
+    "origin/HEAD": "refs/remotes/origin/HEAD",
+    "origin/main": "refs/remotes/origin/main",
+    "main": "refs/heads/main",
+    "master": "refs/heads/master",
+}
 _SAFE_CONFIG = (
     "-c",
     "core.fsmonitor=false",
@@ -26,17 +37,63 @@ _SAFE_CONFIG = (
     "core.pager=cat",
     "-c",
     "color.ui=false",
+    "-c",
+    "log.showSignature=false",
+    "-c",
+    "diff.relative=false",
 )
 _ENV_KEEP = ("PATH", "HOME", "SYSTEMROOT", "TMPDIR", "GIT_EXEC_PATH")
+# set by git for hooks (pre-commit runs inside one); they point at the checkout under
+# check, so a command run in another worktree must not inherit them
+REPOSITORY_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_PREFIX",
+)
 
 
 def git(
-    args: Sequence[str], cwd: Path, *, ok_codes: tuple[int, ...] = (0,), timeout: float = 120.0
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    ok_codes: tuple[int, ...] = (0,),
+    timeout: float = 120.0,
+    isolated: bool = False,
+    stdin: bytes | None = None,
 ) -> Completed:
-    """Run one git command; a missing git or a failure raises `ToolError`."""
+    """Run one git command; a missing git or a failure raises `ToolError`.
+
+    `isolated` drops the repository variables a git hook sets, for commands that
+    work on another repository or worktree than the one being checked.
+    """
+    return run(
+        ["git", *_SAFE_CONFIG, *args],
+        cwd=cwd,
+        ok_codes=ok_codes,
+        timeout=timeout,
+        env=_environment(isolated),
+        stdin=stdin,
+    )
+
+
+def git_start(args: Sequence[str], cwd: Path, *, timeout: float = 120.0) -> Background:
+    """Start one git command now and collect it later (`.result()`), so that it runs
+    while another one does."""
+    return Background(
+        ["git", *_SAFE_CONFIG, *args], cwd=cwd, timeout=timeout, env=_environment(False)
+    )
+
+
+def _environment(isolated: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("GIT_")}
+    if isolated:
+        for name in REPOSITORY_ENV:
+            env.pop(name, None)
     env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
-    return run(["git", *_SAFE_CONFIG, *args], cwd=cwd, ok_codes=ok_codes, timeout=timeout, env=env)
+    return env
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +111,25 @@ class Revisions:
 def revisions(facts: Facts) -> Revisions:
     """Resolve HEAD and the base: explicit, else the merge-base with a default branch."""
     root = facts.settings.root
-    try:
-        probe = git(["rev-parse", "--show-toplevel", "--is-shallow-repository"], root)
-    except ToolError as exc:
-        if exc.returncode == 127:
-            raise FactError("git is not installed", fix="install git") from None
-        raise FactError(
-            f"{root} is not inside a git repository",
-            fix="run inside a git checkout (`git init`), or skip the gate with --tddgate-skip",
-        ) from None
-    toplevel_text, shallow_text = probe.text.splitlines()[:2]
-    toplevel, shallow = Path(toplevel_text), shallow_text.strip() == "true"
-    head = _rev(root, "HEAD")
-    if head is None:
-        return Revisions(toplevel, None, None, "no commits yet", shallow)
     explicit = facts.settings.project.base
+    known = _probe_with_base(root, explicit) if explicit else None
+    if known is not None:  # the usual case with --tddgate-base: one process
+        if known.shallow:
+            _check_reachable(root, known.base or "", explicit or "")
+        return known
+    toplevel, shallow, head = _probe(root)
+    if head is None:
+        return Revisions(
+            toplevel, None, None, "no commits yet: the working tree is the whole range", shallow
+        )
     if explicit:
         base = _rev(root, explicit)
         if base is None:
             raise _missing_base(explicit, shallow)
+        if shallow:
+            _check_reachable(root, base, explicit)
         return Revisions(toplevel, head, base, f"{explicit} ({base[:8]})", shallow)
-    for candidate in DEFAULT_BASES:
-        if _rev(root, candidate) is None:
-            continue
+    for candidate in _existing_defaults(root):
         merge_base = git(["merge-base", "HEAD", candidate], root, ok_codes=(0, 1)).text.strip()
         if not merge_base:
             raise _missing_base(f"merge-base of HEAD and {candidate}", shallow)
@@ -98,6 +151,65 @@ def revisions(facts: Facts) -> Revisions:
     )
 
 
+def _probe_with_base(root: Path, base: str) -> Revisions | None:
+    """Top folder, shallowness, HEAD and the base in one process; None when any of
+    them is missing, for `_probe` and `_rev` to tell which and why."""
+    args = [
+        "rev-parse",
+        "--show-toplevel",
+        "--is-shallow-repository",
+        "--end-of-options",
+        "HEAD^{commit}",
+        f"{base}^{{commit}}",
+    ]
+    done = git(args, root, ok_codes=(0, 1, 128))
+    # some git versions echo the separator back
+    lines = [line for line in done.text.splitlines() if line != "--end-of-options"]
+    if done.returncode != 0 or len(lines) != 4 or not lines[0]:
+        return None
+    sha = lines[3].strip()
+    return Revisions(
+        Path(lines[0]), lines[2].strip(), sha, f"{base} ({sha[:8]})", lines[1].strip() == "true"
+    )
+
+
+def _existing_defaults(root: Path) -> list[str]:
+    """The default bases that exist, in order of preference (one process for all)."""
+    listed = git(["for-each-ref", "--format=%(refname)", *_DEFAULT_REFS.values()], root)
+    present = set(listed.text.split())
+    return [name for name in DEFAULT_BASES if _DEFAULT_REFS[name] in present]
+
+
+def _probe(root: Path) -> tuple[Path, bool, str | None]:
+    """The top folder of the checkout, whether it is shallow, and HEAD (None before
+    the first commit), in one process."""
+    args = ["rev-parse", "--show-toplevel", "--is-shallow-repository", "--verify", "-q", "HEAD"]
+    try:
+        probe = git(args, root, ok_codes=(0, 1))
+    except ToolError as exc:
+        if exc.returncode == 127:
+            raise FactError("git is not installed", fix="install git") from None
+        if "dubious ownership" in exc.stderr:
+            raise FactError(
+                f"git refuses to read {root}: it belongs to another user",
+                fix=f"git config --global --add safe.directory {root}",
+            ) from None
+        if exc.returncode is None:
+            raise
+        raise FactError(
+            f"{root} is not inside a git repository",
+            fix="run inside a git checkout (`git init`), or skip the gate with --tddgate-skip",
+        ) from None
+    lines = probe.text.splitlines()
+    if len(lines) < 2 or not lines[0]:
+        raise FactError(
+            f"{root} is inside a bare git repository or a .git folder",
+            fix="run from the working tree of the checkout",
+        )
+    head = lines[2].strip() if probe.returncode == 0 and len(lines) > 2 else None
+    return Path(lines[0]), lines[1].strip() == "true", head or None
+
+
 def _rev(root: Path, rev: str) -> str | None:
     done = git(
         ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
@@ -105,6 +217,14 @@ def _rev(root: Path, rev: str) -> str | None:
         ok_codes=(0, 1, 128),
     )
     return done.text.strip() or None if done.returncode == 0 else None
+
+
+def _check_reachable(root: Path, base: str, name: str) -> None:
+    """In a shallow clone the base may exist while the history joining it to HEAD
+    does not; `base..HEAD` would then silently list every commit down to the cut."""
+    done = git(["merge-base", base, "HEAD"], root, ok_codes=(0, 1, 128))
+    if done.returncode != 0:
+        raise _missing_base(f"the history between {name} and HEAD", shallow=True)
 
 
 def _missing_base(what: str, shallow: bool) -> FactError:

@@ -8,46 +8,79 @@ fact, so the history is read once per run, never once per file or per commit.
 
 Line counts come from `--numstat -w --ignore-blank-lines`, so a change that only
 touches whitespace or blank lines shows as 0 added / 0 deleted: such changes, and
-pure deletions, need no test.
+pure deletions, need no test. Everything is read with `-z`, so any file name works.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pytest_tddgate.facts import Facts
-from pytest_tddgate.facts.git import Revisions, git, revisions
+from pytest_tddgate.errors import FactError, ToolError
+from pytest_tddgate.facts.blobs import Substance
+from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+    from pytest_tddgate.facts import Facts
+    from pytest_tddgate.proc import Background
 
 WORKTREE = "WORKTREE"
 INDEX = "INDEX"
-_DIFF_FLAGS = ("-z", "-M", "--raw", "--numstat", "-w", "--ignore-blank-lines", "--no-color")
+# facts.provided key: the message of the commit being made (`tddgate check
+# --message-file`), whose trailers then apply to the staged pseudo-commit
+COMMIT_MESSAGE = "commit_message"
+STATE_DIR = ".tddgate"
+# the log lists changed files with their object ids; line counts would make git diff
+# every file of every commit (see facts/blobs.py, which reads the few it needs)
+_LOG_FLAGS = ("-z", "-M", "--raw", "--no-color", "--no-abbrev", "--no-ext-diff", "--no-textconv")
+# the working tree's or index's diff is small: git counts its lines, ignoring whitespace
+_DIFF_FLAGS = (*_LOG_FLAGS, "--numstat", "-w", "--ignore-blank-lines")
 _HEADER = "%x1e%H%x1f%P%x1f%ae%x1f%an%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1f"
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One changed file of a commit. `added` / `deleted` are None for binary files."""
+    """One changed file of a commit.
+
+    `added` / `deleted` count lines, ignoring whitespace, where git counted them (the
+    working tree and the index); for commits of the range, `lines` counts the lines a
+    Python file's change adds when asked (see facts/blobs.py), and other files count
+    as changed whenever their content did.
+    """
 
     status: str  # A added, M modified, D deleted, R renamed, C copied, T type change
     path: str  # the path after the change (for D: the deleted path)
     old_path: str | None = None  # the path before a rename or copy
     added: int | None = None
     deleted: int | None = None
+    old_blob: str | None = None  # object id before the change; None: did not exist
+    new_blob: str | None = None  # object id after; None: deleted or not hashed yet
+    lines: Substance | None = field(default=None, compare=False, repr=False)
 
     @property
     def binary(self) -> bool:
-        return self.added is None
+        """True for a binary file (and for a change whose lines nobody counted)."""
+        return self.added_lines() is None
+
+    def added_lines(self) -> int | None:
+        return self.lines.added(self) if self.lines is not None else self.added
 
     @property
     def substantive(self) -> bool:
         """False for deletions, pure renames and whitespace-only edits: no test needed."""
         if self.status == "D":
             return False
-        if self.added is None:  # binary: any change counts
-            return True
-        return self.added > 0
+        if self.old_blob is not None and self.old_blob == self.new_blob:
+            return False  # renamed or copied as is, or only its mode changed
+        if self.lines is not None:
+            adds = self.lines.adds(self)
+            return True if adds is None else adds  # binary: any change counts
+        return True if self.added is None else self.added > 0  # binary or uncounted
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,46 +120,215 @@ class Commit:
 class History:
     revisions: Revisions
     commits: tuple[Commit, ...]  # oldest first; the pseudo-commit last, if it changes anything
+    substance: Substance | None = None  # reads the blobs of the range's Python changes
 
 
 def history(facts: Facts) -> History:
     """The range's commits and the uncommitted (or staged) changes, as one fact."""
     revs = facts.get(revisions)
+    # the working tree's diff and file listing run while `git log` reads the range
+    pending = _start_uncommitted(facts, revs)
+    try:
+        commits: list[Commit] = []
+        substance = None
+        if revs.head is not None and (revs.base_is_root or revs.base != revs.head):
+            spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
+            substance = Substance(revs.toplevel)
+            commits = parse_log(_log(revs.toplevel, spec), substance)
+        pseudo = _uncommitted(facts, revs, pending)
+    finally:
+        for task in pending:
+            task.cancel()
+    if pseudo.changes:
+        commits.append(pseudo)
+    return History(revs, tuple(commits), substance)
+
+
+def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
+    """`git diff` of the index or working tree, and `git ls-files` of untracked files."""
     root = revs.toplevel
-    commits: list[Commit] = []
-    if revs.head is not None:
-        spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
-        out = git(
+    if facts.staged or revs.head is None:
+        against = [] if revs.head is None else ["HEAD"]
+        tasks = [git_start(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
+    else:
+        tasks = [git_start(["diff", *_DIFF_FLAGS, "HEAD", "--"], root)]
+    if not facts.staged:
+        tasks.append(git_start(["ls-files", "-z", "--others", "--exclude-standard"], root))
+    return tasks
+
+
+def _log(toplevel: Path, spec: list[str]) -> str:
+    try:
+        return git(
             [
                 "log",
                 "--first-parent",
+                "--diff-merges=first-parent",
                 "--reverse",
+                "--root",
                 f"--format={_HEADER}",
-                *_DIFF_FLAGS,
+                *_LOG_FLAGS,
                 *spec,
                 "--",
             ],
-            root,
+            toplevel,
+            timeout=600.0,
         ).text
-        commits = [_parse_commit(record) for record in out.split("\x1e")[1:]]
-    pseudo = _uncommitted(facts, revs)
-    if pseudo.changes:
-        commits.append(pseudo)
-    return History(revs, tuple(commits))
+    except ToolError as exc:
+        if "diff-merges" in exc.stderr:  # git before 2.31 shows no diff for merges
+            raise FactError(
+                "this git is too old to read merges by their first parent",
+                fix="install git 2.31 or later",
+            ) from None
+        raise
 
 
-def _uncommitted(facts: Facts, revs: Revisions) -> Commit:
+def parse_log(out: str, substance: Substance | None = None) -> list[Commit]:
+    """Commits from `git log -z --format=<_HEADER> --raw` output; `substance` counts
+    the lines their Python changes add, when asked."""
+    tokens = out.split("\0")
+    commits: list[Commit] = []
+    index = 0
+    while index < len(tokens):
+        token = _entry(tokens[index])
+        index += 1
+        if not token.startswith("\x1e"):
+            continue  # only the empty tail after the last NUL
+        sha, parents, email, name, date, subject, trailers, _ = token[1:].split("\x1f", 7)
+        changes, index = _parse_changes(tokens, index, substance)
+        commits.append(
+            Commit(
+                sha=sha,
+                parents=tuple(parents.split()),
+                author_email=email,
+                author_name=name,
+                date=date,
+                subject=subject,
+                trailers=parse_trailers(trailers),
+                changes=tuple(changes),
+            )
+        )
+    return commits
+
+
+def _entry(token: str) -> str:
+    """A raw, numstat or header token; git puts one newline before the first entry."""
+    return token[1:] if token.startswith("\n") else token
+
+
+def _parse_changes(
+    tokens: list[str], index: int, substance: Substance | None = None
+) -> tuple[list[Change], int]:
+    """Parse `--raw --numstat -z` entries from `tokens[index]` up to the next header.
+
+    Raw entries come first (`:mode mode blob blob status`, then one path, or two for
+    renames), then numstat entries (`added\\tdeleted\\tpath`, or `added\\tdeleted\\t`
+    followed by the old and new path). Path tokens are taken verbatim, so names that
+    begin with a newline survive.
+    """
+    raw: list[tuple[str, str, str | None, str | None, str | None]] = []
+    counts: dict[str, tuple[int | None, int | None]] = {}
+    while index < len(tokens):
+        token = _entry(tokens[index])
+        if token.startswith("\x1e"):
+            break
+        index += 1
+        if not token:
+            continue
+        if token.startswith(":"):
+            meta = token[1:].split(" ")
+            status, old_blob, new_blob = meta[-1][:1], meta[2], meta[3]
+            if status in ("R", "C"):
+                old, path = tokens[index], tokens[index + 1]
+                index += 2
+            else:
+                old, path = None, tokens[index]
+                index += 1
+            raw.append((status, path, old, _blob(old_blob), _blob(new_blob)))
+            continue
+        added, deleted, path = token.split("\t", 2)
+        if not path:  # a rename: the old and new paths follow
+            path = tokens[index + 1]
+            index += 2
+        counts[path] = (_count(added), _count(deleted))
+    changes = []
+    for status, name, before, old_id, new_id in raw:
+        counted = substance is not None and status != "D" and name.endswith(".py")
+        change = Change(
+            status,
+            name,
+            before,
+            *((None, None) if substance is not None else counts.get(name, (0, 0))),
+            old_blob=old_id,
+            new_blob=None if status == "D" else new_id,
+            lines=substance if counted else None,
+        )
+        if counted and substance is not None:
+            substance.register(change)
+        changes.append(change)
+    return changes, index
+
+
+def _blob(object_id: str) -> str | None:
+    return None if not object_id or object_id.strip("0") == "" else object_id
+
+
+def _count(text: str) -> int | None:
+    return None if text == "-" else int(text)
+
+
+def parse_changes(out: str) -> list[Change]:
+    """Changes from `git diff -z --raw --numstat` output (no commit header)."""
+    return _parse_changes(out.split("\0"), 0)[0]
+
+
+def parse_trailers(text: str) -> dict[str, tuple[str, ...]]:
+    """`Key: value` lines (as `%(trailers:only,unfold)` prints them) by lower-case key."""
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and " " not in key.strip():
+            found.setdefault(key.strip().lower(), []).append(value.strip())
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def message_trailers(message: str) -> dict[str, tuple[str, ...]]:
+    """The trailers of a commit message being written: its last paragraph, when every
+    line of it is `Key: value` (comment lines and the scissors part are left out)."""
+    body = message.split("# ------------------------ >8 ------------------------", 1)[0]
+    lines = [line.rstrip() for line in body.splitlines() if not line.startswith("#")]
+    paragraphs = "\n".join(lines).strip().split("\n\n")
+    if len(paragraphs) < 2:
+        return {}
+    last = [line for line in paragraphs[-1].splitlines() if line.strip()]
+    if not last or not all(_TRAILER.match(line) or line[:1].isspace() for line in last):
+        return {}
+    return parse_trailers("\n".join(line for line in last if _TRAILER.match(line)))
+
+
+def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Commit:
     root = revs.toplevel
-    against = [] if revs.head is None else ["HEAD"]
-    if facts.staged or revs.head is None:
-        changes = _parse_changes(git(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root).text)
-    else:
-        changes = _parse_changes(git(["diff", *_DIFF_FLAGS, "HEAD", "--"], root).text)
-    if not facts.staged:
-        untracked = git(["ls-files", "-z", "--others", "--exclude-standard"], root).text
+    changes = parse_changes(pending[0].result().text)
+    if len(pending) > 1:
+        untracked = pending[1].result().text
         changes += [_untracked(root / path, path) for path in untracked.split("\0") if path]
+    # the tool's own state (report, ledger, caches) is no change of the project's,
+    # even where nobody added `.tddgate/` to .gitignore
+    state = _relative(facts.settings.root / STATE_DIR, root)
+    changes = [c for c in changes if state is None or not c.path.startswith(state + "/")]
     role = facts.settings.project.role or ""
-    return Commit(INDEX if facts.staged else WORKTREE, (), "", role, "", "", {}, tuple(changes))
+    message = facts.provided.get(COMMIT_MESSAGE)
+    trailers = message_trailers(message) if isinstance(message, str) else {}
+    return Commit(
+        INDEX if facts.staged else WORKTREE, (), "", role, "", "", trailers, tuple(changes)
+    )
+
+
+def _relative(path: Path, toplevel: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(toplevel.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def _untracked(file: Path, path: str) -> Change:
@@ -137,60 +339,8 @@ def _untracked(file: Path, path: str) -> Change:
         return Change("A", path)
     if b"\0" in data[:8192]:
         return Change("A", path)
-    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    lines = sum(1 for line in data.splitlines() if line.strip())
     return Change("A", path, added=lines, deleted=0)
-
-
-def _parse_commit(record: str) -> Commit:
-    sha, parents, email, name, date, subject, trailers, body = record.split("\x1f", 7)
-    return Commit(
-        sha=sha,
-        parents=tuple(parents.split()),
-        author_email=email,
-        author_name=name,
-        date=date,
-        subject=subject,
-        trailers=_parse_trailers(trailers),
-        changes=tuple(_parse_changes(body)),
-    )
-
-
-def _parse_trailers(text: str) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            found.setdefault(key.strip().lower(), []).append(value.strip())
-    return {k: tuple(v) for k, v in found.items()}
-
-
-def _parse_changes(body: str) -> list[Change]:
-    """Parse `--raw --numstat -z` output: raw entries first, then numstat entries."""
-    tokens = iter(body.lstrip("\0\n").split("\0"))
-    raw: list[tuple[str, str, str | None]] = []  # (status, path, old_path)
-    counts: dict[str, tuple[int | None, int | None]] = {}
-    for entry in tokens:
-        token = entry.lstrip("\n")
-        if not token:
-            continue
-        if token.startswith(":"):
-            status = token.rsplit(" ", 1)[-1][:1]
-            first = next(tokens)
-            if status in ("R", "C"):
-                raw.append((status, next(tokens), first))
-            else:
-                raw.append((status, first, None))
-            continue
-        added, deleted, path = token.split("\t", 2)
-        if not path:  # a rename: the old and new paths follow
-            next(tokens)
-            path = next(tokens)
-        counts[path] = (_count(added), _count(deleted))
-    return [Change(status, path, old, *counts.get(path, (0, 0))) for status, path, old in raw]
-
-
-def _count(text: str) -> int | None:
-    return None if text == "-" else int(text)
 
 
 def changed_paths(history_: History) -> Iterator[tuple[Commit, Change]]:
@@ -198,3 +348,60 @@ def changed_paths(history_: History) -> Iterator[tuple[Commit, Change]]:
     for commit in history_.commits:
         for change in commit.changes:
             yield commit, change
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """One change of one file: the position of its commit in the range, and the change."""
+
+    index: int
+    commit: Commit
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Every change of a file that exists at the end of the range, through renames,
+    oldest first. `path` is its final path, relative to the project root."""
+
+    path: str
+    touches: tuple[Touch, ...]
+
+    @property
+    def substantive(self) -> tuple[Touch, ...]:
+        """The touches that need a test (see `Change.substantive`)."""
+        return tuple(t for t in self.touches if t.change.substantive)
+
+    def first_substantive(self) -> Touch | None:
+        """The first touch that needs a test, asking no more than it must (a Python
+        file's substance is read from its blobs)."""
+        return next((t for t in self.touches if t.change.substantive), None)
+
+
+def file_timelines(history_: History, prefix: str = "") -> dict[str, Timeline]:
+    """The files the range leaves behind, each with its changes followed through
+    renames. Paths are made relative to `prefix` (the project folder inside the
+    checkout); files outside it are left out. A deleted file has no timeline."""
+    live: dict[str, list[Touch]] = {}
+    for index, commit in enumerate(history_.commits):
+        for change in commit.changes:
+            path = _inside(change.path, prefix)
+            old = _inside(change.old_path, prefix) if change.old_path else None
+            if change.status == "D":
+                if path is not None:
+                    live.pop(path, None)
+                continue
+            touches = live.pop(old, []) if change.status == "R" and old is not None else []
+            if path is None:
+                continue
+            if change.status not in ("R", "C"):
+                touches = live.get(path, [])
+            touches.append(Touch(index, commit, change))
+            live[path] = touches
+    return {path: Timeline(path, tuple(touches)) for path, touches in live.items()}
+
+
+def _inside(path: str | None, prefix: str) -> str | None:
+    if path is None or not prefix:
+        return path
+    return path[len(prefix) + 1 :] if path.startswith(prefix + "/") else None

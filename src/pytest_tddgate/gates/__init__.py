@@ -12,8 +12,10 @@ if TYPE_CHECKING:
 # gate name -> "module:class"; the order is the order of the report
 BUILTIN: dict[str, str] = {
     "tests": "pytest_tddgate.gates.tests:TestsGate",
-    "coverage": "pytest_tddgate.gates.coverage:CoverageGate",
+    "tdd": "pytest_tddgate.gates.tdd:TddGate",
     "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
+    "roles": "pytest_tddgate.gates.roles:RolesGate",
+    "coverage": "pytest_tddgate.gates.coverage:CoverageGate",
     "ruff": "pytest_tddgate.gates.ruff:RuffGate",
     "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }

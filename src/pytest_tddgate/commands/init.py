@@ -1,0 +1,257 @@
+"""`tddgate init`: set up pytest-tddgate in an existing repository.
+
+Writes what a first `pytest --tddgate` needs and nothing it would overwrite:
+a commented `[tool.tddgate]` section in pyproject.toml (only if there is none), an
+example role file, an empty traceability matrix and the `.gitignore` entry for
+`.tddgate/`; then prints the pre-commit and GitHub Actions snippets. Every step
+keeps what exists, so running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_tddgate import __version__
+from pytest_tddgate.errors import ToolError, UsageError
+from pytest_tddgate.fsutil import atomic_write_text
+from pytest_tddgate.settings import (
+    GATE_SECTIONS,
+    SECTION,
+    ProjectOptions,
+    default_sources,
+    load_pyproject,
+    resolve,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+REPOSITORY = "https://github.com/pytest-tddgate/pytest-tddgate"
+DEFAULT_ROLE = "dev"
+# (key, example value or None for the default) of [tool.tddgate], commented out
+_TOP_KEYS: tuple[tuple[str, Any], ...] = (
+    ("source", None),
+    ("tests", ("tests",)),
+    ("base", "origin/main"),
+    ("matrix", None),
+    ("roles", None),
+    ("markdown", ".tddgate/report.md"),
+    ("sarif", ".tddgate/report.sarif"),
+    ("html", ".tddgate/html"),
+)
+# gate -> keys shown, commented out, under [tool.tddgate.gates.<gate>]
+_GATE_KEYS: dict[str, tuple[str, ...]] = {
+    "tdd": ("mode", "same_commit", "exempt"),
+    "coverage": ("new", "total"),
+    "ruff": ("optional",),
+    "mypy": ("optional",),
+}
+_EXAMPLES: dict[str, Any] = {"gates.coverage.total": 90.0}
+
+ROLES_FILE = """\
+# Role rules of pytest-tddgate (gate `roles`): which role may change which files.
+# Globs are gitignore-style: `docs/*.md` stays in docs/, `**` crosses folders.
+#
+# The role of a commit is its `Role:` trailer, else its author's entry in
+# `members`, else the `role` setting of [tool.tddgate] in pyproject.toml, which is
+# also the role of changes not committed yet.
+roles:
+  # A role without `owns` may change anything that its `never` does not deny.
+  dev: {}
+  # qa:      {owns: ["tests/**"]}
+  # backend: {owns: ["src/**"], never: ["tests/**"]}
+members: {}
+  # "alice@example.com": qa
+# Tests changed by `qa` must come before the implementation changed by `backend`:
+# order:
+#   - {before: qa, after: backend}
+"""
+
+PRE_COMMIT_SNIPPET = f"""\
+# .pre-commit-config.yaml
+repos:
+  - repo: {REPOSITORY}
+    rev: v{__version__}
+    hooks:
+      - id: tddgate
+"""
+
+WORKFLOW_SNIPPET = """\
+# .github/workflows/tddgate.yml
+name: tddgate
+on:
+  pull_request:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+jobs:
+  tddgate:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0  # the tdd and roles gates read the history since the base
+          ref: ${{ github.event.pull_request.head.sha || github.sha }}
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - run: pip install -e . "pytest-tddgate[all]"
+      - run: pytest --tddgate
+        env:
+          TDDGATE_BASE: ${{ github.event.pull_request.base.sha }}
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="the project folder (default: the nearest folder with a "
+        "pyproject.toml, else the repository's top folder)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    root = _target(Path(args.path) if args.path else None)
+    # existing settings may name other files; a broken [tool.tddgate] exits 4 here,
+    # before anything is written
+    settings = resolve(root)
+    roles = settings.path(settings.project.roles)
+    matrix = settings.path(settings.project.matrix)
+    actions = [
+        write_pyproject(root, roles_created=not roles.exists()),
+        _create(roles, ROLES_FILE, root),
+        _create(matrix, json.dumps({"requirements": []}, indent=2) + "\n", root),
+        ignore_tddgate(root / ".gitignore"),
+    ]
+    print(f"tddgate init in {root}:")
+    for action in actions:
+        print(f"  {action}")
+    print("\nAdd the pre-commit hook (runs `tddgate check --staged`, no tests):\n")
+    print(PRE_COMMIT_SNIPPET)
+    print("Make it a required check on GitHub:\n")
+    print(WORKFLOW_SNIPPET)
+    print("Next: `pytest --tddgate` runs your tests and every gate.")
+    return 0
+
+
+def pyproject_section(root: Path, *, with_role: bool) -> str:
+    """The commented `[tool.tddgate]` section; help texts and defaults come from the
+    settings table, so the comments cannot drift from what the settings accept."""
+    fields = {f.name: f for f in dataclasses.fields(ProjectOptions)}
+    lines = [
+        "",
+        f"[{SECTION}]",
+        "# pytest-tddgate: `pytest --tddgate` runs your tests, then the gates.",
+        "# Every key is optional; commented-out values are examples or defaults.",
+        "# Reference: docs/configuration.md",
+    ]
+    role = fields["role"]
+    lines += [
+        "",
+        f"# {role.metadata['help']}",
+        f"{'' if with_role else '# '}role = {_toml(DEFAULT_ROLE)}",
+    ]
+    for key, example in _TOP_KEYS:
+        f = fields[key]
+        value = example if example is not None else f.default
+        if key == "source" and value is None:
+            value = default_sources(root) or ("src",)
+        lines += [f"# {f.metadata['help']}", f"# {key} = {_toml(value)}"]
+    for gate, keys in _GATE_KEYS.items():
+        gate_fields = {f.name: f for f in dataclasses.fields(GATE_SECTIONS[gate])}
+        lines += ["", f"[{SECTION}.gates.{gate}]"]
+        for key in keys:
+            f = gate_fields[key]
+            value = _EXAMPLES.get(f"gates.{gate}.{key}", f.default)
+            lines += [f"# {f.metadata['help']}", f"# {key} = {_toml(value)}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_pyproject(root: Path, *, roles_created: bool) -> str:
+    """Append the section to pyproject.toml (create a minimal one); never overwrite."""
+    path = root / "pyproject.toml"
+    _, _, text = load_pyproject(root)  # UsageError (exit 4) for a broken file
+    if text and "tddgate" in _tool_tables(text):
+        return "pyproject.toml: [tool.tddgate] exists, left unchanged"
+    section = pyproject_section(root, with_role=roles_created)
+    if text:
+        new_text = text + ("" if text.endswith("\n") else "\n") + section
+        verb = "added [tool.tddgate] to"
+    else:
+        new_text = f'[project]\nname = "{_project_name(root)}"\nversion = "0.1.0"\n' + section
+        verb = "created"
+    tomllib.loads(new_text)  # the result must parse before it replaces anything
+    atomic_write_text(path, new_text)
+    return f"pyproject.toml: {verb} (commented settings)"
+
+
+def ignore_tddgate(path: Path) -> str:
+    """Add `.tddgate/` to .gitignore unless a line already ignores it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    entries = {line.strip() for line in text.splitlines()}
+    if entries & {".tddgate", ".tddgate/", "/.tddgate", "/.tddgate/"}:
+        return ".gitignore: already ignores .tddgate/"
+    addition = "# pytest-tddgate: reports and the run ledger\n.tddgate/\n"
+    separator = "" if not text or text.endswith("\n") else "\n"
+    atomic_write_text(path, text + separator + addition)
+    return f".gitignore: {'added' if text else 'created with'} .tddgate/"
+
+
+def _create(path: Path, content: str, root: Path) -> str:
+    shown = path.relative_to(root).as_posix()
+    if path.exists():
+        return f"{shown}: exists, left unchanged"
+    atomic_write_text(path, content)
+    return f"{shown}: created"
+
+
+def _tool_tables(text: str) -> dict[str, Any]:
+    tool = tomllib.loads(text).get("tool", {})
+    return tool if isinstance(tool, dict) else {}
+
+
+def _target(given: Path | None) -> Path:
+    """The project folder; it must be inside a git repository."""
+    from pytest_tddgate.commands.report import project_root
+    from pytest_tddgate.facts.git import git
+
+    start = (given or Path.cwd()).resolve()
+    if not start.is_dir():
+        raise UsageError(f"{start} is not a folder", fix="pass the project's folder")
+    try:
+        top = Path(git(["rev-parse", "--show-toplevel"], start).text.strip())
+    except ToolError:
+        raise UsageError(
+            f"{start} is not inside a git repository",
+            fix="run `git init` first: the tdd and roles gates read the history",
+        ) from None
+    if given is not None:
+        return start
+    found = project_root(start)
+    return found if found.is_relative_to(top) and (found / "pyproject.toml").is_file() else top
+
+
+def _project_name(root: Path) -> str:
+    name = "".join(c if c.isalnum() else "-" for c in root.name.lower()).strip("-")
+    return name or "project"
+
+
+def _toml(value: Any) -> str:
+    """A settings value as TOML (strings as JSON, which TOML's basic strings accept)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,391 @@
+"""Which tests map to which implementation file, and why (facts/layout.py says which
+files are which).
+
+A test T maps to an implementation file F through any of four sources, and every
+link says which ones:
+
+- `matrix`: a requirement of the traceability matrix lists F in `code` and T in
+  `tests`, or T marks itself with `@pytest.mark.req` for that requirement;
+- `naming`: T's name follows `gates.tdd.naming` for F's stem (`test_{stem}.py`);
+- `imports`: T imports F's module (read with `ast`: absolute, relative and
+  `importlib.import_module("...")` imports, and names an `__init__.py` re-exports);
+- `coverage`: T executed lines of F in the last recorded run (per-test contexts).
+
+The work is proportional to the files a range touches: each test file is read and
+parsed at most once, and the test folders are only listed when a question needs
+every test (`all_links`, for `mode = "existence"` and for refactors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from pytest_tddgate.facts.covdata import CoverageFacts, load_test_map
+from pytest_tddgate.facts.layout import (
+    Layout,
+    Resolver,
+    basename,
+    normalize,
+    under,
+)
+from pytest_tddgate.facts.pyast import CACHE as PARSE_CACHE
+from pytest_tddgate.facts.pyast import ImportRef, Summary, SummaryCache
+from pytest_tddgate.globs import compiled
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from pytest_tddgate.facts import Facts
+    from pytest_tddgate.settings import Settings
+
+SOURCES = ("matrix", "naming", "imports", "coverage")
+_REEXPORT_DEPTH = 3
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Test `test` maps to an implementation file through `sources` (in SOURCES order)."""
+
+    test: str
+    sources: tuple[str, ...]
+    requirements: tuple[str, ...] = ()  # the requirements behind a `matrix` link
+
+    def label(self) -> str:
+        """`naming, imports` or `matrix REQ-1, naming` for findings."""
+        parts = [
+            f"matrix {', '.join(self.requirements)}" if s == "matrix" and self.requirements else s
+            for s in self.sources
+        ]
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "test": self.test,
+            "sources": list(self.sources),
+            "requirements": list(self.requirements),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    """The parts of the traceability matrix the mapping needs, read leniently: the
+    traceability gate validates the file and reports what is wrong with it."""
+
+    code: Mapping[str, tuple[str, ...]]  # requirement id -> code paths (or folders)
+    tests: Mapping[str, tuple[str, ...]]  # requirement id -> test files
+
+    @classmethod
+    def read(cls, path: Path) -> Matrix:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls({}, {})
+        items = data.get("requirements") if isinstance(data, dict) else data
+        code: dict[str, tuple[str, ...]] = {}
+        tests: dict[str, tuple[str, ...]] = {}
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            code[item["id"]] = _strings(item.get("code"))
+            tests[item["id"]] = tuple(t.split("::", 1)[0] for t in _strings(item.get("tests")))
+        return cls(code, tests)
+
+    def requirements_of(self, impl: str) -> tuple[str, ...]:
+        return tuple(r for r, paths in self.code.items() if under(impl, paths))
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(normalize(v) for v in value if isinstance(v, str) and v.strip())
+
+
+class Mapper:
+    """Answers "which tests map to F, and through which sources" with cached reads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        coverage: CoverageFacts | None = None,
+        run_requirements: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self._parsed = SummaryCache(settings.root / PARSE_CACHE)
+        self.layout = Layout(settings, self._parsed)
+        self.root = settings.root
+        self.resolver = Resolver(self.root, self.layout.source_roots)
+        self.matrix = Matrix.read(settings.path(settings.project.matrix))
+        self._covered = _coverage_map(self.root, coverage)
+        self._run_requirements = dict(run_requirements or {})
+        self._summaries: dict[str, Summary] = {}
+        self._texts: dict[str, bytes] = {}
+        self._imports: dict[str, frozenset[str]] = {}
+        self._exports: dict[tuple[str, str, int], frozenset[str]] = {}
+        self._universe: tuple[str, ...] | None = None
+        self._covering: dict[str, set[str]] | None = None
+        self._universe_index: TestIndex | None = None
+
+    def links(self, impl: str, tests: Iterable[str]) -> dict[str, Link]:
+        """The tests among `tests` that map to `impl`, with their sources."""
+        return TestIndex(self, tests, cheap=False).links(impl)
+
+    def index(self, tests: Iterable[str]) -> TestIndex:
+        """An index of `tests`, to ask for the tests of many files at one cost."""
+        return TestIndex(self, tests, cheap=False)
+
+    def known_links(self, impl: str) -> dict[str, Link]:
+        """Tests under the test roots that map to `impl` by a source that needs no
+        parsing (naming, matrix lists, coverage): cheap enough for every finding."""
+        if self._universe_index is None:
+            self._universe_index = TestIndex(self, self.universe(), cheap=True)
+        return self._universe_index.links(impl)
+
+    def all_links(self, impl: str) -> dict[str, Link]:
+        """Every existing test that maps to `impl` (lists the test folders once)."""
+        requirements = self.matrix.requirements_of(impl)
+        explicit = {t for r in requirements for t in self.matrix.tests.get(r, ())}
+        explicit |= self.covering(impl)
+        tokens = self._tokens(impl, requirements)
+        names = self.expected_names(impl)
+        candidates = [
+            test
+            for test in sorted(set(self.universe()) | {t for t in explicit if self._exists(t)})
+            # a test that neither names nor mentions the module cannot map to it: not parsed
+            if test in explicit
+            or basename(test) in names
+            or any(token in self._text(test) for token in tokens)
+        ]
+        return TestIndex(self, candidates, cheap=False).links(impl)
+
+    def universe(self) -> tuple[str, ...]:
+        """Every test module under the test roots, listed once."""
+        if self._universe is None:
+            found: list[str] = []
+            for folder in self.layout.test_roots:
+                for dirpath, dirnames, filenames in os.walk(self.root / folder):
+                    dirnames[:] = [
+                        d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
+                    ]
+                    rel = normalize(os.path.relpath(dirpath, self.root))
+                    found += [
+                        f"{rel}/{name}" if rel not in ("", ".") else name
+                        for name in filenames
+                        if self.layout.is_test_module(name)
+                    ]
+            self._universe = tuple(sorted(set(found)))
+        return self._universe
+
+    def expected_names(self, impl: str) -> frozenset[str]:
+        """Test file names the naming convention gives `impl` (templates without `/`)."""
+        stem = _stem(impl)
+        return frozenset(t.replace("{stem}", stem) for t in self.layout.naming if "/" not in t)
+
+    def path_templates(self, impl: str) -> tuple[str, ...]:
+        """Naming templates with a folder, as globs for `impl`'s whole test path."""
+        stem = _stem(impl)
+        return tuple(t.replace("{stem}", stem) for t in self.layout.naming if "/" in t)
+
+    def covering(self, impl: str) -> set[str]:
+        """Tests that executed `impl` in the recorded run or in this one."""
+        if self._covering is None:
+            self._covering = {}
+            for test, files in self._covered.items():
+                for file in files:
+                    self._covering.setdefault(file, set()).add(test)
+        return self._covering.get(impl, set())
+
+    def marks(self, test: str, *, cheap: bool) -> tuple[str, ...]:
+        """Requirement ids the test claims: `@pytest.mark.req` in its source or its run."""
+        marks = self._run_requirements.get(test, ())
+        if not cheap and self.layout.is_test_module(test):
+            marks = (*marks, *self.summary(test).requirements)
+        return marks
+
+    def _tokens(self, impl: str, requirements: tuple[str, ...]) -> set[bytes]:
+        """Strings a test must contain to import `impl` or mark one of its requirements."""
+        tokens = {_stem(impl), *requirements}
+        module = self.resolver.module_name(impl)
+        if module and "." in module:  # names its package re-exports from it
+            package = self.resolver.absolute(module.rsplit(".", 1)[0])
+            if package and package.endswith("__init__.py"):
+                tokens |= {
+                    alias
+                    for ref in self.summary(package).imports
+                    for name, alias in ref.names
+                    if name != "*"
+                }
+                tokens |= set(self.summary(impl).defines)
+        return {t.encode("utf-8") for t in tokens if t}
+
+    def import_targets(self, test: str) -> frozenset[str]:
+        """Implementation-side files the test imports (before classification)."""
+        if test not in self._imports:
+            folder = normalize(str(PurePosixPath(test).parent))
+            targets: set[str] = set()
+            for ref in self.summary(test).imports:
+                targets |= self._resolve(ref, "" if folder == "." else folder, _REEXPORT_DEPTH)
+            self._imports[test] = frozenset(targets)
+        return self._imports[test]
+
+    def _resolve(self, ref: ImportRef, folder: str, depth: int) -> set[str]:
+        """Files an import loads: the module, or the submodules / re-exports it names."""
+        if ref.level:
+            parts = folder.split("/") if folder else []
+            up = ref.level - 1
+            if up > len(parts):
+                return set()
+            base = "/".join(parts[: len(parts) - up])
+            module = (
+                self.resolver.module_file(base, ref.module)
+                if ref.module
+                else self.resolver.package_init(base)
+            )
+            package_dir = "/".join(p for p in (base, ref.module.replace(".", "/")) if p)
+        else:
+            module = self.resolver.absolute(ref.module)
+            if module is None:  # not the project's (stdlib, a dependency)
+                return set()
+            package_dir = module.rsplit("/", 1)[0]
+        if not ref.names:
+            return {module} if module else set()
+        targets: set[str] = set()
+        package = module is None or module.endswith("__init__.py")
+        for name, _ in ref.names:
+            # only a package has submodules: `from pkg.mod import name` needs no lookup
+            sub = self.resolver.module_file(package_dir, name) if package and name != "*" else None
+            if sub:
+                targets.add(sub)
+            elif module:
+                targets.add(module)
+                if module.endswith("__init__.py") and depth > 0:
+                    targets |= self._reexported(module, name, depth - 1)
+        return targets
+
+    def _reexported(self, init: str, name: str, depth: int) -> frozenset[str]:
+        """The files an `__init__.py` takes `name` from (`from .mod import name`)."""
+        key = (init, name, depth)
+        if key not in self._exports:
+            self._exports[key] = frozenset()  # guards against import cycles
+            folder = init.rsplit("/", 1)[0]
+            found: set[str] = set()
+            for ref in self.summary(init).imports:
+                for original, alias in ref.names:
+                    if alias == name or original == "*":
+                        chosen = ImportRef(ref.module, ref.level, ((original, alias),))
+                        files = self._resolve(chosen, folder, depth)
+                        if original == "*":
+                            files = {f for f in files if name in self.summary(f).defines}
+                        found |= files
+            self._exports[key] = frozenset(found - {init})
+        return self._exports[key]
+
+    def summary(self, path: str) -> Summary:
+        if path not in self._summaries:
+            self._summaries[path] = self._parsed.summarize(self._text(path))
+        return self._summaries[path]
+
+    def save(self) -> None:
+        """Keep this run's parse results for the next run (see pyast.SummaryCache)."""
+        self._parsed.save()
+
+    def _text(self, path: str) -> bytes:
+        if path not in self._texts:
+            try:
+                self._texts[path] = (self.root / path).read_bytes()
+            except OSError:
+                self._texts[path] = b""
+        return self._texts[path]
+
+    def _exists(self, path: str) -> bool:
+        return (self.root / path).is_file()
+
+
+def _stem(impl: str) -> str:
+    """`pkg/foo.py` -> `foo`; a package's `pkg/__init__.py` -> `pkg`."""
+    folder, _, name = impl.rpartition("/")
+    if name == "__init__.py":
+        return basename(folder)
+    return name[:-3] if name.endswith(".py") else name.rpartition(".")[0] or name
+
+
+class TestIndex:
+    """A set of tests grouped by what links them to files, so that finding the tests
+    of one file takes a few dictionary reads, not a pass over every test."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, mapper: Mapper, tests: Iterable[str], *, cheap: bool) -> None:
+        self.mapper = mapper
+        self.tests = frozenset(tests)
+        self.by_name: dict[str, list[str]] = {}
+        self.by_import: dict[str, list[str]] = {}
+        self.by_mark: dict[str, list[str]] = {}
+        for test in sorted(self.tests):
+            self.by_name.setdefault(basename(test), []).append(test)
+            if not cheap and mapper.layout.is_test_module(test):
+                for target in mapper.import_targets(test):
+                    self.by_import.setdefault(target, []).append(test)
+            for requirement in mapper.marks(test, cheap=cheap):
+                self.by_mark.setdefault(requirement, []).append(test)
+
+    def links(self, impl: str) -> dict[str, Link]:
+        mapper = self.mapper
+        found: dict[str, set[str]] = {}
+        requirements: dict[str, list[str]] = {}
+        for requirement in mapper.matrix.requirements_of(impl):
+            listed = [t for t in mapper.matrix.tests.get(requirement, ()) if t in self.tests]
+            for test in (*listed, *self.by_mark.get(requirement, ())):
+                found.setdefault(test, set()).add("matrix")
+                if requirement not in requirements.setdefault(test, []):
+                    requirements[test].append(requirement)
+        named = [t for name in mapper.expected_names(impl) for t in self.by_name.get(name, ())]
+        for template in mapper.path_templates(impl):
+            named += [t for t in self.tests if compiled((template,)).matches(t)]
+        for test in named:
+            found.setdefault(test, set()).add("naming")
+        for test in self.by_import.get(impl, ()):
+            found.setdefault(test, set()).add("imports")
+        for test in mapper.covering(impl) & self.tests:
+            found.setdefault(test, set()).add("coverage")
+        return {
+            test: Link(
+                test, tuple(s for s in SOURCES if s in sources), tuple(requirements.get(test, ()))
+            )
+            for test, sources in sorted(found.items())
+        }
+
+
+def _coverage_map(root: Path, coverage: CoverageFacts | None) -> dict[str, set[str]]:
+    """test file -> implementation files it executed: the last recorded run, plus the
+    current run's per-test contexts when coverage ran with them."""
+    covered = {
+        normalize(t): {normalize(f) for f in files} for t, files in load_test_map(root).items()
+    }
+    if coverage is not None:
+        for nodeid, files in coverage.contexts.items():
+            test = normalize(nodeid.split("::", 1)[0])
+            covered.setdefault(test, set()).update(
+                normalize(f) for f, lines in files.items() if lines
+            )
+    return covered
+
+
+def mapper(facts: Facts) -> Mapper:
+    """The run's mapper, shared by every gate that asks which tests cover a file."""
+    coverage = facts.provided.get("coverage")
+    run_requirements: dict[str, tuple[str, ...]] = {}
+    if facts.test_run is not None:
+        for outcome in facts.test_run.outcomes:
+            if outcome.requirements:
+                test = normalize(outcome.nodeid.split("::", 1)[0])
+                run_requirements[test] = (*run_requirements.get(test, ()), *outcome.requirements)
+    return Mapper(
+        facts.settings,
+        coverage=coverage if isinstance(coverage, CoverageFacts) else None,
+        run_requirements=run_requirements,
+    )

@@ -1,0 +1,253 @@
+"""What a Python file says about its imports, read with `ast`, never by importing it.
+
+The `tdd` gate maps tests to implementation files partly by the modules a test
+imports. Importing the project to find out would run its code (and start coverage
+late), so the source is parsed instead. A file that does not parse yields nothing:
+it is somebody else's job (the tests themselves) to report a syntax error.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pytest_tddgate.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+CACHE = ".tddgate/pyast-cache.json"
+CACHE_VERSION = 1  # raise it whenever what `summarize` records changes
+CACHE_SIZE = 20_000  # entries kept: the most recently added
+
+_IMPORT_CALLS = frozenset({"import_module", "importorskip", "__import__"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRef:
+    """One import: `import a.b` is ("a.b", 0, ()); `from ..m import x as y` is
+    ("m", 2, (("x", "y"),)); `from . import m` is ("", 1, (("m", "m"),))."""
+
+    module: str
+    level: int = 0
+    names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The parts of a module the mapping needs."""
+
+    imports: tuple[ImportRef, ...] = ()
+    requirements: tuple[str, ...] = ()  # ids of `pytest.mark.req("REQ-1")` marks
+    defines: frozenset[str] = frozenset()  # top-level names defined here
+    has_code: bool = True  # False: only a docstring, imports and dunder assignments
+    parsed: bool = True
+
+
+def summarize(source: bytes) -> Summary:
+    """Parse `source` once and collect imports, requirement marks and definitions."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return Summary(parsed=False)
+    imports: list[ImportRef] = []
+    requirements: list[str] = []
+    # statements only, never every expression: a test module's tree is mostly
+    # expressions, and walking them costs more than parsing
+    for statement in _statements(tree.body):
+        if isinstance(statement, ast.Import):
+            imports += [ImportRef(alias.name) for alias in statement.names]
+        elif isinstance(statement, ast.ImportFrom):
+            names = tuple((a.name, a.asname or a.name) for a in statement.names)
+            imports.append(ImportRef(statement.module or "", statement.level, names))
+        for call in _statement_calls(statement):
+            imports += _dynamic_import(call)
+            requirements += _requirement_mark(call)
+    return Summary(
+        imports=tuple(imports),
+        requirements=tuple(dict.fromkeys(requirements)),
+        defines=frozenset(_top_level_names(tree.body)),
+        has_code=not all(_not_code(statement) for statement in tree.body),
+    )
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included (function bodies, `if`, `try`, ...)."""
+    for statement in body:
+        yield statement
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                yield from _statements(block)
+
+
+def _statement_calls(statement: ast.AST) -> Iterator[ast.Call]:
+    """The calls a statement makes at its top: its decorators (`@pytest.mark.req(...)`)
+    and its value (`mod = importlib.import_module("x")`, `pytest.importorskip("x")`,
+    `pytestmark = [pytest.mark.req(...)]`)."""
+    for decorator in getattr(statement, "decorator_list", ()):
+        yield from _call_chain(decorator)
+    value = getattr(statement, "value", None)
+    if isinstance(value, ast.expr):
+        yield from _call_chain(value)
+
+
+def _call_chain(node: ast.expr) -> Iterator[ast.Call]:
+    if isinstance(node, (ast.List, ast.Tuple)):
+        for item in node.elts:
+            yield from _call_chain(item)
+    elif isinstance(node, ast.Call):
+        yield node
+        yield from _call_chain(node.func)
+    elif isinstance(node, ast.Attribute):
+        yield from _call_chain(node.value)
+
+
+def _dynamic_import(call: ast.Call) -> list[ImportRef]:
+    """`importlib.import_module("pkg.mod")`, `pytest.importorskip("pkg")`."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name not in _IMPORT_CALLS or not call.args:
+        return []
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        module = first.value
+        if module and not module.startswith("."):
+            return [ImportRef(module)]
+    return []
+
+
+def _requirement_mark(call: ast.Call) -> list[str]:
+    """Ids of `pytest.mark.req("REQ-1", "REQ-2")` / `mark.req(...)`."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "req"):
+        return []
+    owner = func.value
+    owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+    if owner_name != "mark":
+        return []
+    return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+def _top_level_names(body: list[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            if isinstance(statement.target, ast.Name):
+                names.add(statement.target.id)
+        elif isinstance(statement, (ast.If, ast.Try)):
+            names |= _top_level_names(statement.body)
+            names |= _top_level_names(statement.orelse)
+    return names
+
+
+def _not_code(statement: ast.stmt) -> bool:
+    """True for what an `__init__.py` holds without being code worth a test: a
+    docstring, imports, `pass`, dunder assignments (`__all__`, `__version__ =
+    version(...)`, a namespace `__path__`), and `if` / `try` blocks of those."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom, ast.Pass)):
+        return True
+    if isinstance(statement, ast.Expr):
+        return isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return all(isinstance(t, ast.Name) and _is_dunder(t.id) for t in targets)
+    if isinstance(statement, ast.If):
+        return all(_not_code(s) for s in (*statement.body, *statement.orelse))
+    if isinstance(statement, ast.Try):
+        blocks = [*statement.body, *statement.orelse, *statement.finalbody]
+        blocks += [s for handler in statement.handlers for s in handler.body]
+        return all(_not_code(s) for s in blocks)
+    return False
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+class SummaryCache:
+    """Summaries by content hash, kept between runs in `.tddgate/pyast-cache.json`: the
+    pre-commit hook runs on every commit, and parsing a large test module costs more
+    than everything else the gate does with it. A missing or broken cache is empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, list[object]] | None = None
+        self._dirty = False
+
+    def summarize(self, source: bytes) -> Summary:
+        key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
+        entries = self._load()
+        known = entries.get(key)
+        if known is not None:
+            try:
+                return _from_json(known)
+            except (TypeError, ValueError, IndexError):
+                pass  # written by another version: parse again
+        summary = summarize(source)
+        entries[key] = _to_json(summary)
+        self._dirty = True
+        return summary
+
+    def save(self) -> None:
+        """Write what was added (atomically); a cache that cannot be written is skipped."""
+        if not self._dirty or self._entries is None:
+            return
+        self._dirty = False
+        kept = dict(list(self._entries.items())[-CACHE_SIZE:])
+        text = json.dumps({"version": CACHE_VERSION, "entries": kept}, separators=(",", ":"))
+        try:
+            atomic_write_text(self.path, text + "\n")
+        except OSError:
+            return
+
+    def _load(self) -> dict[str, list[object]]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                valid = isinstance(data, dict) and data.get("version") == CACHE_VERSION
+                entries = data.get("entries") if valid else None
+                self._entries = dict(entries) if isinstance(entries, dict) else {}
+            except (OSError, ValueError):
+                self._entries = {}
+        return self._entries
+
+
+def _to_json(summary: Summary) -> list[object]:
+    imports = [
+        [ref.module, ref.level, [list(pair) for pair in ref.names]] for ref in summary.imports
+    ]
+    return [
+        imports,
+        list(summary.requirements),
+        sorted(summary.defines),
+        summary.has_code,
+        summary.parsed,
+    ]
+
+
+def _from_json(raw: list[object]) -> Summary:
+    imports, requirements, defines, has_code, parsed = raw
+    if not all(isinstance(part, list) for part in (imports, requirements, defines)):
+        raise ValueError("not a summary")
+    assert isinstance(imports, list) and isinstance(requirements, list)  # for mypy
+    assert isinstance(defines, list)
+    return Summary(
+        imports=tuple(
+            ImportRef(str(m), int(level), tuple((str(a), str(b)) for a, b in names))
+            for m, level, names in imports
+        ),
+        requirements=tuple(str(r) for r in requirements),
+        defines=frozenset(str(d) for d in defines),
+        has_code=bool(has_code),
+        parsed=bool(parsed),
+    )

@@ -1,0 +1,401 @@
+"""facts.history and facts.git on real repositories: the range, read in one pass."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_tddgate.errors import FactError
+from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts.history import (
+    COMMIT_MESSAGE,
+    INDEX,
+    WORKTREE,
+    Change,
+    History,
+    file_timelines,
+    history,
+    message_trailers,
+)
+from tests.gitrepo import GitRepo
+from tests.tddkit import git_commands, settings_at, settings_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def read(repo: GitRepo, *, staged: bool = False, **values: str) -> History:
+    return Facts(settings_of(repo, **values), staged=staged).get(history)
+
+
+def changes(hist: History, index: int) -> dict[str, Change]:
+    return {c.path: c for c in hist.commits[index].changes}
+
+
+def test_the_range_is_oldest_first_with_authors_subjects_and_trailers(repo: GitRepo) -> None:
+    repo.write("a.py", "x = 1\n")
+    base = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("b.py", "y = 2\n")
+    first = repo.commit("add b", author="qa@example.com", trailers={"Role": "qa"})
+    repo.write("a.py", "x = 3\n")
+    second = repo.commit("change a", trailers={"Tdd": "refactor"})
+
+    hist = read(repo)
+
+    assert hist.revisions.base == base
+    assert [c.sha for c in hist.commits] == [first, second]
+    assert hist.commits[0].author_email == "qa@example.com"
+    assert hist.commits[0].subject == "add b"
+    assert hist.commits[0].trailer("role") == "qa"
+    assert hist.commits[1].trailer("Tdd") == "refactor"
+    assert hist.commits[1].describe() == f'{second[:8]} "change a" (2026-01-01)'
+    assert changes(hist, 0)["b.py"].status == "A"
+    assert changes(hist, 1)["a.py"].old_blob is not None
+
+
+def test_whitespace_edits_pure_renames_and_deletions_need_no_test(repo: GitRepo) -> None:
+    repo.write("ws.py", "def f():\n    return 1\n")
+    repo.write("old.py", "value = 1\n")
+    repo.write("gone.py", "value = 2\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("ws.py", "def f():\n\n        return 1  \n\n")
+    repo.git("mv", "old.py", "new.py")
+    (repo.path / "gone.py").unlink()
+    repo.commit("cosmetics")
+
+    found = changes(read(repo), 0)
+
+    assert not found["ws.py"].substantive
+    assert found["new.py"].status == "R"
+    assert found["new.py"].old_path == "old.py"
+    assert not found["new.py"].substantive
+    assert found["gone.py"].status == "D"
+    assert not found["gone.py"].substantive
+
+
+def test_a_python_change_that_adds_no_line_needs_no_test(repo: GitRepo) -> None:
+    """Committed Python changes are judged from their blobs, lines compared without
+    whitespace: deleting or reordering lines adds none; other files count as changed."""
+    body = "import os\nimport sys\n\n\ndef f():\n    return os.sep\n\n\ndef g():\n    return 1\n"
+    repo.write("deleted.py", body)
+    repo.write("moved.py", body)
+    repo.write("edited.py", body)
+    repo.write("notes.txt", "a  b\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("deleted.py", body.replace("def g():\n    return 1\n", ""))
+    repo.write("moved.py", body.replace("import os\nimport sys", "import sys\nimport os"))
+    repo.write("edited.py", body.replace("return 1", "return 2"))
+    repo.write("notes.txt", "a b\n")
+    repo.commit("edits")
+
+    found = changes(read(repo), 0)
+
+    assert not found["deleted.py"].substantive
+    assert not found["moved.py"].substantive
+    assert found["edited.py"].substantive
+    assert found["edited.py"].added_lines() == 1
+    assert found["notes.txt"].substantive  # whitespace is only read in Python files
+
+
+def test_binary_files_count_as_changed(repo: GitRepo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write_bytes("logo.png", b"\x89PNG\x00\x01\x02")
+    repo.commit("logo")
+
+    change = changes(read(repo), 0)["logo.png"]
+
+    assert change.binary
+    assert change.substantive
+
+
+@pytest.mark.parametrize(
+    "name", ["with space.py", "ñandú/über.py", "new\nline.py", "\nleading.py", "tab\there.py"]
+)
+def test_any_file_name_is_read_exactly(repo: GitRepo, name: str) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(name, "x = 1\n")
+    repo.commit("odd name")
+    repo.write(name, "x = 2\n")
+
+    hist = read(repo)
+
+    assert list(changes(hist, 0)) == [name]
+    assert changes(hist, 0)[name].added_lines() == 1
+    assert hist.commits[-1].sha == WORKTREE
+    assert list(changes(hist, 1)) == [name]
+
+
+def test_merges_are_read_by_their_first_parent(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("f.py", "f = 1\n")
+    feature = repo.commit("feature work")
+    repo.git("checkout", "-q", "-b", "side", "main")
+    repo.write("s.py", "s = 1\n")
+    side = repo.commit("side work")
+    repo.git("checkout", "-q", "feature")
+    repo.git("merge", "-q", "--no-ff", "side", "-m", "merge side")
+
+    hist = read(repo)
+
+    assert [c.subject for c in hist.commits] == ["feature work", "merge side"]
+    assert side not in [c.sha for c in hist.commits]
+    assert hist.commits[0].sha == feature
+    assert list(changes(hist, 1)) == ["s.py"]
+    assert len(hist.commits[1].parents) == 2
+
+
+def test_without_a_default_branch_the_range_starts_at_the_root_commit(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r", branch="trunk")
+    repo.write("a.py", "a = 1\n")
+    root = repo.commit("root")
+    repo.write("b.py", "b = 1\n")
+    repo.commit("second")
+
+    hist = read(repo)
+
+    assert hist.revisions.base_is_root
+    assert "root commit" in hist.revisions.base_note
+    assert next(c.sha for c in hist.commits) == root
+    assert list(changes(hist, 0)) == ["a.py"]
+
+
+def test_detached_head_is_judged_like_a_branch(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    base = repo.commit("base")
+    repo.git("checkout", "-q", "--detach")
+    repo.write("b.py", "b = 1\n")
+    repo.commit("detached work")
+
+    hist = read(repo)
+
+    assert hist.revisions.base == base
+    assert [c.subject for c in hist.commits] == ["detached work"]
+
+
+def test_the_working_tree_is_a_last_pseudo_commit(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.write("b.py", "b = 1\n")
+    repo.commit("base")
+    repo.write("a.py", "a = 2\n")
+    (repo.path / "b.py").unlink()
+    repo.write("new.py", "n = 1\n\n\n")
+    repo.write(".tddgate/report.json", "{}\n")
+
+    hist = read(repo)
+
+    pseudo = hist.commits[-1]
+    assert pseudo.sha == WORKTREE
+    assert pseudo.describe() == "uncommitted changes"
+    assert {p: c.status for p, c in changes(hist, -1).items()} == {
+        "a.py": "M",
+        "b.py": "D",
+        "new.py": "A",
+    }
+    assert changes(hist, -1)["new.py"].added == 1
+
+
+def test_staged_reads_the_index_only(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.write("b.py", "b = 1\n")
+    repo.commit("base")
+    repo.git("mv", "a.py", "moved.py")
+    repo.write("b.py", "b = 2\n")  # not staged
+    repo.write("untracked.py", "u = 1\n")
+
+    hist = read(repo, staged=True)
+
+    assert hist.commits[-1].sha == INDEX
+    assert hist.commits[-1].describe() == "staged changes"
+    assert {p: (c.status, c.old_path) for p, c in changes(hist, -1).items()} == {
+        "moved.py": ("R", "a.py")
+    }
+
+
+def test_a_clean_tree_on_the_base_has_nothing_to_judge(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+
+    hist = read(repo)
+
+    assert hist.commits == ()
+    assert "only uncommitted changes are judged" in hist.revisions.base_note
+
+
+def test_no_commits_yet_makes_the_working_tree_the_whole_range(repo: GitRepo) -> None:
+    repo.write("staged.py", "s = 1\n")
+    repo.git("add", "staged.py")
+    repo.write("loose.py", "l = 1\n")
+
+    hist = read(repo)
+    staged = read(repo, staged=True)
+
+    assert hist.revisions.head is None
+    assert "no commits yet" in hist.revisions.base_note
+    assert set(changes(hist, 0)) == {"staged.py", "loose.py"}
+    assert set(changes(staged, 0)) == {"staged.py"}
+
+
+def test_the_commit_message_trailers_apply_to_the_staged_changes(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+    repo.write("a.py", "a = 2\n")
+    repo.git("add", "a.py")
+    facts = Facts(settings_of(repo), staged=True)
+    facts.provided[COMMIT_MESSAGE] = "Tidy a\n\nLonger text.\n\nTdd: refactor\n# a comment\n"
+
+    assert facts.get(history).commits[-1].trailer("tdd") == "refactor"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Subject\n\nTdd: refactor\nRole: qa\n", {"tdd": ("refactor",), "role": ("qa",)}),
+        ("Subject only\n", {}),
+        ("Subject\n\nBody with: a colon in prose here\n", {}),
+        ("Subject\n\nTdd: refactor\n# Please enter the commit message\n", {"tdd": ("refactor",)}),
+        (
+            "Subject\n\nTdd: refactor\n# ------------------------ >8 ------------------------\n"
+            "diff --git a/x b/x\n",
+            {"tdd": ("refactor",)},
+        ),
+    ],
+)
+def test_message_trailers(message: str, expected: dict[str, tuple[str, ...]]) -> None:
+    assert message_trailers(message) == expected
+
+
+def test_not_a_git_repository_is_an_error_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    facts = Facts(settings_at(tmp_path))
+
+    with pytest.raises(FactError) as caught:
+        facts.get(history)
+
+    assert "is not inside a git repository" in caught.value.message
+    assert caught.value.fix is not None
+    assert "git init" in caught.value.fix
+
+
+def test_a_base_that_does_not_exist_is_an_error(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+
+    with pytest.raises(FactError) as caught:
+        read(repo, base="origin/nowhere")
+
+    assert "origin/nowhere was not found" in caught.value.message
+    assert "--tddgate-base" in (caught.value.fix or "")
+
+
+def shallow_clone(repo: GitRepo, target: Path, *args: str) -> GitRepo:
+    subprocess.run(
+        ["git", "clone", "-q", *args, f"file://{repo.path}", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    clone = GitRepo.__new__(GitRepo)
+    clone.path = target
+    return clone
+
+
+def test_a_shallow_clone_without_the_base_says_how_to_fetch_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    for number in range(3):
+        repo.write("a.py", f"a = {number}\n")
+        repo.commit(f"main {number}")
+    repo.git("checkout", "-q", "-b", "feature")
+    for number in range(3):
+        repo.write("b.py", f"b = {number}\n")
+        repo.commit(f"feature {number}")
+    clone = shallow_clone(repo, tmp_path / "clone", "--depth", "1", "--branch", "feature")
+    clone.git("remote", "set-head", "origin", "--delete")  # as in a CI checkout of a PR
+
+    with pytest.raises(FactError) as caught:
+        read(clone)
+
+    assert "shallow clone" in caught.value.message
+    assert "git fetch --unshallow" in (caught.value.fix or "")
+    assert "fetch-depth: 0" in (caught.value.fix or "")
+
+    clone.git("fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+    with pytest.raises(FactError) as unrelated:
+        read(clone)
+    assert "merge-base of HEAD and origin/main is not in this shallow clone" in (
+        unrelated.value.message
+    )
+
+    with pytest.raises(FactError) as explicit:
+        read(clone, base="origin/main")
+    assert "shallow clone" in explicit.value.message
+
+
+def test_a_shallow_clone_with_the_whole_range_works(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("main")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("b.py", "b = 1\n")
+    repo.commit("feature")
+    clone = shallow_clone(repo, tmp_path / "clone", "--depth", "2", "--branch", "feature")
+
+    hist = read(clone, base="HEAD~1")
+
+    assert hist.revisions.shallow
+    assert [c.subject for c in hist.commits] == ["feature"]
+
+
+def test_renames_are_followed_and_paths_are_relative_to_the_project(repo: GitRepo) -> None:
+    repo.write("app/pyproject.toml", "")
+    repo.write("app/src/old.py", "x = 1\n")
+    repo.write("other/z.py", "z = 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app/src/old.py", "x = 2\n")
+    repo.commit("edit")
+    repo.git("mv", "app/src/old.py", "app/src/new.py")
+    repo.commit("rename")
+    repo.write("other/z.py", "z = 2\n")
+    repo.commit("outside")
+
+    hist = Facts(settings_at(repo.path / "app")).get(history)
+    timelines = file_timelines(hist, "app")
+
+    assert list(timelines) == ["src/new.py"]
+    assert [t.commit.subject for t in timelines["src/new.py"].touches] == ["edit", "rename"]
+    assert [t.commit.subject for t in timelines["src/new.py"].substantive] == ["edit"]
+
+
+def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path) -> None:
+    """Count git processes with a wrapper first on PATH: never one per file or commit."""
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    for number in range(20):
+        repo.write(f"f{number}.py", f"v = {number}\n")
+        repo.commit(f"commit {number}")
+    repo.write("a.py", "a = 1\n")
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.facts.history import history\n"
+        "from pytest_tddgate.settings import resolve\n"
+        f"h = Facts(resolve(Path({str(repo.path)!r}), environ={{}})).get(history)\n"
+        "print(len(h.commits))\n"
+    )
+    out, commands = git_commands(tmp_path, code)
+
+    assert out.strip() == "21"
+    assert commands.count("log") == 1
+    assert commands.count("diff") == 1
+    assert len(commands) <= 6, commands
