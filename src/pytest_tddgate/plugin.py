@@ -104,6 +104,16 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+# tryfirst: coverage must be tracing before any conftest imports the project, so that
+# module-level lines count (pytest-cov starts its own measurement in this hook too)
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    if getattr(early_config.known_args_namespace, "tddgate", False):
+        from pytest_tddgate import session
+
+        session.start_coverage(early_config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # registered always, so `--strict-markers` projects can use it in plain runs too
     config.addinivalue_line(
@@ -113,6 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from pytest_tddgate import session
 
+    session.start_coverage(config)  # no-op when started early (the usual case)
     if hasattr(config, "workerinput"):
         # xdist worker: only annotate reports; gates and files are the controller's job
         config.pluginmanager.register(session.WorkerRecorder(config), "tddgate-worker")
@@ -120,9 +131,20 @@ def pytest_configure(config: pytest.Config) -> None:
     gate_session = session.GateSession.create(config, _overrides(config))
     config.stash[SESSION_KEY] = gate_session
     config.pluginmanager.register(gate_session, "tddgate-session")
+    if config.pluginmanager.hasplugin("xdist"):
+        from pytest_tddgate.xdist import XdistHooks
+
+        config.pluginmanager.register(XdistHooks(gate_session.facts), "tddgate-xdist")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.getoption("tddgate"):
+        from pytest_tddgate import session
+
+        session.stop_coverage(config)
+    xdist_hooks = config.pluginmanager.get_plugin("tddgate-xdist")
+    if xdist_hooks is not None:
+        config.pluginmanager.unregister(xdist_hooks)
     gate_session = config.stash.get(SESSION_KEY, None)
     if gate_session is not None:
         del config.stash[SESSION_KEY]

@@ -48,6 +48,61 @@ class WorkerRecorder:
         return report
 
 
+class CoverageHooks:
+    """The coverage gate's hooks in every process that runs tests (covrun.CoverageRun
+    does the work): per-test lines, stop after the last test, data to the controller."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run  # covrun.CoverageRun
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        self.run.begin_test()
+        try:
+            return (yield)
+        finally:
+            self.run.end_test(item.nodeid)
+
+    # trylast: the innermost wrapper, so the recorded lines are back in the tracer
+    # before pytest-cov's own wrapper stops and saves its measurement
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        finally:
+            self.run.stop()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        output = getattr(session.config, "workeroutput", None)
+        if output is not None:  # an xdist worker: send the data to the controller
+            output.setdefault("tddgate", {})["coverage"] = self.run.worker_payload()
+
+
+COVERAGE_KEY = pytest.StashKey[CoverageHooks]()
+
+
+def start_coverage(config: pytest.Config) -> None:
+    """Start measuring now, if the coverage gate will run (plugin.py calls this before
+    conftests are imported; a second call does nothing)."""
+    from pytest_tddgate import covrun
+
+    if COVERAGE_KEY in config.stash:
+        return
+    run = covrun.CoverageRun.start(config)
+    if run is not None:
+        hooks = CoverageHooks(run)
+        config.stash[COVERAGE_KEY] = hooks
+        config.pluginmanager.register(hooks, "tddgate-coverage")
+
+
+def stop_coverage(config: pytest.Config) -> None:
+    hooks = config.stash.get(COVERAGE_KEY, None)
+    if hooks is not None:
+        del config.stash[COVERAGE_KEY]
+        hooks.run.stop()
+        config.pluginmanager.unregister(hooks)
+
+
 class GateSession(WorkerRecorder):
     """Collects facts during the run; evaluates and reports the gates at its end."""
 
@@ -127,6 +182,10 @@ class GateSession(WorkerRecorder):
             int(exitstatus),
             interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and not self._collect_errors,
         )
+        coverage = self.config.stash.get(COVERAGE_KEY, None)
+        if coverage is not None:  # the coverage, tdd and traceability gates read it
+            workers = self.facts.provided.get("worker_outputs", [])
+            self.facts.provided.update(coverage.run.hand_over(workers))
         try:
             results = engine.evaluate(self.gates, self.settings, self.facts)
         except UsageError as exc:

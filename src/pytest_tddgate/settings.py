@@ -181,6 +181,12 @@ class CoverageSettings:
         kind="str",
         choices=("all", "changed"),
     )
+    contexts: bool = opt(
+        True,
+        "Record which lines each test ran (for the `tdd` and `traceability` gates and "
+        "`.tddgate/test-map.json`).",
+        kind="bool",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ BUILTIN: dict[str, str] = {
     "tdd": "pytest_tddgate.gates.tdd:TddGate",
     "traceability": "pytest_tddgate.gates.traceability:TraceabilityGate",
     "roles": "pytest_tddgate.gates.roles:RolesGate",
+    "coverage": "pytest_tddgate.gates.coverage:CoverageGate",
     "ruff": "pytest_tddgate.gates.ruff:RuffGate",
     "mypy": "pytest_tddgate.gates.mypy:MypyGate",
 }

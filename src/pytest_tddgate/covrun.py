@@ -1,0 +1,153 @@
+"""The coverage gate's part of a pytest run: start, per-test lines, hand-over.
+
+session.py holds the pytest hooks (`CoverageHooks`) and calls this, which imports no
+pytest: it decides before any conftest is imported whether the coverage gate runs
+and who measures (this plugin, or pytest-cov when `--cov` is given), records which
+lines each test ran, and at the end turns the measurement into the facts the gates
+read. Under pytest-xdist every worker has one, and sends its data to the
+controller's, which merges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pytest_tddgate import engine
+from pytest_tddgate.errors import UsageError
+from pytest_tddgate.facts import Facts, covreport
+from pytest_tddgate.facts.covcontexts import Recorder, to_json
+from pytest_tddgate.facts.coverage import Measurement
+from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, load_pyproject, resolve
+
+
+class CoverageRun:
+    """One process's part of the coverage measurement."""
+
+    def __init__(self, config: Any, settings: Settings, measurement: Measurement | None) -> None:
+        self.config = config  # the pytest Config
+        self.settings = settings
+        self.measurement = measurement  # None: pytest-cov measures
+        self.recorder = Recorder(self._running_coverage) if settings.coverage.contexts else None
+
+    @classmethod
+    def start(cls, config: Any) -> CoverageRun | None:
+        """Start measuring if the coverage gate will run; None if it will not."""
+        settings = early_settings(config)
+        if settings is None or engine.selected(settings, "coverage") is not None:
+            return None
+        measurement = None
+        if not pytest_cov_measures(config):
+            from pytest_tddgate.facts import diff
+
+            facts = Facts(settings)
+            measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
+        return cls(config, settings, measurement)
+
+    def begin_test(self) -> None:
+        if self.recorder is not None:
+            self.recorder.begin_test()
+
+    def end_test(self, nodeid: str) -> None:
+        if self.recorder is not None:
+            self.recorder.end_test(nodeid)
+
+    def stop(self) -> None:
+        """After the last test; again on the way out, which then does nothing."""
+        if self.recorder is not None:
+            self.recorder.end_run()
+        if self.measurement is not None:
+            self.measurement.stop()
+
+    def worker_payload(self) -> dict[str, Any]:
+        """An xdist worker's data for `workeroutput`, JSON-safe."""
+        self.stop()
+        sent: dict[str, Any] = {"contexts": to_json(self.recorder.store) if self.recorder else {}}
+        if self.measurement is not None:
+            sent.update(self.measurement.payload())
+        return sent
+
+    def hand_over(self, workers: list[dict[str, Any]]) -> dict[str, Any]:
+        """The run's coverage facts for `facts.provided` (controller only; writes the
+        data file and the test map)."""
+        self.stop()
+        controller = self._pytest_cov() if self.measurement is None else None
+        source = covreport.Source(
+            measurement=self.measurement,
+            external=getattr(controller, "cov", None),
+            external_contexts=self.measurement is None and self._pytest_cov_contexts(),
+            store=self.recorder.store if self.recorder else {},
+        )
+        if self.measurement is None and source.external is None:
+            summary = covreport.CoverageSummary(
+                "all", "pytest-cov", "unknown", False,
+                error="pytest-cov (--cov) did not measure this run",
+                fix="run without --no-cov, or without --cov to let tddgate measure",
+            )  # fmt: skip
+            return {"coverage_summary": summary}
+        outputs = [w["coverage"] for w in workers if isinstance(w.get("coverage"), dict)]
+        provided = covreport.collect(self.settings, source, outputs)
+        silent = [str(w.get("worker")) for w in workers if not isinstance(w.get("coverage"), dict)]
+        if silent and self.measurement is not None:  # its lines are missing: numbers too low
+            provided["coverage_summary"] = replace(
+                provided["coverage_summary"],
+                error=f"worker(s) {', '.join(silent)} sent no coverage data",
+                fix="see the worker's crash above; the measurement is incomplete",
+            )
+        return provided
+
+    def _pytest_cov(self) -> Any:
+        plugin = self.config.pluginmanager.getplugin("_cov")
+        return getattr(plugin, "cov_controller", None)
+
+    def _pytest_cov_contexts(self) -> bool:
+        """pytest-cov's `--cov-context=test` records per-test contexts itself."""
+        plugin = self.config.pluginmanager.getplugin("_cov")
+        return getattr(getattr(plugin, "options", None), "cov_context", None) == "test"
+
+    def _running_coverage(self) -> Any:
+        if self.measurement is not None:
+            return self.measurement.cov
+        controller = self._pytest_cov()
+        if controller is None or not getattr(controller, "started", False):
+            return None
+        return None if self._pytest_cov_contexts() else controller.cov
+
+
+def pytest_cov_measures(config: Any) -> bool:
+    """Whether pytest-cov (`--cov`) measures this run. Its own early hook may run before
+    or after this one: before, it has registered `_cov`; after, `--cov` is still in the
+    options as given."""
+    options = config.known_args_namespace
+    if getattr(options, "no_cov", False):
+        return False
+    plugin = config.pluginmanager.get_plugin("_cov")
+    if plugin is not None:
+        return not getattr(plugin, "_disabled", False)
+    return bool(getattr(options, "cov_source", None))
+
+
+def early_settings(config: Any) -> Settings | None:
+    """The settings as far as they are known before conftests load; None when they are
+    broken (the session reports that at configure time, with exit 4)."""
+    options = config.known_args_namespace
+    root = config.inipath.parent if config.inipath else config.rootpath
+    chosen = {
+        "base": getattr(options, "tddgate_base", None),
+        "only": getattr(options, "tddgate_only", None),
+        "skip": getattr(options, "tddgate_skip", None),
+    }
+    try:
+        table, _, _ = load_pyproject(root)
+        gates = table.get("gates", {})
+        # plugin gates register later; their names must not look like typos now
+        named = [*(gates if isinstance(gates, dict) else ()), *(chosen["only"] or ()),
+                 *(chosen["skip"] or ())]  # fmt: skip
+        return resolve(
+            root,
+            overrides=Overrides(values=chosen),
+            testpaths=config.getini("testpaths"),
+            plugin_gates=[str(n) for n in named if n not in BUILTIN_GATES],
+        )
+    except UsageError:
+        return None

@@ -1,0 +1,338 @@
+"""Coverage measurement with the coverage.py API: what to measure, start, stop, merge.
+
+plugin.py starts a `Measurement` before pytest imports any conftest, so lines that
+run when the project is imported (module level: `def`, `class`, constants) count.
+The project's own coverage configuration (`.coveragerc`, `setup.cfg`, `tox.ini`,
+`[tool.coverage]`) is read from the project root, and only what the gate's
+conditions need is changed on top of it (`Plan`):
+
+- no `source` / `source_pkgs` / `include` configured: the source roots are the
+  source, so test files do not count and never-imported modules count as 0 %;
+- `scope = "changed"` without a `total` condition: only the changed Python files are
+  traced, without branch measurement (new-code coverage counts lines);
+- Python 3.12+: the `sysmon` core, when the configuration allows it.
+
+The measurement is kept in memory; the data file is written once at the end, like
+`pytest --cov` writes it, so `coverage report` / `coverage html` read the same run.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_tddgate.errors import FactError
+
+if TYPE_CHECKING:
+    import coverage
+
+    from pytest_tddgate.settings import Settings
+
+ChangedLines = Mapping[str, frozenset[int]]
+_ASYNC_LIBS = ("greenlet", "eventlet", "gevent")  # sysmon cannot follow their switches
+_BRANCH_EVENTS: bool = sys.version_info >= (3, 14)  # sysmon measures branches from 3.14
+
+
+@contextlib.contextmanager
+def quiet(notes: list[str]) -> Iterator[None]:
+    """Turn coverage.py's warnings into notes for the report.
+
+    A project with `filterwarnings = error` would otherwise fail on a warning that
+    is about the measurement, not about its code.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for item in caught:
+                text = str(item.message).split("; see https://", 1)[0]
+                if text not in notes:
+                    notes.append(text)
+
+
+@contextlib.contextmanager
+def inside(folder: Path) -> Iterator[None]:
+    """coverage.py resolves its config file and relative paths from the current folder."""
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to measure, as coverage.py options set over the project's own config."""
+
+    scope: str = "all"  # "changed": only the changed files are traced
+    options: Mapping[str, Any] = field(default_factory=dict)
+    touch: tuple[str, ...] = ()  # changed files that count as unexecuted if never run
+    trace: bool = True  # False: nothing to trace (scope changed, no changed code)
+    notes: tuple[str, ...] = ()
+
+
+def make_plan(settings: Settings, config: Any, changed: Callable[[], ChangedLines]) -> Plan:
+    """Decide the options; `config` is the project's `CoverageConfig`, read already."""
+    options: dict[str, Any] = {}
+    configured = bool(config.source or config.source_pkgs or config.run_include)
+    if not configured:
+        roots = [str(d) for d in _source_dirs(settings)]
+        if roots:
+            options["run:source"] = roots
+    plan = Plan(options=options)
+    if settings.coverage.scope == "changed" and settings.coverage.total is None:
+        plan = _changed_plan(settings, config, changed, options, configured)
+    branch = plan.options.get("run:branch", config.branch)
+    if sysmon_allowed(config, branch=bool(branch)):
+        plan = replace(plan, options={**plan.options, "run:core": "sysmon"})
+    return plan
+
+
+def _changed_plan(
+    settings: Settings,
+    config: Any,
+    changed: Callable[[], ChangedLines],
+    options: dict[str, Any],
+    configured: bool,
+) -> Plan:
+    try:
+        files = changed_sources(settings, config, changed())
+    except FactError as exc:
+        return Plan(options=options, notes=(f"scope `changed` measured all: {exc.message}",))
+    if files is None:
+        return Plan(
+            options=options,
+            notes=(
+                "scope `changed` measured all: a changed file "
+                "name cannot be written as a coverage pattern",
+            ),
+        )
+    # a file the project's `source` would report unexecuted is reported unexecuted here
+    # too, so both scopes judge the same new lines; with `include` it is not
+    touch = tuple(files) if (config.source or config.source_pkgs or "run:source" in options) else ()
+    narrowed = {
+        **options,
+        "run:source": [],
+        "run:source_pkgs": [],
+        "run:include": files,
+        "run:branch": False,
+    }
+    return Plan(scope="changed", options=narrowed, touch=touch, trace=bool(files))
+
+
+def changed_sources(settings: Settings, config: Any, changed: ChangedLines) -> list[str] | None:
+    """Absolute paths of the changed Python files the project measures (None: the
+    paths cannot be expressed as coverage include patterns)."""
+    from coverage.files import GlobMatcher, prep_patterns
+
+    area = _measured_area(settings, config)
+    include = GlobMatcher(prep_patterns(config.run_include)) if config.run_include else None
+    omit = GlobMatcher(prep_patterns(config.run_omit)) if config.run_omit else None
+    files = []
+    for rel in sorted(changed):
+        path = settings.root / rel
+        if not rel.endswith(".py") or not path.is_file():
+            continue
+        name = os.path.realpath(path)
+        if area is not None and not any(Path(name).is_relative_to(d) for d in area):
+            continue
+        if (include and not include.match(name)) or (omit and omit.match(name)):
+            continue
+        if not GlobMatcher([name]).match(name):
+            return None
+        files.append(name)
+    return files
+
+
+def _measured_area(settings: Settings, config: Any) -> list[Path] | None:
+    """The folders the project measures, or None when that cannot be told from paths."""
+    entries = list(config.source or ()) + list(config.source_pkgs or ())
+    if not entries:
+        return None if config.run_include else _source_dirs(settings)
+    area = []
+    for entry in entries:
+        found = _package_dir(settings, entry)
+        if found is None:
+            return None  # an installed package outside the project, or a typo
+        area.append(found)
+    return area
+
+
+def _package_dir(settings: Settings, entry: str) -> Path | None:
+    direct = settings.root / entry
+    if direct.is_dir():
+        return Path(os.path.realpath(direct))
+    relative = Path(*entry.split("."))
+    for base in (settings.root, *(settings.root / r for r in settings.source_roots)):
+        if (base / relative).is_dir():
+            return Path(os.path.realpath(base / relative))
+        if (base / relative).with_suffix(".py").is_file():
+            return Path(os.path.realpath(base))
+    return None
+
+
+def _source_dirs(settings: Settings) -> list[Path]:
+    return [
+        Path(os.path.realpath(settings.root / r))
+        for r in settings.source_roots
+        if (settings.root / r).is_dir()
+    ]
+
+
+def sysmon_allowed(config: Any, *, branch: bool) -> bool:
+    """Python 3.12's `sys.monitoring` core costs a fraction of ctrace; use it unless the
+    project chose a core, or needs what sysmon cannot do (branches before 3.14, plugins,
+    greenlet-style concurrency, coverage's own dynamic contexts)."""
+    if not hasattr(sys, "monitoring") or config.core or config.timid or config.plugins:
+        return False
+    if branch and not _BRANCH_EVENTS:
+        return False
+    if config.dynamic_context and config.dynamic_context != "none":
+        return False
+    return not any(lib in config.concurrency for lib in _ASYNC_LIBS)
+
+
+class Measurement:
+    """One coverage.py measurement owned by this plugin, in this process."""
+
+    def __init__(self, cov: coverage.Coverage, plan: Plan, root: Path, notes: list[str]) -> None:
+        self.cov = cov
+        self.plan = plan
+        self.root = root
+        self.notes = notes
+        self.started_at = time.time()
+        self._running = False
+
+    @classmethod
+    def start(cls, settings: Settings, changed: Callable[[], ChangedLines]) -> Measurement:
+        import coverage
+
+        notes: list[str] = []
+        with inside(settings.root), quiet(notes):
+            # in memory: written once at the end, never half-written by a crash
+            cov = coverage.Coverage(data_file=None)
+            plan = make_plan(settings, cov.config, changed)
+            for name, value in plan.options.items():
+                cov.set_option(name, value)
+            measurement = cls(cov, plan, settings.root, [*plan.notes, *notes])
+            if plan.trace:
+                cov.start()
+                measurement._running = True
+        return measurement
+
+    @property
+    def core(self) -> str:
+        collector = getattr(self.cov, "_collector", None)
+        name = collector.tracer_name() if collector is not None else ""
+        return {"CTracer": "ctrace", "SysMonitor": "sysmon", "PyTracer": "pytrace"}.get(
+            name, name or "none"
+        )
+
+    def stop(self) -> None:
+        """Stop tracing and move the collected lines into the coverage data."""
+        if not self._running:
+            return
+        self._running = False
+        with inside(self.root), quiet(self.notes):
+            self.cov.stop()
+            self.cov.get_data()
+
+    def payload(self) -> dict[str, Any]:
+        """An xdist worker's measurement, JSON-safe, for the controller to merge."""
+        self.stop()
+        with quiet(self.notes):
+            blob = self.cov.get_data().dumps()
+        return {"data": base64.b64encode(blob).decode("ascii"), "core": self.core}
+
+    def absorb(self, payloads: Sequence[Mapping[str, Any]]) -> None:
+        """Merge the workers' measurements into this (the controller's) one."""
+        from coverage import CoverageData
+
+        with inside(self.root), quiet(self.notes):
+            data = self.cov.get_data()
+            for payload in payloads:
+                other = CoverageData(no_disk=True)
+                try:
+                    other.loads(base64.b64decode(payload["data"]))
+                    data.update(other)
+                finally:
+                    other.close(force=True)
+
+    def finish(self) -> None:
+        """Child processes' data files, then never-run changed files, into the data."""
+        with inside(self.root), quiet(self.notes):
+            children = self._child_files()
+            if children:
+                self.cov.combine(data_paths=children, keep=False)
+            data = self.cov.get_data()
+            measured = set(data.measured_files())
+            unrun = [name for name in self.plan.touch if name not in measured]
+            if unrun:
+                data.touch_files(unrun)
+
+    def _child_files(self) -> list[str]:
+        """Data files that subprocesses (coverage's `patch = subprocess`) wrote during
+        this run; older leftovers, and other runs' files, are not this run's."""
+        config = self.cov.config
+        if (
+            "subprocess" not in getattr(config, "patch", ())
+            and "multiprocessing" not in config.concurrency
+        ):
+            return []
+        target = self.data_file()
+        prefix = target.name + "."
+        try:
+            candidates = list(target.parent.iterdir())
+        except OSError:
+            return []
+        return [
+            str(path)
+            for path in candidates
+            if path.name.startswith(prefix) and _mtime(path) >= self.started_at - 1
+        ]
+
+    def data_file(self) -> Path:
+        return self.root / str(self.cov.config.data_file)
+
+    def save(self) -> Path | None:
+        """Write the data file atomically, where `pytest --cov` would; a measurement of
+        only the changed files is not saved over a full one."""
+        from coverage import CoverageData
+        from coverage.sqldata import filename_suffix
+
+        if self.plan.scope != "all":
+            return None
+        target = self.data_file()
+        if self.cov.config.parallel:
+            target = target.with_name(f"{target.name}.{filename_suffix(True)}")
+        temporary = target.with_name(f".tddgate-{os.getpid()}-{target.name}.tmp")
+        with inside(self.root), quiet(self.notes):
+            written = CoverageData(basename=str(temporary))
+            try:
+                written.update(self.cov.get_data())
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+            finally:
+                written.close(force=True)
+        if not temporary.exists():  # nothing was measured: coverage wrote no file
+            return None
+        temporary.replace(target)
+        return target
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

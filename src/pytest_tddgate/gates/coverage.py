@@ -1,0 +1,235 @@
+"""Gate `coverage`: total coverage and coverage of the lines changed since the base.
+
+The measurement comes from the session (facts/coverage.py, or pytest-cov's when
+`--cov` is given) as `facts.provided["coverage"]` and `["coverage_summary"]`. New
+code is every line added or changed since the base (committed, staged, unstaged,
+untracked) that coverage.py counts as executable; its coverage is covered / executable
+among those lines, which is diff-cover's figure on the same data.
+
+Conditions (`[tool.tddgate.gates.coverage]`): `total`, `new`, `new_per_file`, and
+`min_new_lines`, below which the `new` condition is not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_tddgate.engine import GateContext
+from pytest_tddgate.errors import UsageError
+from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
+from pytest_tddgate.facts.covreport import CoverageSummary
+from pytest_tddgate.facts.diff import changed_lines
+from pytest_tddgate.model import Finding, GateResult, Verdict
+
+NAME = "coverage"
+
+
+@dataclass(frozen=True, slots=True)
+class NewCode:
+    """The changed executable lines of one file."""
+
+    path: str
+    lines: int
+    covered: int
+    missing: tuple[int, ...]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / self.lines
+
+
+def new_code(
+    files: Mapping[str, FileCoverage], changed: Mapping[str, frozenset[int]]
+) -> list[NewCode]:
+    """Per measured file: its changed lines that coverage.py counts as executable."""
+    found = []
+    for path in sorted(changed):
+        measured = files.get(path)
+        if measured is None:
+            continue
+        lines = changed[path] & measured.executable
+        if lines:
+            covered = lines & measured.executed
+            found.append(NewCode(path, len(lines), len(covered), tuple(sorted(lines - covered))))
+    return found
+
+
+def ranges(lines: Iterable[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    parts: list[str] = []
+    start = end = None
+    for line in sorted(lines):
+        if end is not None and line == end + 1:
+            end = line
+            continue
+        if start is not None:
+            parts.append(f"{start}-{end}" if start != end else str(start))
+        start = end = line
+    if start is not None:
+        parts.append(f"{start}-{end}" if start != end else str(start))
+    return ", ".join(parts)
+
+
+def below(value: float, minimum: float) -> bool:
+    """As coverage.py's `fail_under`, at two decimals: 79.996 shows and counts as 80.00,
+    but only a full 100 meets 100."""
+    if minimum >= 100.0:
+        return value < 100.0
+    return round(value, 2) < minimum
+
+
+def percent(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+class CoverageGate:
+    name = NAME
+    static = False
+
+    def validate(self, ctx: GateContext) -> None:
+        section = ctx.section
+        if section.scope == "changed" and section.total is not None:
+            raise UsageError(
+                'scope = "changed" traces only the changed files, so a `total` cannot be judged',
+                file=ctx.settings.config_file or "pyproject.toml",
+                key="[tool.tddgate.gates.coverage] total",
+                fix='remove `total`, or set `scope = "all"`',
+            )
+
+    def evaluate(self, ctx: GateContext) -> GateResult:
+        run = ctx.facts.test_run
+        summary = ctx.facts.provided.get("coverage_summary")
+        measured = ctx.facts.provided.get("coverage")
+        if run is None:
+            return GateResult(NAME, Verdict.SKIP, "no test run (coverage needs `pytest --tddgate`)")
+        if not run.outcomes:
+            return GateResult(NAME, Verdict.SKIP, "no tests ran")
+        if not isinstance(summary, CoverageSummary):
+            message = "coverage was not measured in this run"
+            return GateResult(
+                NAME,
+                Verdict.ERROR,
+                message,
+                (
+                    Finding(
+                        "cannot-evaluate",
+                        message,
+                        hint="the measurement starts with `pytest --tddgate`; a plugin that "
+                        "imports the project earlier, or `-p no:tddgate`, prevents it",
+                    ),
+                ),
+            )
+        if summary.error is not None or not isinstance(measured, CoverageFacts):
+            message = summary.error or "coverage data is missing"
+            return GateResult(
+                NAME,
+                Verdict.ERROR,
+                message,
+                (Finding("cannot-evaluate", message, hint=summary.fix),),
+                details=_details(summary, []),
+            )
+        files = new_code(measured.files, ctx.facts.get(changed_lines))
+        return _judge(ctx.section, summary, files)
+
+
+def _judge(section: Any, summary: CoverageSummary, files: list[NewCode]) -> GateResult:
+    lines = sum(f.lines for f in files)
+    covered = sum(f.covered for f in files)
+    new_pct = 100.0 * covered / lines if lines else None
+    failures: list[Finding] = []
+    parts: list[str] = []
+    if summary.total_percent is not None:
+        parts.append(f"total {percent(summary.total_percent)}")
+        if section.total is not None and below(summary.total_percent, section.total):
+            failures.append(
+                Finding(
+                    "total-coverage",
+                    f"total coverage "
+                    f"{percent(summary.total_percent)} is below "
+                    f"{percent(section.total)}",
+                    hint="add tests, or lower gates.coverage.total",
+                )
+            )
+    else:
+        parts.append("total not measured (scope = changed)")
+    if new_pct is None:
+        parts.append("no new executable lines")
+    else:
+        parts.append(f"new code {percent(new_pct)} of {lines} line{'s' * (lines != 1)}")
+        if section.new is not None and lines < section.min_new_lines:
+            parts.append(f"`new` not applied below {section.min_new_lines} lines")
+        elif section.new is not None and below(new_pct, section.new):
+            failures.append(
+                Finding(
+                    "new-code-coverage",
+                    f"coverage of new code "
+                    f"{percent(new_pct)} ({covered} of {lines} lines) is "
+                    f"below {percent(section.new)}",
+                    hint="test the lines listed below",
+                )
+            )
+    if section.new_per_file is not None:
+        failures += [
+            Finding(
+                "new-file-coverage",
+                f"new-code coverage {percent(f.percent)} of "
+                f"{f.lines} lines is below {percent(section.new_per_file)}",
+                path=f.path,
+                line=f.missing[0] if f.missing else None,
+            )
+            for f in files
+            if below(f.percent, section.new_per_file)
+        ]
+    findings = (
+        failures
+        + [
+            Finding(
+                "uncovered-new-lines",
+                f"new lines not covered: {ranges(f.missing)} ({len(f.missing)} of {f.lines})",
+                path=f.path,
+                line=f.missing[0],
+            )
+            for f in files
+            if f.missing
+        ]
+        + [Finding("coverage-note", note) for note in summary.notes]
+    )
+    metrics = {
+        "total_percent": summary.total_percent,
+        "new_percent": round(new_pct, 2) if new_pct is not None else None,
+        "new_lines": lines,
+        "new_covered": covered,
+        "new_files": len(files),
+        "statements": summary.statements,
+        "missing": summary.missing,
+        "branches": summary.branches,
+        "partial_branches": summary.partial_branches,
+    }
+    status = Verdict.FAIL if failures else Verdict.PASS
+    return GateResult(
+        NAME, status, "; ".join(parts), tuple(findings), metrics, details=_details(summary, files)
+    )
+
+
+def _details(summary: CoverageSummary, files: list[NewCode]) -> dict[str, Any]:
+    return {
+        "measured_by": summary.measured_by,
+        "core": summary.core,
+        "scope": summary.scope,
+        "branch": summary.branch,
+        "contexts": summary.contexts,
+        "data_file": summary.data_file,
+        "notes": list(summary.notes),
+        "files": [
+            {
+                "path": f.path,
+                "new_lines": f.lines,
+                "covered": f.covered,
+                "percent": round(f.percent, 2),
+                "missing": ranges(f.missing),
+            }
+            for f in files
+        ],
+    }
