@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of the parsers: atheris (libFuzzer) drives the Hypothesis tests.
 
-    pip install atheris
+    pip install -e '.[fuzz]'   (or: pip install atheris)
     PYTHONPATH=src:. python benchmarks/fuzz_atheris.py TARGET [libFuzzer options]
     PYTHONPATH=src:. python benchmarks/fuzz_atheris.py --list
 
@@ -133,7 +133,7 @@ def main() -> None:
         print(__doc__)
         print("targets:", ", ".join(["matrix", "settings", "baseline", *TESTS]))
         return
-    import atheris  # type: ignore[import-untyped]  # optional, untyped: pip install atheris
+    import atheris  # type: ignore[import-untyped]  # optional, untyped: pip install -e '.[fuzz]'   (or: pip install atheris)
 
     name = sys.argv.pop(1)
     with atheris.instrument_imports(include=["pytest_tddgate"]):
