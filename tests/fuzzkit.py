@@ -19,6 +19,8 @@ from hypothesis.control import currently_in_test_context
 FUZZ_ENV = "TDDGATE_FUZZ"
 COUNTS_ENV = "TDDGATE_FUZZ_COUNTS"
 COUNTS: Counter[str] = Counter()
+_UNSAVED: Counter[str] = Counter()
+SAVE_EVERY = 2000  # inputs: a long run that is stopped keeps what it counted so far
 
 
 def long_run() -> bool:
@@ -41,6 +43,9 @@ def examples(ci: int, long: int) -> int:
 def ran(target: str) -> None:
     """Count one input of a fuzz target."""
     COUNTS[target] += 1
+    _UNSAVED[target] += 1
+    if _UNSAVED.total() >= SAVE_EVERY:
+        save_counts()
 
 
 def outcome(label: str) -> None:
@@ -51,9 +56,10 @@ def outcome(label: str) -> None:
 
 
 def save_counts() -> None:
-    """Add this session's counts to the JSON file TDDGATE_FUZZ_COUNTS names, if any."""
+    """Add the inputs counted since the last save to the JSON file TDDGATE_FUZZ_COUNTS
+    names, if any."""
     name = os.environ.get(COUNTS_ENV)
-    if not name:
+    if not name or not _UNSAVED:
         return
     path = Path(name)
     try:
@@ -61,8 +67,11 @@ def save_counts() -> None:
     except (OSError, ValueError):
         old = {}
     total = Counter({str(k): int(v) for k, v in old.items()} if isinstance(old, dict) else {})
-    total.update(COUNTS)
-    path.write_text(json.dumps(dict(sorted(total.items())), indent=2) + "\n", encoding="utf-8")
+    total.update(_UNSAVED)
+    _UNSAVED.clear()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(dict(sorted(total.items())), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 # Characters that break naive parsers: separators git and our formats use, line

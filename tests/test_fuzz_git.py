@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts.diff import changed_lines, parse_diff
 from pytest_tddgate.facts.history import WORKTREE, Change, Commit, history, parse_changes, parse_log
 from tests import fuzzkit
 from tests.gitrepo import GitRepo
@@ -354,3 +355,102 @@ def test_the_static_gates_judge_a_branch_of_odd_names(repo: GitRepo) -> None:
     findings = {g["name"]: [(f["rule"], f["path"]) for f in g["findings"]] for g in report["gates"]}
     # every odd name found its test; the name git prints in Latin-1 reads as U+FFFD
     assert findings["tdd"] == [("test-not-first", "src/pkg/latin1-\ufffd.py")]
+
+
+# -- `git diff -U0` (the coverage gate's changed lines) ------------------------------------
+
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+
+
+def git_quoted(path: str) -> str:
+    """A path as git prints it in a patch header with core.quotepath=false."""
+    data = path.encode("utf-8")
+    if not any(b < 0x20 or b in (0x22, 0x5C, 0x7F) for b in data):
+        return path
+    out = ""
+    for byte in data:
+        if byte in _C_ESCAPES:
+            out += _C_ESCAPES[byte]
+        elif byte in (0x22, 0x5C):
+            out += "\\" + chr(byte)
+        elif byte < 0x20 or byte == 0x7F:
+            out += f"\\{byte:03o}"
+        else:
+            out += chr(byte) if byte < 0x80 else bytes([byte]).decode("latin-1")
+    return '"' + out.encode("latin-1").decode("utf-8") + '"'
+
+
+def header(prefix: str, path: str) -> str:
+    quoted = git_quoted(path)
+    if quoted.startswith('"'):
+        return '"' + prefix + quoted[1:]
+    return prefix + quoted + ("\t" if " " in path else "")
+
+
+line_text = fuzzkit.odd_text(max_size=30).map(lambda t: t.replace("\n", " "))
+
+
+@st.composite
+def patches(draw: st.DrawFn) -> tuple[str, dict[str, frozenset[int]]]:
+    """A `git diff -U0` patch and the added lines per file it must give."""
+    out, expected = "", {}
+    for path in draw(st.lists(paths, max_size=4, unique=True)):
+        kind = draw(st.sampled_from(["modified", "added", "deleted", "binary"]))
+        old = "/dev/null" if kind == "added" else header("a/", path)
+        new = "/dev/null" if kind == "deleted" else header("b/", path)
+        out += f"diff --git {header('a/', path)} {header('b/', path)}\nindex 1..2 100644\n"
+        if kind == "binary":
+            out += f"Binary files {old} and {new} differ\n"
+            continue
+        out += f"--- {old}\n+++ {new}\n"
+        start, added = 1, set[int]()
+        for _ in range(draw(st.integers(1, 3))):
+            start += draw(st.integers(0, 5))
+            removed = 0 if kind == "added" else draw(st.integers(0, 3))
+            count = 0 if kind == "deleted" else draw(st.integers(0 if removed else 1, 3))
+            out += f"@@ -{start},{removed} +{start},{count} @@ {draw(line_text)}\n"
+            out += "".join(f"-{draw(line_text)}\n" for _ in range(removed))
+            tricky = st.sampled_from(["+++ b/evil", "diff --git a/x b/x", "@@ -1 +1 @@"])
+            body = [draw(tricky | line_text) for _ in range(count)]
+            out += "".join(f"+{text}\n" for text in body)
+            if draw(st.booleans()):
+                out += "\\ No newline at end of file\n"
+            added.update(range(start, start + count))
+            start += count
+        if added:
+            expected[path] = frozenset(added)
+    return out, expected
+
+
+@given(case=patches())
+def test_a_patch_gives_exactly_its_added_lines(case: tuple[str, dict[str, frozenset[int]]]) -> None:
+    fuzzkit.ran("git: diff -U0 parser")
+    output, expected = case
+    assert dict(parse_diff(output.encode("utf-8"))) == expected
+
+
+def test_changed_lines_of_odd_names_in_a_real_repository(repo: GitRepo) -> None:
+    names = [n for n in NAMES if "/" not in n]
+    for name in names:
+        repo.write(name, "".join(f"line {i}\n" for i in range(1, 11)))
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    committed, uncommitted = names[::2], names[1::2]
+    for name in committed:
+        text = (repo.path / name).read_text(encoding="utf-8").replace("line 3\n", "three\n")
+        repo.write(name, text)
+    repo.commit("change line 3")
+    for name in uncommitted:
+        text = (repo.path / name).read_text(encoding="utf-8").replace("line 7\n", "seven\n")
+        repo.write(name, text + "eleven\n")
+    repo.write("untracked \n odd.py", "a\nb\n")
+    repo.git("config", "diff.noprefix", "true")  # a person's settings must not matter
+    repo.git("config", "diff.mnemonicPrefix", "true")
+
+    found = Facts(settings_of(repo, base="main")).get(changed_lines)
+
+    assert found == (
+        {n: frozenset({3}) for n in committed}
+        | {n: frozenset({7, 11}) for n in uncommitted}
+        | {"untracked \n odd.py": frozenset({1, 2})}
+    )
