@@ -122,6 +122,11 @@ def test_mypy_imports_no_project_module_named_like_its_own(repo: GitRepo, marker
     assert ran(markers) == set()
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="3.10 has no `python -P`: mypy imports the project's pathspec.py shadow before "
+    "its plugins (a known gap, see docs/untrusted-code.md)",
+)
 def test_mypy_imports_the_plugins_the_project_names(repo: GitRepo, markers: Path) -> None:
     pytest.importorskip("mypy")
     plant(repo, markers, '[tool.tddgate]\n[tool.mypy]\nplugins = ["evil_plugin.py"]\n')
