@@ -8,6 +8,7 @@ two terminals do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -91,7 +92,7 @@ def finish(runs: list[subprocess.Popen[str]]) -> list[str]:
 
 
 def recorded(project: Path) -> list[tuple[int, str]]:
-    with sqlite3.connect(project / ".tddgate" / "ledger.sqlite3") as conn:
+    with contextlib.closing(sqlite3.connect(project / ".tddgate" / "ledger.sqlite3")) as conn, conn:
         rows = conn.execute(
             "SELECT t.run_id, n.nodeid FROM tests t JOIN nodes n USING (node_id)"
             " ORDER BY t.run_id, n.nodeid"

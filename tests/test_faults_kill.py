@@ -9,6 +9,7 @@ intact, and the next run of the same writer succeeds (no lock or debris in its w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -122,7 +123,7 @@ def ledger_rows(path: Path) -> list[tuple[int, int]]:
     """(run id, tests recorded) of every run; [] for a ledger whose first run died."""
     if not path.exists():
         return []
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone():
             return []

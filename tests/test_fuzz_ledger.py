@@ -10,6 +10,7 @@ as a status line); reading the ledger and learning from it end in a result or a
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import tempfile
@@ -167,7 +168,7 @@ def test_a_ledger_someone_edited(
     folder.mkdir(parents=True)
     project.ledger.write_bytes(healthy)
     params = () if "--" in statement else (value,)
-    with sqlite3.connect(project.ledger) as conn:
+    with contextlib.closing(sqlite3.connect(project.ledger)) as conn, conn:
         try:
             conn.execute(statement.replace("-- ?", ""), params)
         except sqlite3.IntegrityError:  # a NOT NULL or UNIQUE column refused the value
@@ -187,7 +188,7 @@ def test_odd_files_are_handled(project: Project, content: bytes) -> None:
 
 def test_another_programs_database(project: Project, tmp_path: Path) -> None:
     other = tmp_path / "other.sqlite3"
-    with sqlite3.connect(other) as conn:
+    with contextlib.closing(sqlite3.connect(other)) as conn, conn:
         conn.execute("CREATE TABLE schema_version (app, version)")
         conn.execute("INSERT INTO schema_version VALUES ('someone else', 1)")
     conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -23,7 +24,7 @@ def project(tmp_path: Path) -> Project:
 
 
 def rows(path: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         return conn.execute(sql, args).fetchall()
 
 
@@ -224,7 +225,7 @@ def test_a_corrupt_ledger_is_moved_aside_and_a_fresh_one_started(project: Projec
 
 def test_another_programs_database_is_moved_aside_not_written_to(project: Project) -> None:
     project.ledger.parent.mkdir(parents=True)
-    with sqlite3.connect(project.ledger) as conn:
+    with contextlib.closing(sqlite3.connect(project.ledger)) as conn, conn:
         conn.execute("CREATE TABLE customers (name TEXT)")
         conn.execute("INSERT INTO customers VALUES ('Ada')")
     conn.close()
@@ -239,7 +240,7 @@ def test_another_programs_database_is_moved_aside_not_written_to(project: Projec
 
 def test_a_ledger_of_a_newer_version_is_left_alone(project: Project) -> None:
     project.record(outcome("tests/test_calc.py::test_add", "passed"))
-    with sqlite3.connect(project.ledger) as conn:
+    with contextlib.closing(sqlite3.connect(project.ledger)) as conn, conn:
         conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
     conn.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -50,7 +51,7 @@ def finish(workers: list[subprocess.Popen[str]]) -> None:
 
 
 def recorded_tests(project: Project) -> list[str]:
-    with sqlite3.connect(project.ledger) as conn:
+    with contextlib.closing(sqlite3.connect(project.ledger)) as conn, conn:
         found = [
             row[0] for row in conn.execute("SELECT nodeid FROM tests JOIN nodes USING (node_id)")
         ]
@@ -68,7 +69,7 @@ def test_three_runs_at_once_on_a_new_ledger_lose_nothing(tmp_path: Path) -> None
     finish(start_workers(project, 15))
 
     assert recorded_tests(project) == expected_tests(15)
-    with sqlite3.connect(project.ledger) as conn:
+    with contextlib.closing(sqlite3.connect(project.ledger)) as conn, conn:
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM runs").fetchone() == (
             45,
             45,

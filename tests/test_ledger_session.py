@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -144,7 +145,8 @@ def test_under_xdist_the_controller_records_one_run(project: pytest.Pytester) ->
     )
 
     assert result.ret == 1
-    with sqlite3.connect(project.path / ".tddgate/ledger.sqlite3") as conn:
+    ledger = project.path / ".tddgate/ledger.sqlite3"
+    with contextlib.closing(sqlite3.connect(ledger)) as conn, conn:
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
         assert conn.execute(
             "SELECT nodeid, outcome FROM tests JOIN nodes USING (node_id) ORDER BY nodeid"

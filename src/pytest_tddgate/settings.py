@@ -687,6 +687,14 @@ class _Context:
                 f"path {value!r} cannot be used: {exc}",
                 fix="use a plain path relative to the project root",
             ) from None
+        # Python 3.13's lenient resolve() stops at a symlink loop instead of raising;
+        # a resolved path that still goes through a link is that loop.
+        if any(part.is_symlink() for part in (resolved, *resolved.parents)):
+            raise self.error(
+                key,
+                f"path {value!r} cannot be used: a symbolic link loop",
+                fix="use a plain path relative to the project root",
+            )
         if candidate.is_absolute() or not resolved.is_relative_to(self.root):
             linked = not candidate.is_absolute() and ".." not in candidate.parts
             raise self.error(
