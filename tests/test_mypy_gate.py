@@ -169,7 +169,7 @@ def test_a_mypy_that_cannot_start_its_check_is_an_error_with_stderr(
     result.stdout.fnmatch_lines(
         [
             "mypy*error*`mypy` failed (exit 2): no_such_folder: error: Cannot read file*",
-            "*fix: run `*-m mypy --output=json * no_such_folder` by hand to see the whole error",
+            "*fix: run `*mypy* --output=json * no_such_folder` by hand to see the whole error",
         ]
     )
     assert gate(root, "mypy")["status"] == "error"

@@ -12,6 +12,7 @@ run the project's tests.
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import pytest_tddgate
 from tests.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +110,6 @@ def test_tddgate_check_without_mypy_imports_no_project_file(repo: GitRepo, marke
     assert ran(markers) == set()
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="`python -P` is new in 3.11")
 def test_mypy_imports_no_project_module_named_like_its_own(repo: GitRepo, markers: Path) -> None:
     """Found here: `python -m mypy` in the project folder imported the project's
     `pathspec.py` in place of the library (and ran it)."""
@@ -122,11 +123,6 @@ def test_mypy_imports_no_project_module_named_like_its_own(repo: GitRepo, marker
     assert ran(markers) == set()
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 11),
-    reason="3.10 has no `python -P`: mypy imports the project's pathspec.py shadow before "
-    "its plugins (a known gap, see docs/untrusted-code.md)",
-)
 def test_mypy_imports_the_plugins_the_project_names(repo: GitRepo, markers: Path) -> None:
     pytest.importorskip("mypy")
     plant(repo, markers, '[tool.tddgate]\n[tool.mypy]\nplugins = ["evil_plugin.py"]\n')
@@ -135,6 +131,25 @@ def test_mypy_imports_the_plugins_the_project_names(repo: GitRepo, markers: Path
     tddgate(repo, "check", "--only", "mypy")
 
     assert "mypy-plugin" in ran(markers)
+
+
+def test_the_310_mypy_entry_drops_its_own_folder_from_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python 3.10 has no `-P`; the gate runs mypy through this script instead."""
+    pytest.importorskip("mypy")
+    entry = Path(pytest_tddgate.__file__).parent / "mypy_entry.py"
+    # as `python mypy_entry.py` starts it: its folder first (here, another one, so
+    # that the test can see it go)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.setattr(sys, "argv", [str(entry), "--version"])
+
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(entry), run_name="__main__")
+
+    assert info.value.code in (0, None)
+    assert capsys.readouterr().out.startswith("mypy ")
+    assert str(tmp_path) not in sys.path
 
 
 def test_red_green_replays_run_the_project_tests_even_in_check(

@@ -15,6 +15,7 @@ import shutil
 import sys
 import sysconfig
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
@@ -30,7 +31,6 @@ from pytest_tddgate.proc import Background, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from pytest_tddgate.facts import Facts
     from pytest_tddgate.proc import Completed
@@ -106,8 +106,10 @@ def _mypy() -> tuple[str, ...]:
     if importlib.util.find_spec("mypy") is not None:
         # -P (3.11+): `-m` would put the project folder first on sys.path, so a module
         # of the project named like one of mypy's own (pathspec.py, tomli.py) would be
-        # imported, and run, in its place
-        return (sys.executable, *(("-P",) if sys.version_info >= (3, 11) else ()), "-m", "mypy")
+        # imported, and run, in its place; 3.10 has no -P, so a script does the same
+        if sys.version_info >= (3, 11):
+            return (sys.executable, "-P", "-m", "mypy")
+        return (sys.executable, str(Path(__file__).parent.parent / "mypy_entry.py"))
     found = shutil.which("mypy")
     if found is None:
         raise _missing("mypy", f"neither importable by {sys.executable} nor on PATH")
