@@ -256,12 +256,17 @@ def table(results: dict[str, dict[str, list[Sample]]], python: str) -> str:
             f"| {pair('gate-cov', 'cov')} | {pair('cov', 'plain')} "
             f"| {ratio(samples, 'gate-cov', 'cov', 'rss_mb'):.2f} | {wall:+.2f} / {cpu:+.2f} |"
         )
-    plain = {n: statistics.median(s.wall for s in r["plain"]) for n, r in results.items()}
-    lines += [
-        "",
-        "plain pytest, median wall seconds: " + ", ".join(f"{n} {v:.1f}" for n, v in plain.items()),
-    ]
+    plain = {n: best(r["plain"], "wall") for n, r in results.items()}
+    lines += ["", "plain pytest, best wall seconds: " + ", ".join(
+        f"{n} {v:.1f}" for n, v in plain.items())]  # fmt: skip
     return "\n".join(lines)
+
+
+def load(path: Path) -> dict[str, dict[str, list[Sample]]]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        n: {row: [Sample(**s) for s in runs] for row, runs in r.items()} for n, r in raw.items()
+    }
 
 
 def main() -> None:
@@ -269,7 +274,16 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable, help="interpreter to benchmark")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--project", action="append", choices=sorted(PROJECTS))
+    parser.add_argument(
+        "--table",
+        metavar="RESULTS",
+        type=Path,
+        help="print the table of a saved results-<python>.json, run nothing",
+    )
     args = parser.parse_args()
+    if args.table:
+        print(table(load(args.table), args.table.stem.removeprefix("results-")))
+        return
     started = time.perf_counter()
     for name in PROJECTS:
         fetch(name)
