@@ -12,7 +12,7 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     # the same command as the README's, so every Python gates itself
-    session.run("pytest", "--tddgate", *session.posargs)
+    session.run("pytest", "--tddgate", "-n", "auto", *session.posargs)
 
 
 @nox.session

@@ -65,6 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"tddgate: {exc.render()}", file=sys.stderr)
         return 4
+    except OSError as exc:  # a full disk, a read-only folder: the reason, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"tddgate: {where}{exc.strerror or exc}\n"
+            "  fix: check that the folder is writable and the disk not full; "
+            "nothing was changed",
+            file=sys.stderr,
+        )
+        return 4
 
 
 if __name__ == "__main__":  # pragma: no cover

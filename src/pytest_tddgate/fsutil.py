@@ -38,9 +38,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
             Path(tmp_name).chmod(mode)
         Path(tmp_name).replace(path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             Path(tmp_name).unlink()
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write() names no file: say which one
         raise
 
 

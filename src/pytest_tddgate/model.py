@@ -167,13 +167,16 @@ class RequirementStatus:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RequirementStatus:
+        percent = data.get("coverage_percent")
+        if percent is not None and not isinstance(percent, (int, float)):
+            raise TypeError(f"coverage_percent is {percent!r}, not a number")
         return cls(
             id=str(data["id"]),
             status=str(data["status"]),
-            tests=tuple(data.get("tests", ())),
-            code=tuple(data.get("code", ())),
-            title=data.get("title"),
-            coverage_percent=data.get("coverage_percent"),
+            tests=_strings(data.get("tests", ()), "tests"),
+            code=_strings(data.get("code", ()), "code"),
+            title=_text(data.get("title"), "title"),
+            coverage_percent=percent,
         )
 
 
@@ -217,11 +220,26 @@ class Report:
             raise ValueError(f"not a {SCHEMA} report (schema: {data.get('schema')!r})")
         return cls(
             gates=tuple(GateResult.from_json(g) for g in data.get("gates", [])),
-            base=data.get("base"),
-            head=data.get("head"),
-            role=data.get("role"),
+            base=_text(data.get("base"), "base"),
+            head=_text(data.get("head"), "head"),
+            role=_text(data.get("role"), "role"),
             requirements=tuple(RequirementStatus.from_json(r) for r in data["requirements"]),
-            base_note=data.get("base_note"),
-            generated_at=data.get("generated_at"),
-            tool_version=data.get("tool_version"),
+            base_note=_text(data.get("base_note"), "base_note"),
+            generated_at=_text(data.get("generated_at"), "generated_at"),
+            tool_version=_text(data.get("tool_version"), "tool_version"),
         )
+
+
+# A report read back (by `tddgate matrix`, `--update`) is printed and sliced: a
+# hand-edited one with a number where a string belongs must fail on loading, where
+# the loader turns it into a clear message, not later in a traceback.
+def _text(value: Any, key: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key} is {value!r}, not a string")
+    return value
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{key} is {value!r}, not a list of strings")
+    return tuple(value)

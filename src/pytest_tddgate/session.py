@@ -88,7 +88,10 @@ def start_coverage(config: pytest.Config) -> None:
 
     if COVERAGE_KEY in config.stash:
         return
-    run = covrun.CoverageRun.start(config)
+    try:
+        run = covrun.CoverageRun.start(config)
+    except UsageError as exc:  # a broken coverage configuration: exit 4, no traceback
+        raise pytest.UsageError(f"tddgate: {exc.render()}") from None
     if run is not None:
         hooks = CoverageHooks(run)
         config.stash[COVERAGE_KEY] = hooks

@@ -458,6 +458,9 @@ def resolve(
         elif f.name in table:
             values[f.name] = ctx.check(table[f.name], f, f.name)
         else:
+            if meta["path"] and isinstance(f.default, str):
+                # the checkout decides what `.tddgate/` or `docs/` is: a link out counts
+                ctx.inside_root(f.default, f.name)
             values[f.name] = f.default
     project = ProjectOptions(**values)
     for name in (*project.only, *project.skip):
@@ -631,7 +634,8 @@ class _Context:
         last = re.split(r"[.\[\]]", key.rstrip("]"))
         name = next((part for part in reversed(last) if part and not part.isdigit()), key)
         pattern = re.compile(rf"^\s*\"?{re.escape(name)}\"?\s*=")
-        for number, line in enumerate(self.text.splitlines(), start=1):
+        # split on "\n" only, as TOML and editors count lines (not on U+2028 and kin)
+        for number, line in enumerate(self.text.split("\n"), start=1):
             if pattern.match(line):
                 return number
         return None
@@ -675,12 +679,23 @@ class _Context:
     def inside_root(self, value: str, key: str) -> None:
         """Paths from a config file must not reach outside the repository."""
         candidate = Path(value)
-        resolved = (self.root / candidate).resolve()
-        if candidate.is_absolute() or not resolved.is_relative_to(self.root):
+        try:
+            resolved = (self.root / candidate).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a NUL byte, a symlink loop
             raise self.error(
                 key,
-                f"path `{value}` is outside the project folder {self.root}",
-                fix="use a path relative to the project root, without `..`",
+                f"path {value!r} cannot be used: {exc}",
+                fix="use a plain path relative to the project root",
+            ) from None
+        if candidate.is_absolute() or not resolved.is_relative_to(self.root):
+            linked = not candidate.is_absolute() and ".." not in candidate.parts
+            raise self.error(
+                key,
+                f"path `{value}` is outside the project folder {self.root}"
+                + (f" (a symbolic link leads to {resolved})" if linked else ""),
+                fix="replace the symbolic link by a folder or file of the project"
+                if linked
+                else "use a path relative to the project root, without `..`",
             )
 
 

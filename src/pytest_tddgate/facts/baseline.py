@@ -198,6 +198,10 @@ def _entry(path: Path, item: Any, where: str) -> tuple[Fingerprint, int]:
             raise _error(
                 path, f"must be a string, got {type(value).__name__}", key=f"{where}.{name}"
             )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # JSON can spell half a character (`\ud800`), no file can
+            raise _error(path, "holds a lone surrogate escape", key=f"{where}.{name}") from None
         values.append(value)
     count = item.get("count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:

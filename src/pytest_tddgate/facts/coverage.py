@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.errors import FactError
+from pytest_tddgate.errors import FactError, UsageError
 
 if TYPE_CHECKING:
     import coverage
@@ -215,19 +215,27 @@ class Measurement:
 
     @classmethod
     def start(cls, settings: Settings, changed: Callable[[], ChangedLines]) -> Measurement:
+        """Raises `UsageError` for a coverage configuration coverage.py rejects."""
         import coverage
 
         notes: list[str] = []
         with inside(settings.root), quiet(notes):
-            # in memory: written once at the end, never half-written by a crash
-            cov = coverage.Coverage(data_file=None)
-            plan = make_plan(settings, cov.config, changed)
-            for name, value in plan.options.items():
-                cov.set_option(name, value)
-            measurement = cls(cov, plan, settings.root, [*plan.notes, *notes])
-            if plan.trace:
-                cov.start()
-                measurement._running = True
+            try:
+                # in memory: written once at the end, never half-written by a crash
+                cov = coverage.Coverage(data_file=None)
+                plan = make_plan(settings, cov.config, changed)
+                for name, value in plan.options.items():
+                    cov.set_option(name, value)
+                measurement = cls(cov, plan, settings.root, [*plan.notes, *notes])
+                if plan.trace:
+                    cov.start()
+                    measurement._running = True
+            except (coverage.CoverageException, ImportError) as exc:  # ImportError: a plugin
+                raise UsageError(
+                    f"coverage.py cannot use the project's coverage configuration: {exc}",
+                    fix="correct [tool.coverage] (or .coveragerc, setup.cfg, tox.ini), or "
+                    "turn the gate off: [tool.tddgate.gates.coverage] enabled = false",
+                ) from None
         return measurement
 
     @property

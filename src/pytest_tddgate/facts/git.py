@@ -2,7 +2,7 @@
 
 Every call goes through `git()`: an argument list, a timeout, `-z` where paths are
 printed, and configuration that keeps the repository under check from running code
-of its own through git (fsmonitor, external diff drivers) or changing the output we
+of its own through git (fsmonitor, external diff drivers, hooks) or changing the output we
 parse (quotepath, pager, signatures, relative paths).
 """
 
@@ -41,6 +41,10 @@ _SAFE_CONFIG = (
     "log.showSignature=false",
     "-c",
     "diff.relative=false",
+    # no hook runs: `git worktree add` (the red-green replays) would run post-checkout,
+    # reference-transaction and post-index-change hooks of the checkout under judgement
+    "-c",
+    "core.hooksPath=/dev/null",
 )
 _ENV_KEEP = ("PATH", "HOME", "SYSTEMROOT", "TMPDIR", "GIT_EXEC_PATH")
 # set by git for hooks (pre-commit runs inside one); they point at the checkout under

@@ -39,7 +39,10 @@ STATE_DIR = ".tddgate"
 _LOG_FLAGS = ("-z", "-M", "--raw", "--no-color", "--no-abbrev", "--no-ext-diff", "--no-textconv")
 # the working tree's or index's diff is small: git counts its lines, ignoring whitespace
 _DIFF_FLAGS = (*_LOG_FLAGS, "--numstat", "-w", "--ignore-blank-lines")
-_HEADER = "%x1e%H%x1f%P%x1f%ae%x1f%an%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1f"
+# fields end in NUL, which no name, subject or trailer can hold (a unit separator,
+# say, can be in a subject); `-z` ends the last one, and \x1e marks a commit's start
+_HEADER = "%x1e%H%x00%P%x00%ae%x00%an%x00%aI%x00%s%x00%(trailers:only,unfold)"
+_HEADER_FIELDS = 7
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
@@ -194,8 +197,9 @@ def parse_log(out: str, substance: Substance | None = None) -> list[Commit]:
         index += 1
         if not token.startswith("\x1e"):
             continue  # only the empty tail after the last NUL
-        sha, parents, email, name, date, subject, trailers, _ = token[1:].split("\x1f", 7)
-        changes, index = _parse_changes(tokens, index, substance)
+        fields = [token[1:], *tokens[index : index + _HEADER_FIELDS - 1]]
+        sha, parents, email, name, date, subject, trailers = fields
+        changes, index = _parse_changes(tokens, index + _HEADER_FIELDS - 1, substance)
         commits.append(
             Commit(
                 sha=sha,
@@ -285,7 +289,7 @@ def parse_changes(out: str) -> list[Change]:
 def parse_trailers(text: str) -> dict[str, tuple[str, ...]]:
     """`Key: value` lines (as `%(trailers:only,unfold)` prints them) by lower-case key."""
     found: dict[str, list[str]] = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines: a value may hold \x1e, U+2028...
         key, sep, value = line.partition(":")
         if sep and key.strip() and " " not in key.strip():
             found.setdefault(key.strip().lower(), []).append(value.strip())

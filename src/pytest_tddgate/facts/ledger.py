@@ -103,7 +103,7 @@ def reader(path: Path) -> Iterator[sqlite3.Connection | None]:
             f"{path} is not a pytest-tddgate run ledger ({exc.reason})",
             fix="the next `pytest --tddgate` run moves it aside",
         ) from None
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # see ledger_store.UNREADABLE
         raise LedgerError(
             f"could not read the run ledger {path}: {exc}",
             fix="the next `pytest --tddgate` run moves a damaged ledger aside; or delete it",
@@ -139,7 +139,7 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
             f"{path} is not a pytest-tddgate run ledger ({exc.reason})",
             fix="the next `pytest --tddgate` run moves it aside",
         ) from None
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # see ledger_store.UNREADABLE
         raise LedgerError(
             f"could not read the run ledger {path}: {exc}",
             fix="the next `pytest --tddgate` run moves a damaged ledger aside; or delete it",
@@ -206,9 +206,10 @@ def test_outcomes(path: Path, test_files: Sequence[str], impl_path: str) -> list
                     started,
                     nodeid,
                     outcome,
-                    bytes(blob).hex() if blob is not None else None,
+                    blob.hex() if isinstance(blob, bytes) else None,  # damaged: unknown
                 )
                 for run_id, started, nodeid, outcome, blob in rows
+                if isinstance(run_id, int) and isinstance(nodeid, str)  # else damaged
             ]
     unique = {(o.run_id, o.nodeid): o for o in found}
     return [unique[key] for key in sorted(unique)]

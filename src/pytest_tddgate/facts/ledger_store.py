@@ -77,6 +77,8 @@ SCHEMA = (
 RUN_TABLES = ("gates", "metrics", "findings", "tests", "files", "requirements")
 
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+# A damaged schema makes SQLite's error message itself invalid UTF-8: Python then
+# raises UnicodeDecodeError instead of a DatabaseError. Both mean "unreadable".
 _CORRUPT_TEXT = ("file is not a database", "malformed", "disk image", "file is encrypted")
 
 
@@ -115,6 +117,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if not readonly:
+            check(conn)  # raises Foreign first: another program's file stays as it was
             _use_wal(conn)
     except BaseException:
         conn.close()
@@ -216,7 +219,7 @@ def _usable(path: Path) -> bool:
                 raise
             conn.execute("COMMIT")
         return True
-    except Foreign:
+    except (Foreign, UnicodeDecodeError):
         return False
     except sqlite3.DatabaseError as exc:
         if is_corrupt(exc):

@@ -61,6 +61,8 @@ def record(settings: Settings, report: Report, test_run: TestRun | None) -> Reco
             return Recorded(run_id, pruned, tuple(notes))
         except Foreign as exc:
             notes.append(set_aside(path, exc.reason))
+        except UnicodeDecodeError:  # a damaged schema: see ledger_store
+            notes.append(set_aside(path, "its schema is damaged"))
         except _Moved:
             continue  # another run set the file aside while we hashed: use the new one
         except sqlite3.DatabaseError as exc:
@@ -246,11 +248,14 @@ def _metric(value: object) -> float | int | str | None:
 
 
 def _hash_cache(conn: sqlite3.Connection) -> dict[str, FileHash]:
+    rows = conn.execute("SELECT path, size, mtime_ns, hashed_ns, blob FROM hash_cache")
     return {
-        path: FileHash(path, "", bytes(blob), size, mtime_ns, hashed_ns)
-        for path, size, mtime_ns, hashed_ns, blob in conn.execute(
-            "SELECT path, size, mtime_ns, hashed_ns, blob FROM hash_cache"
-        )
+        path: FileHash(path, "", blob, size, mtime_ns, hashed_ns)
+        for path, size, mtime_ns, hashed_ns, blob in rows
+        # a cache: a row damaged or edited into other types only means hashing again
+        if isinstance(path, str)
+        and isinstance(blob, bytes)
+        and all(isinstance(n, int) for n in (size, mtime_ns, hashed_ns))
     }
 
 

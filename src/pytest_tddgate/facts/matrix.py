@@ -32,6 +32,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 # relative, `/`-separated, no `.` or `..` parts, no doubled or trailing slash, no spaces
 _PLAIN_PATH = re.compile(r"(?:[\w-][\w.+@=,-]*/)*[\w-][\w.+@=,-]*")
 _BOM = "\ufeff"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_HALF = "holds a lone surrogate escape (half of a character, e.g. `\\ud800`)"
+_HALF_FIX = "write the whole character, or both halves of its escape"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,16 @@ def parse(
             fix="correct the syntax (a trailing comma or a missing quote or "
             "comma is the usual cause)",
         ) from None
+    except (ValueError, RecursionError) as exc:  # a number of 4300+ digits; deep nesting
+        raise UsageError(
+            f"not a JSON file this tool can read: {exc}",
+            file=display,
+            fix="shorten the number or flatten the nesting",
+        ) from None
     problems = [_duplicate_key_problem(doc, obj, key) for obj, key in duplicate_keys]
+    halves = _lone_surrogates(doc) if _SURROGATE_ESCAPE.search(text) else []
+    if halves:  # alone: other messages would quote the unprintable text
+        raise _usage_error(halves, text, display)
     bare = isinstance(doc, list)
     items, extra = _requirement_list(doc, problems)
     prefix: JsonPath = () if bare else ("requirements",)
@@ -357,6 +369,38 @@ def normalize_path(value: str) -> str | None:
 def entry_file(entry: str) -> str:
     """The file (or folder) part of a `tests` entry: `tests/a.py::test_x` -> `tests/a.py`."""
     return entry.partition("::")[0]
+
+
+def _lone_surrogates(doc: Any) -> list[Problem]:
+    """Strings holding half a character: JSON can spell one (`"\\ud800"`), but no UTF-8
+    file, report or terminal can hold it, so it would crash every later step."""
+    problems = []
+    stack: list[tuple[JsonPath, Any]] = [((), doc)]
+    while stack:
+        path, node = stack.pop()
+        children = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else ()
+        )
+        for key, child in children:
+            if isinstance(key, str) and not _encodable(key):
+                problems.append(Problem(path, f"a key {_HALF}", _HALF_FIX))
+            elif isinstance(child, str) and not _encodable(child):
+                problems.append(Problem((*path, key), _HALF, _HALF_FIX))
+            elif isinstance(child, (dict, list)):
+                stack.append(((*path, key), child))
+    return sorted(problems, key=lambda p: [str(part) for part in p.path])
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _duplicate_key_problem(doc: Any, obj: dict[str, Any], key: str) -> Problem:

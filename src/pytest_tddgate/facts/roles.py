@@ -14,6 +14,7 @@ staged changes take the option / environment role.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,12 @@ def parse_roles(text: str, file: str) -> RoleRules:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, file) from None
+    except RecursionError:
+        raise UsageError(
+            "is nested too deeply to read",
+            file=file,
+            fix=f"a role file is three levels deep, e.g.\n  {_EXAMPLE}\n  (see {GUIDE})",
+        ) from None
     if data is not None:
         _reject_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), file)
     return _Parser(text, file).rules(data)
@@ -262,7 +269,7 @@ class _Parser:
                 )
             try:
                 compiled((pattern,))
-            except ValueError as exc:
+            except (ValueError, re.error) as exc:  # pathspec passes on re's own errors
                 raise self.error(
                     (*key, index),
                     f"is not a valid gitignore-style glob ({exc})",
@@ -384,31 +391,45 @@ def _locate(text: str, key: Key, *, at_key: bool) -> tuple[int | None, int | Non
     return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
 
 
-def _reject_duplicate_keys(node: Any, file: str, key: Key = ()) -> None:
-    """YAML keeps the last of two equal keys; a role defined twice must not lose rules."""
+def _reject_duplicate_keys(root: Any, file: str) -> None:
+    """YAML keeps the last of two equal keys; a role defined twice must not lose rules.
+
+    Walks the node tree without recursion and visits each node once: an alias points
+    at its anchor's node, so a document of nested aliases (a "billion laughs") or an
+    alias inside its own anchor costs one visit per node, not one per path.
+    """
     import yaml  # here, not at the top: only projects with a role file pay for it
 
-    if isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _reject_duplicate_keys(item, file, (*key, index))
-    if not isinstance(node, yaml.MappingNode):
-        return
-    first: dict[str, Any] = {}
-    for name_node, value in node.value:
-        name = str(name_node.value)
-        if name in first:
-            mark = name_node.start_mark
-            raise UsageError(
-                f"`{name}` appears twice (first on line {first[name].line + 1}); YAML would "
-                "silently keep only the last one",
-                file=file,
-                key=_dotted((*key, name)),
-                line=mark.line + 1,
-                column=mark.column + 1,
-                fix="merge the two entries into one",
-            )
-        first[name] = name_node.start_mark
-        _reject_duplicate_keys(value, file, (*key, name))
+    found: list[tuple[Any, str, Key, Any]] = []  # (mark, name, key, mark of the first)
+    seen: set[int] = set()
+    stack: list[tuple[Any, Key]] = [(root, ())]
+    while stack:
+        node, key = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*key, index)) for index, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[str, Any] = {}
+            for name_node, value in node.value:
+                name = str(name_node.value)
+                if name in first:
+                    found.append((name_node.start_mark, name, key, first[name]))
+                else:
+                    first[name] = name_node.start_mark
+                stack.append((value, (*key, name)))
+    if found:  # the first one in the document, as a reader meets it
+        mark, name, key, first_mark = min(found, key=lambda f: (f[0].line, f[0].column))
+        raise UsageError(
+            f"`{name}` appears twice (first on line {first_mark.line + 1}); YAML would "
+            "silently keep only the last one",
+            file=file,
+            key=_dotted((*key, name)),
+            line=mark.line + 1,
+            column=mark.column + 1,
+            fix="merge the two entries into one",
+        )
 
 
 def _dotted(key: Key) -> str:

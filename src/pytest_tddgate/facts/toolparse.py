@@ -61,6 +61,8 @@ def _json_list(stdout: bytes) -> list[dict[str, Any]]:
         data = json.loads(stdout.decode("utf-8", errors="replace") or "[]")
     except json.JSONDecodeError as exc:
         raise UnparsableOutputError(f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 4300+ digit number; deep nesting
+        raise UnparsableOutputError(f"JSON we cannot read: {exc}") from None
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise UnparsableOutputError("expected a JSON list of objects")
     return data
@@ -180,8 +182,12 @@ def _mypy_json(line: str) -> dict[str, Any]:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise UnparsableOutputError(f"not a JSON line: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 4300+ digit number; deep nesting
+        raise UnparsableOutputError(f"a JSON line we cannot read: {exc}") from None
     if not isinstance(data, dict) or "file" not in data or "message" not in data:
         raise UnparsableOutputError("a JSON line without `file` and `message`")
+    if data.get("line") is not None and not isinstance(data["line"], int):
+        raise UnparsableOutputError(f"a JSON line whose `line` is {data['line']!r}")
     return {
         "path": data["file"],
         "line": data.get("line"),

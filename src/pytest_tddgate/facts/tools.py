@@ -104,7 +104,10 @@ def _mypy() -> tuple[str, ...]:
     pointed at this interpreter so that it resolves imports as the tests do.
     """
     if importlib.util.find_spec("mypy") is not None:
-        return (sys.executable, "-m", "mypy")
+        # -P (3.11+): `-m` would put the project folder first on sys.path, so a module
+        # of the project named like one of mypy's own (pathspec.py, tomli.py) would be
+        # imported, and run, in its place
+        return (sys.executable, *(("-P",) if sys.version_info >= (3, 11) else ()), "-m", "mypy")
     found = shutil.which("mypy")
     if found is None:
         raise _missing("mypy", f"neither importable by {sys.executable} nor on PATH")

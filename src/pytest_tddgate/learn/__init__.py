@@ -52,8 +52,17 @@ def update_expertise(settings: Settings) -> LearnResult:
     ledger_path = settings.path(settings.project.ledger)
     target = settings.path(settings.project.expertise)
     with ledger.write_lock(ledger_path) as conn:
-        past = history.load(conn)
-        learnings = derive(past)
+        try:
+            past = history.load(conn)
+            learnings = derive(past)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # SQLite keeps any type in any column: rows edited or damaged into other
+            # types cost this run its learnings, not the run itself
+            raise ledger.LedgerError(
+                f"the run ledger {ledger_path} holds data of unexpected types "
+                f"({type(exc).__name__}: {exc}); the learnings are not updated",
+                fix="move the ledger aside to start a fresh one",
+            ) from None
         as_of = past.runs[-1].date if past.runs else "1970-01-01"
         for _attempt in range(3):
             before = _read(target)

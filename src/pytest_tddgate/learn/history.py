@@ -165,7 +165,8 @@ def _failing_tests(conn: sqlite3.Connection) -> dict[str, tuple[TestPoint, ...]]
 def _changes_of(conn: sqlite3.Connection, path: str) -> list[tuple[int, bytes | None]]:
     """(run_id, hash) of every run in which `path` changed, oldest first."""
     return [
-        (run_id, None if blob is None else bytes(blob))
+        # bytes(n) of an int edited or damaged into the column would allocate n bytes
+        (run_id, blob if isinstance(blob, bytes) else None)
         for run_id, blob in conn.execute(
             "SELECT f.run_id, f.blob FROM files f JOIN paths p ON p.path_id = f.path_id"
             " WHERE p.path = ? ORDER BY f.run_id",

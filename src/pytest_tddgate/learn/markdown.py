@@ -87,7 +87,7 @@ def _front_matter(lines: list[str], path: Path) -> int:
         if lines[index].rstrip("\r\n") in ("---", "..."):
             try:
                 data: Any = yaml.safe_load("".join(lines[1:index]))
-            except yaml.YAMLError as exc:
+            except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: deep nesting
                 mark = getattr(exc, "problem_mark", None)
                 raise UsageError(
                     f"the front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
@@ -111,15 +111,30 @@ def _body(lines: list[str], front: int) -> Iterator[int]:
     (an example a person quotes in a fence is text, not an entry or a heading)."""
     fence = ""
     for index in range(front + 1, len(lines)):
-        opening = _FENCE.match(lines[index])
-        if opening:
-            marker = opening.group(1)
-            if not fence:
-                fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                fence = ""
-        elif not fence:
+        fence, fence_line = _next_fence(fence, lines[index])
+        if not fence and not fence_line:
             yield index
+
+
+def _next_fence(fence: str, line: str) -> tuple[str, bool]:
+    """The fence open after `line` ('' for none), and whether `line` opens or closes one."""
+    opening = _FENCE.match(line)
+    if not opening:
+        return fence, False
+    marker = opening.group(1)
+    if not fence:
+        return marker, True
+    if marker[0] == fence[0] and len(marker) >= len(fence):
+        return "", True
+    return fence, True
+
+
+def _open_fence(lines: list[str], front: int) -> str:
+    """The fence a person opened and never closed, or ''."""
+    fence = ""
+    for index in range(front + 1, len(lines)):
+        fence = _next_fence(fence, lines[index])[0]
+    return fence
 
 
 def _entry_lines(lines: list[str], front: int) -> dict[str, int]:
@@ -144,6 +159,9 @@ def _headings(lines: list[str], front: int) -> list[tuple[int, int, str]]:
 
 def _insert(lines: list[str], fresh: list[Learning], front: int, newline: str) -> list[str]:
     """Add new entries at the end of their section, creating missing headings."""
+    fence = _open_fence(lines, front)
+    if fence:  # a fence left open runs to the end of the file: what follows would be code
+        lines = [*_ensure_final_newline(lines, newline), fence + newline]
     if not any(level == 2 and title == "Learnings" for _, level, title in _headings(lines, front)):
         lines = _ensure_final_newline(lines, newline)
         if not lines or (front >= 0 and len(lines) == front + 1):

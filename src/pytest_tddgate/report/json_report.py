@@ -23,7 +23,7 @@ def load(path: Path) -> Report:
             file=path,
             fix="run `pytest --tddgate` first, or pass the report's path",
         ) from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise UsageError(
             f"not a readable tddgate report: {exc}",
             file=path,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pytest_tddgate.model import Finding, GateResult, Report, Verdict
 
 _COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "red", Verdict.SKIP: "yellow"}
 MAX_FINDINGS_PER_GATE = 20
+# Line breaks, carriage returns and escape sequences in a file name, a commit subject
+# or a tool message would start a line of their own (in CI, `::error ...::` there is
+# a workflow command), overwrite one, or recolour the terminal: shown escaped instead
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +27,7 @@ def render(report: Report, report_path: str | None = None) -> list[Line]:
     width = max((len(g.name) for g in report.gates), default=5)
     lines = [_gate_line(g, width) for g in report.gates]
     if report.base_note:
-        lines.append(Line(f"base: {report.base_note}"))
+        lines.append(Line(f"base: {_plain(report.base_note)}"))
     for gate in report.gates:
         shown = [f for f in gate.findings if gate.status is not Verdict.PASS or f.waived]
         if not shown:
@@ -41,22 +46,27 @@ def _gate_line(gate: GateResult, width: int) -> Line:
     tag = gate.status.value + (
         " (optional)" if gate.optional and gate.status in (Verdict.FAIL, Verdict.ERROR) else ""
     )
-    return Line(f"{gate.name:<{width}}  {tag:<5}  {gate.summary}", _COLORS[gate.status])
+    name, summary = _plain(gate.name), _plain(gate.summary)
+    return Line(f"{name:<{width}}  {tag:<5}  {summary}", _COLORS[gate.status])
 
 
 def _finding_line(finding: Finding) -> Line:
-    where = finding.path or ""
+    where = _plain(finding.path or "")
     if where and finding.line:
         where += f":{finding.line}"
-    text = f"  {where + ': ' if where else ''}{finding.message} [{finding.rule}]"
+    text = f"  {where + ': ' if where else ''}{_plain(finding.message)} [{_plain(finding.rule)}]"
     if finding.waiver is not None:
         w = finding.waiver
-        text += f" (waived: {w.reason}; owner {w.owner}" + (
+        text += f" (waived: {_plain(w.reason)}; owner {_plain(w.owner)}" + (
             f"; expires {w.expires})" if w.expires else ")"
         )
     if finding.hint and finding.waiver is None:
-        text += f"\n    fix: {finding.hint}"
+        text += f"\n    fix: {_plain(finding.hint)}"
     return Line(text)
+
+
+def _plain(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _verdict_line(report: Report, report_path: str | None) -> Line:

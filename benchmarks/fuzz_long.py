@@ -1,0 +1,73 @@
+"""The long fuzz run: every fuzz target with 100,000 inputs per parser, then the counts.
+
+    PYTHONPATH=src python benchmarks/fuzz_long.py [--examples 100000]
+        [--files test_fuzz_matrix.py ...] [--counts benchmarks/_work/fuzz-counts.json]
+
+Runs tests/test_fuzz_*.py under the Hypothesis profile "long" (TDDGATE_FUZZ=long),
+one test file after another at the lowest CPU priority (the machine is shared), and
+prints how many inputs each target ran. Targets that build real files, git
+repositories or SQLite ledgers per input run a fixed share of that number (see
+`fuzzkit.examples`). The counts accumulate in a JSON file, so a run that is stopped
+and started again, or split over several invocations, adds up; delete the file to
+start from zero. The exit status is pytest's: 0 when no input failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_COUNTS = ROOT / "benchmarks" / "_work" / "fuzz-counts.json"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100_000, help="inputs per parser")
+    parser.add_argument("--files", nargs="*", help="test_fuzz_*.py files (default: all)")
+    parser.add_argument("--counts", type=Path, default=DEFAULT_COUNTS)
+    args = parser.parse_args()
+    files = args.files or sorted(p.name for p in (ROOT / "tests").glob("test_fuzz_*.py"))
+    args.counts.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "TDDGATE_FUZZ": "long",
+        "TDDGATE_FUZZ_EXAMPLES": str(args.examples),
+        "TDDGATE_FUZZ_COUNTS": str(args.counts),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    status = 0
+    for name in files:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", f"tests/{name}", "-q", "-p", "no:cacheprovider"],
+            cwd=ROOT,
+            env=env,
+            preexec_fn=lambda: os.nice(19),  # shared machine: everyone else first
+            check=False,
+        )
+        print(f"{name}: exit {done.returncode} in {time.monotonic() - started:,.0f} s", flush=True)
+        status = status or done.returncode
+    print_counts(args.counts)
+    return status
+
+
+def print_counts(path: Path) -> None:
+    try:
+        counts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print("no counts recorded")
+        return
+    print(f"\ninputs per fuzz target ({path}):")
+    for target, count in sorted(counts.items()):
+        print(f"  {target:<45} {count:>10,}")
+    print(f"  {'total':<45} {sum(counts.values()):>10,}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
