@@ -29,7 +29,7 @@ from typing import Any
 
 OUTSIDE = ""  # the context of lines run outside any test (imports, collection)
 _LINE = 0xFFFFFFF  # ctrace packs an arc (l1, l2) into one int: 28 bits per line
-_L1_NEGATIVE, _L2_NEGATIVE = 1 << 56, 1 << 57
+_L2_NEGATIVE = 1 << 57  # the sign of the second line
 
 # context -> file (as the tracer names it) -> numbits
 Store = dict[str, dict[str, bytes]]
@@ -118,16 +118,15 @@ def _items(data: dict[str, set[Any]]) -> list[tuple[str, set[Any]]]:
 def executed_lines(values: set[Any], branch: bool) -> set[int]:
     """Line numbers from a tracer's raw set: lines, packed arcs (ctrace), or arc tuples.
 
-    Arcs from or to a negative line mark entering or leaving a code object; only
-    positive line numbers are lines that ran.
+    Every line that ran is the end of an arc (from the line before it, or from the
+    negative first line of its code object when it starts one); arcs to a negative
+    line leave a code object. So the positive ends are exactly the lines that ran.
     """
     if not branch or not values:
         return {line for line in values if line > 0}
     if isinstance(next(iter(values)), int):
-        starts = {arc & _LINE for arc in values if not arc & _L1_NEGATIVE}
-        ends = {(arc >> 28) & _LINE for arc in values if not arc & _L2_NEGATIVE}
-        return (starts | ends) - {0}
-    return {a for a, _ in values if a > 0} | {b for _, b in values if b > 0}
+        return {(arc >> 28) & _LINE for arc in values if not arc & _L2_NEGATIVE} - {0}
+    return {end for _, end in values if end > 0}
 
 
 def merge(into: Store, other: Store) -> None:
