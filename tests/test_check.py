@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from pytest_tddgate.cli import main
-from pytest_tddgate.commands.check import find_root, pytest_testpaths
+from pytest_tddgate.commands import find_root, pytest_testpaths
 from tests.tddkit import IMPL, TEST, start_project
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ ledger, learnings) happens here, once.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import re
@@ -16,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from pytest_tddgate import __version__, engine, learn
-from pytest_tddgate.errors import FactError, TddGateError, UsageError
+from pytest_tddgate import engine, learn
+from pytest_tddgate.errors import TddGateError, UsageError
 from pytest_tddgate.facts import Facts, ledger
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
-from pytest_tddgate.model import GateResult, Report, RequirementStatus
+from pytest_tddgate.model import Report
 from pytest_tddgate.report import github_annotations, terminal, write_all, write_json
+from pytest_tddgate.report.build import build_report
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
 
 _REQ_ATTR = "tddgate_reqs"
@@ -259,35 +259,6 @@ class GateSession(WorkerRecorder):
             workflow = github_annotations(self.report, self.settings, os.environ, shown)
             for command in workflow.splitlines():
                 terminalreporter.write_line(command)
-
-
-def build_report(settings: Settings, facts: Facts, results: tuple[GateResult, ...]) -> Report:
-    """Assemble the report: gate results plus the run's base, head, role, requirements."""
-    from pytest_tddgate.facts import git
-
-    base = head = note = None
-    try:
-        revs = facts.get(git.revisions)
-        base, head, note = revs.base, revs.head, revs.base_note
-    except FactError as exc:
-        note = f"unknown ({exc.message})"
-    except TddGateError:
-        note = "unknown"
-    trace = next((r for r in results if r.name == "traceability"), None)
-    requirements = tuple(
-        RequirementStatus.from_json(item)
-        for item in (trace.details.get("requirements", []) if trace else [])
-    )
-    return Report(
-        gates=results,
-        base=base,
-        head=head,
-        role=settings.project.role,
-        requirements=requirements,
-        base_note=note,
-        generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        tool_version=__version__,
-    )
 
 
 def _display_path(path: Path | None, root: Path) -> str | None:

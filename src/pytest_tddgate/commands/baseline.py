@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_tddgate.commands.matrix import project_settings
+from pytest_tddgate.commands import project_settings
 from pytest_tddgate.engine import selected
 from pytest_tddgate.errors import FactError, UsageError
 from pytest_tddgate.facts import Facts, tools

@@ -222,7 +222,7 @@ def _tool_tables(text: str) -> dict[str, Any]:
 
 def _target(given: Path | None) -> Path:
     """The project folder; it must be inside a git repository."""
-    from pytest_tddgate.commands.report import project_root
+    from pytest_tddgate.commands import find_root
     from pytest_tddgate.facts.git import git
 
     start = (given or Path.cwd()).resolve()
@@ -237,7 +237,7 @@ def _target(given: Path | None) -> Path:
         ) from None
     if given is not None:
         return start
-    found = project_root(start)
+    found, _ = find_root(start)
     return found if found.is_relative_to(top) and (found / "pyproject.toml").is_file() else top
 
 

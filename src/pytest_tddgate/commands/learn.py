@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.commands import project_settings
 from pytest_tddgate.errors import FactError, UsageError
 from pytest_tddgate.learn import update_expertise
-from pytest_tddgate.settings import resolve
 
 if TYPE_CHECKING:
     import argparse
@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = args.root if args.root is not None else project_root(Path.cwd())
-    settings = resolve(root)
+    settings = project_settings(args.root)
     try:
         result = update_expertise(settings)
     except FactError as exc:  # no ledger yet, or one that cannot be read
@@ -45,11 +44,3 @@ def run(args: argparse.Namespace) -> int:
     shown = result.path.relative_to(settings.root).as_posix()
     print(result.describe(shown))
     return 0
-
-
-def project_root(start: Path) -> Path:
-    """The nearest folder from `start` upwards that has a pyproject.toml, else `start`."""
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    return start

@@ -9,23 +9,19 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pytest_tddgate.commands import project_settings
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.facts import covdata, matrix_edit
 from pytest_tddgate.facts.matrix import Matrix, compile_id_pattern, load, parse
 from pytest_tddgate.facts.reqmarks import StaticTests
 from pytest_tddgate.fsutil import atomic_write_text
 from pytest_tddgate.report import json_report
-from pytest_tddgate.settings import Settings, resolve
+from pytest_tddgate.settings import Settings
 
 if TYPE_CHECKING:
     import argparse
 
     from pytest_tddgate.model import Report
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 UNKNOWN = "unknown"
 STATUS_ORDER = ("passing", "failing", "untested", "not-run", UNKNOWN)
@@ -63,26 +59,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table(rows, report, loaded, sys.stdout)
     return 0
-
-
-def project_settings(root: Path | None) -> Settings:
-    """Settings of the project at `root`, or of the nearest pyproject.toml upwards."""
-    if root is None:
-        here = Path.cwd()
-        root = next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file()), here)
-    if not root.is_dir():
-        raise UsageError(f"project root {root} is not a folder", fix="pass an existing --root")
-    return resolve(root, testpaths=_pytest_testpaths(root))
-
-
-def _pytest_testpaths(root: Path) -> tuple[str, ...]:
-    """`testpaths` of pytest's config in pyproject.toml (pytest is not running here)."""
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return ()  # resolve() reports a broken pyproject.toml with its position
-    paths = data.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("testpaths", ())
-    return tuple(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else ()
 
 
 def _load(settings: Settings) -> Matrix:

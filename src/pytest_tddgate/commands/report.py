@@ -13,11 +13,12 @@ import os
 import sys
 from pathlib import Path
 
+from pytest_tddgate.commands import project_settings
 from pytest_tddgate.fsutil import atomic_write_text
 from pytest_tddgate.model import Report
 from pytest_tddgate.report import json_report, recorded_runs, terminal
 from pytest_tddgate.report.links import repo_links, repo_prefix
-from pytest_tddgate.settings import Settings, resolve
+from pytest_tddgate.settings import Settings
 
 FORMATS = ("terminal", "md", "json", "sarif", "github", "html")
 _ANSI = {"red": "31", "green": "32", "yellow": "33"}
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = resolve(project_root(Path.cwd()))
+    settings = project_settings(None)
     source = Path(args.input) if args.input else settings.path(settings.project.report)
     report = json_report.load(source)
     text = render(
@@ -83,14 +84,6 @@ def render(
     for problem in problems:
         print(problem, file=sys.stderr)
     return page
-
-
-def project_root(start: Path) -> Path:
-    """The nearest folder at or above `start` with a pyproject.toml, else `start`."""
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    return start
 
 
 def _shown(path: Path, root: Path) -> str:
