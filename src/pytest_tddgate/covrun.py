@@ -11,14 +11,17 @@ controller's, which merges.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate import engine
 from pytest_tddgate.errors import UsageError
-from pytest_tddgate.facts import Facts, covreport
-from pytest_tddgate.facts.covcontexts import Recorder, to_json
-from pytest_tddgate.facts.coverage import Measurement
+from pytest_tddgate.facts import Facts
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, load_pyproject, resolve
+
+# the measurement's modules are imported only once the coverage gate is known to run:
+# every `--tddgate` run imports this module to decide that
+if TYPE_CHECKING:
+    from pytest_tddgate.facts.coverage import Measurement
 
 
 class CoverageRun:
@@ -28,6 +31,8 @@ class CoverageRun:
         self.config = config  # the pytest Config
         self.settings = settings
         self.measurement = measurement  # None: pytest-cov measures
+        from pytest_tddgate.facts.covcontexts import Recorder
+
         self.recorder = Recorder(self._running_coverage) if settings.coverage.contexts else None
 
     @classmethod
@@ -39,6 +44,7 @@ class CoverageRun:
         measurement = None
         if not pytest_cov_measures(config):
             from pytest_tddgate.facts import diff
+            from pytest_tddgate.facts.coverage import Measurement
 
             facts = Facts(settings)
             measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
@@ -61,6 +67,8 @@ class CoverageRun:
 
     def worker_payload(self) -> dict[str, Any]:
         """An xdist worker's data for `workeroutput`, JSON-safe."""
+        from pytest_tddgate.facts.covcontexts import to_json
+
         self.stop()
         sent: dict[str, Any] = {"contexts": to_json(self.recorder.store) if self.recorder else {}}
         if self.measurement is not None:
@@ -70,6 +78,8 @@ class CoverageRun:
     def hand_over(self, workers: list[dict[str, Any]]) -> dict[str, Any]:
         """The run's coverage facts for `facts.provided` (controller only; writes the
         data file and the test map)."""
+        from pytest_tddgate.facts import covreport
+
         self.stop()
         controller = self._pytest_cov() if self.measurement is None else None
         source = covreport.Source(

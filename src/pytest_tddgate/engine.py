@@ -16,7 +16,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from pytest_tddgate.errors import FactError, UsageError
 from pytest_tddgate.facts import Facts
-from pytest_tddgate.globs import compiled
 from pytest_tddgate.model import Finding, GateResult, Verdict, Waiver
 from pytest_tddgate.settings import Settings
 
@@ -80,8 +79,11 @@ def prepare(gates: Iterable[Gate], settings: Settings, facts: Facts) -> None:
 
 def _call_optional(gates: Iterable[Gate], settings: Settings, facts: Facts, method: str) -> None:
     for gate in gates:
+        # selection first: asking a gate that does not run for its hook would import it
+        if selected(settings, gate.name):
+            continue
         hook = getattr(gate, method, None)
-        if hook is None or selected(settings, gate.name):
+        if hook is None:
             continue
         try:
             hook(GateContext(settings, facts, settings.gate(gate.name)))
@@ -196,6 +198,8 @@ def _expired(waiver: Waiver, today: dt.date) -> bool:
 
 
 def _match(finding: Finding, waivers: Sequence[Waiver]) -> Waiver | None:
+    from pytest_tddgate.globs import compiled  # pathspec: only for waivers with a path
+
     for waiver in waivers:
         if waiver.rule is not None and waiver.rule != finding.rule:
             continue

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from pytest_tddgate import engine, learn
+from pytest_tddgate import engine
 from pytest_tddgate.errors import TddGateError, UsageError
-from pytest_tddgate.facts import Facts, ledger
+from pytest_tddgate.facts import Facts
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import Report
@@ -227,6 +227,9 @@ class GateSession(WorkerRecorder):
 
     def _record_and_learn(self, report: Report) -> None:
         """Add the run to the ledger, then update expertise.md; a failure is a status line."""
+        from pytest_tddgate import learn  # imported at the end: they cost the start nothing
+        from pytest_tddgate.facts import ledger
+
         try:
             recorded = ledger.record(self.settings, report, self.facts.test_run)
         except (TddGateError, OSError) as exc:

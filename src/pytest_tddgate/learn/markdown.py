@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.learn.derive import SECTIONS, Learning, code
 
@@ -85,6 +83,8 @@ def _front_matter(lines: list[str], path: Path) -> int:
         return -1
     for index in range(1, len(lines)):
         if lines[index].rstrip("\r\n") in ("---", "..."):
+            import yaml  # here: a run with no expertise.md yet does not pay for it
+
             try:
                 data: Any = yaml.safe_load("".join(lines[1:index]))
             except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: deep nesting

@@ -37,13 +37,13 @@ def write_all(
     Returns one line per output that could not be written; the others are written
     all the same. `report_path` is the JSON report as the reader should see it.
     """
-    from pytest_tddgate.report import html, markdown, sarif
-    from pytest_tddgate.report.links import repo_links, repo_prefix
-
     project = settings.project
     summary_file = environ.get("GITHUB_STEP_SUMMARY")
     if not (project.markdown or project.sarif or project.html or summary_file):
-        return []  # no git call for links when nothing needs them
+        return []  # no git call for links, no renderer imported, when nothing needs them
+    from pytest_tddgate.report import html, markdown, sarif
+    from pytest_tddgate.report.links import repo_links, repo_prefix
+
     links = repo_links(settings.root, report.head, environ)
     prefix = links.prefix if links is not None else repo_prefix(settings.root)
     problems: list[str] = []
