@@ -181,7 +181,10 @@ def measure(steps: list[tuple[str, ...]], cwd: Path) -> Sample:
         "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps([time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COVERAGE_CORE", "CI")}
+    # PYTHONDONTWRITEBYTECODE would make every run recompile (and assertion-rewrite)
+    # the editable plugin and project: users have bytecode caches
+    dropped = ("PYTHONPATH", "COVERAGE_CORE", "CI", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     done = subprocess.run(
         [sys.executable, "-c", probe, json.dumps(steps)],
         cwd=cwd,
