@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root",
         type=Path,
         default=None,
-        help="project root (default: the nearest folder upwards with a pyproject.toml)",
+        help="project root (default: the folder of pytest's configuration file, from the current "
+        "folder upwards within the checkout)",
     )
     parser.epilog = (
         "exit status: 0 baseline written (or already up to date); 1 new "

@@ -115,8 +115,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "path",
         nargs="?",
         default=None,
-        help="the project folder (default: the nearest folder with a "
-        "pyproject.toml, else the repository's top folder)",
+        help="the project folder (default: the folder of pytest's configuration "
+        "file if it has a pyproject.toml, else the repository's top folder)",
     )
 
 

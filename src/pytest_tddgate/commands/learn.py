@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root",
         type=Path,
         default=None,
-        help="project folder (default: the nearest folder upwards with a pyproject.toml)",
+        help="project root (default: the folder of pytest's configuration file, from the current "
+        "folder upwards within the checkout)",
     )
 
 

@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--root",
         type=Path,
         default=None,
-        help="project root (default: the nearest folder upwards with a pyproject.toml)",
+        help="project root (default: the folder of pytest's configuration file, from the current "
+        "folder upwards within the checkout)",
     )
 
 
