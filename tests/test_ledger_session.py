@@ -53,9 +53,7 @@ def test_reading_the_ledger_leaves_no_sqlite_side_files(project: pytest.Pytester
     project.runpytest(*ARGS)  # reads the earlier run (stuck tests) before recording
     assert runs(project.path)  # and a reader after the last writer
 
-    assert sorted(p.name for p in (project.path / ".tddgate").glob("ledger*")) == [
-        "ledger.sqlite3"
-    ]
+    assert sorted(p.name for p in (project.path / ".tddgate").glob("ledger*")) == ["ledger.sqlite3"]
 
 
 def test_three_failing_runs_write_a_stuck_learning(project: pytest.Pytester) -> None:
