@@ -130,6 +130,10 @@ class Mapper:
         self._covering: dict[str, set[str]] | None = None
         self._universe_index: TestIndex | None = None
 
+    def warm(self) -> None:
+        """Load the parse cache now (the `tdd` gate does it while git reads the range)."""
+        self._parsed.load()
+
     def links(self, impl: str, tests: Iterable[str]) -> dict[str, Link]:
         """The tests among `tests` that map to `impl`, with their sources."""
         return TestIndex(self, tests, cheap=False).links(impl)

@@ -186,7 +186,7 @@ class SummaryCache:
 
     def summarize(self, source: bytes) -> Summary:
         key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        entries = self._load()
+        entries = self.load()
         known = entries.get(key)
         if known is not None:
             try:
@@ -210,7 +210,7 @@ class SummaryCache:
         except OSError:
             return
 
-    def _load(self) -> dict[str, list[object]]:
+    def load(self) -> dict[str, list[object]]:
         if self._entries is None:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.facts.history import Commit, History, Timeline, Touch, file_timelines, history
+from pytest_tddgate.facts.history import (
+    Commit,
+    History,
+    Timeline,
+    Touch,
+    file_timelines,
+    history,
+    start_history,
+)
 from pytest_tddgate.facts.mapping import Link, Mapper, mapper
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
@@ -77,10 +85,14 @@ class TddGate:
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         tdd: TddSettings = ctx.section
-        hist = ctx.facts.get(history)
+        ctx.facts.get(start_history)
+        try:  # while git reads the range
+            mapper_ = ctx.facts.get(mapper)
+            mapper_.warm()
+        finally:
+            hist = ctx.facts.get(history)
         prefix = _prefix(hist.revisions.toplevel, ctx.settings.root)
         timelines = file_timelines(hist, prefix)
-        mapper_ = ctx.facts.get(mapper)
         layout = mapper_.layout
         # every test file the range left behind; only mapped ones are asked for substance
         tests = {p: tl for p, tl in timelines.items() if layout.is_test(p)}
