@@ -9,6 +9,7 @@ import pytest
 
 from pytest_tddgate.errors import FactError
 from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts.blobs import BlobBatch
 from pytest_tddgate.facts.git import revisions
 from pytest_tddgate.facts.history import (
     COMMIT_MESSAGE,
@@ -461,3 +462,22 @@ def test_a_base_that_looks_like_an_option_is_no_option(repo: GitRepo) -> None:
 
     assert "was not found" in caught.value.message
     assert not list(repo.path.glob("stolen*"))
+
+
+def test_a_blob_batch_started_early_reads_what_it_is_sent_and_ends_unasked(
+    repo: GitRepo,
+) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+    blob = repo.git("rev-parse", "HEAD:a.py").strip()
+
+    asked = BlobBatch(repo.path)
+    asked.send([blob])
+    unasked = BlobBatch(repo.path)
+    unasked.close()
+    contents = asked.result()
+    asked.close()
+
+    assert contents == {blob: b"a = 1\n"}
+    assert unasked._proc.returncode == 0
+    assert asked._proc.returncode == 0
