@@ -44,6 +44,7 @@ class Substance:
         self._lines: dict[str, Counter[bytes] | None] = {}  # None: binary
         self._batches = 0
         self._pending: BlobBatch | None = None
+        self._adds: dict[tuple[str | None, str | None], bool | None] = {}
 
     def register(self, change: Change) -> None:
         self._changes.append(change)
@@ -65,12 +66,19 @@ class Substance:
             self._blobs.update(batch.result())
 
     def adds(self, change: Change) -> bool | None:
-        """Whether `change` adds a line (None: binary), as cheaply as it can tell."""
+        """Whether `change` adds a line (None: binary), as cheaply as it can tell; the
+        gates ask about the same change several times, so the answer is kept."""
+        key = (change.old_blob, change.new_blob)
+        if key not in self._adds:
+            self._adds[key] = self._compare(change)
+        return self._adds[key]
+
+    def _compare(self, change: Change) -> bool | None:
         new = self._counted(change.new_blob, change)
         old = self._counted(change.old_blob, change) if change.old_blob else Counter()
         if new is None or old is None:
             return None
-        if new.keys() - old.keys():  # a line that was not there at all: the usual case
+        if not new.keys() <= old.keys():  # a line that was not there at all: the usual case
             return True
         return any(count > old[line] for line, count in new.items())
 
