@@ -9,12 +9,17 @@ import pytest
 
 from pytest_tddgate.errors import FactError
 from pytest_tddgate.facts import Facts
+from pytest_tddgate.facts.blobs import BlobBatch
+from pytest_tddgate.facts.git import revisions
 from pytest_tddgate.facts.history import (
     COMMIT_MESSAGE,
     INDEX,
     WORKTREE,
     Change,
     History,
+    Started,
+    _commits,
+    _start_log,
     file_timelines,
     history,
     message_trailers,
@@ -399,3 +404,80 @@ def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path)
     assert commands.count("log") == 1
     assert commands.count("diff") == 1
     assert len(commands) <= 6, commands
+
+
+def three_commits(repo: GitRepo) -> None:
+    """A base commit and three more: `HEAD~3` is the base."""
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    for number in range(3):
+        repo.write(f"f{number}.py", f"v = {number}\n")
+        repo.commit(f"commit {number}")
+
+
+def test_an_explicit_base_starts_the_log_with_rev_parse_and_needs_no_second_one(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    three_commits(repo)
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.facts.history import history\n"
+        "from pytest_tddgate.settings import Overrides, resolve\n"
+        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': 'HEAD~3'}}),"
+        " environ={})\n"
+        "h = Facts(s).get(history)\n"
+        "print([c.subject for c in h.commits])\n"
+    )
+    out, commands = git_commands(tmp_path, code)
+
+    assert out.strip() == "['commit 0', 'commit 1', 'commit 2']"
+    assert commands.count("log") == 1
+    assert commands.count("rev-parse") == 1
+
+
+def test_a_log_guessed_before_head_was_resolved_is_read_again_if_head_moved(
+    repo: GitRepo,
+) -> None:
+    three_commits(repo)
+    facts = Facts(settings_of(repo, base="HEAD~3"))
+    revs = facts.get(revisions)
+    # as if HEAD was one commit back when the log started: it ends at HEAD~1
+    stale = Started(revs, _start_log(repo.path, ["HEAD~3..HEAD~1"]), False, ())
+
+    commits, _ = _commits(stale)
+
+    assert [c.subject for c in commits] == ["commit 0", "commit 1", "commit 2"]
+    assert commits[-1].sha == revs.head
+
+
+def test_a_base_that_looks_like_an_option_is_no_option(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.write("a.py", "a = 1\n")
+    repo.commit("change")
+
+    with pytest.raises(FactError) as caught:
+        read(repo, base="--output=stolen.txt")
+
+    assert "was not found" in caught.value.message
+    assert not list(repo.path.glob("stolen*"))
+
+
+def test_a_blob_batch_started_early_reads_what_it_is_sent_and_ends_unasked(
+    repo: GitRepo,
+) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+    blob = repo.git("rev-parse", "HEAD:a.py").strip()
+
+    asked = BlobBatch(repo.path)
+    asked.send([blob])
+    unasked = BlobBatch(repo.path)
+    unasked.close()
+    contents = asked.result()
+    asked.close()
+
+    assert contents == {blob: b"a = 1\n"}
+    assert unasked._proc.returncode == 0
+    assert asked._proc.returncode == 0

@@ -47,6 +47,15 @@ def test_each_gated_run_is_recorded(project: pytest.Pytester) -> None:
     assert history[0].signature is not None and history[1].signature is None
 
 
+def test_reading_the_ledger_leaves_no_sqlite_side_files(project: pytest.Pytester) -> None:
+    # found with `tddgate demo`: a read-only connection closing last left -wal and -shm
+    project.runpytest(*ARGS)
+    project.runpytest(*ARGS)  # reads the earlier run (stuck tests) before recording
+    assert runs(project.path)  # and a reader after the last writer
+
+    assert sorted(p.name for p in (project.path / ".tddgate").glob("ledger*")) == ["ledger.sqlite3"]
+
+
 def test_three_failing_runs_write_a_stuck_learning(project: pytest.Pytester) -> None:
     for _ in range(3):
         project.runpytest(*ARGS)

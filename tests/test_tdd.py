@@ -409,5 +409,6 @@ def test_git_processes_do_not_grow_with_commits_or_files(repo: GitRepo, tmp_path
             assert out.strip() == str(number + 1)
             counts.append(len(commands))
             assert commands.count("log") == 1, commands
+            assert commands.count("cat-file") == 1, commands
 
     assert counts[0] == counts[1] <= 8

@@ -83,6 +83,16 @@ def git(
     )
 
 
+def git_command(args: Sequence[str]) -> tuple[str, ...]:
+    """The argument list `git()` runs, for a process driven by hand."""
+    return ("git", *_SAFE_CONFIG, *args)
+
+
+def git_environment() -> dict[str, str]:
+    """The environment `git()` gives git (see `_environment`)."""
+    return _environment(False)
+
+
 def git_start(args: Sequence[str], cwd: Path, *, timeout: float = 120.0) -> Background:
     """Start one git command now and collect it later (`.result()`), so that it runs
     while another one does."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
 from pytest_tddgate.facts.blobs import Substance
-from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
+from pytest_tddgate.facts.git import Revisions, git_start, revisions
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -126,25 +126,85 @@ class History:
     substance: Substance | None = None  # reads the blobs of the range's Python changes
 
 
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The history's git processes, running: see `start_history`."""
+
+    revisions: Revisions
+    log: Background | None  # None: the range has no commits
+    exact: bool  # False: `log` read `<base>..HEAD` by name, guessed before rev-parse
+    uncommitted: tuple[Background, ...]
+
+    def cancel(self) -> None:
+        for task in (self.log, *self.uncommitted):
+            if task is not None:
+                task.cancel()
+
+
+def start_history(facts: Facts) -> Started:
+    """Start reading the history; `history` collects it. A gate that has other work
+    (the mapper's caches) does it between the two, while git reads the range.
+
+    With an explicit base, `git log <base>..HEAD` starts before `git rev-parse` has
+    resolved the base and HEAD: its result is used only when rev-parse finds both
+    and its newest commit is the HEAD rev-parse saw (see `_commits`)."""
+    explicit = facts.settings.project.base
+    guess = None
+    if explicit and ".." not in explicit:
+        guess = _start_log(facts.settings.root, [f"{explicit}..HEAD"])
+    try:
+        revs = facts.get(revisions)
+    except BaseException:
+        if guess is not None:
+            guess.cancel()
+        raise
+    log = None
+    if revs.head is not None and (revs.base_is_root or revs.base != revs.head):
+        log = guess if guess is not None else _start_log(revs.toplevel, _spec(revs))
+    elif guess is not None:
+        guess.cancel()
+    # the working tree's diff and file listing run while `git log` reads the range
+    return Started(revs, log, guess is None, tuple(_start_uncommitted(facts, revs)))
+
+
 def history(facts: Facts) -> History:
     """The range's commits and the uncommitted (or staged) changes, as one fact."""
-    revs = facts.get(revisions)
-    # the working tree's diff and file listing run while `git log` reads the range
-    pending = _start_uncommitted(facts, revs)
+    started = facts.get(start_history)
+    revs = started.revisions
     try:
         commits: list[Commit] = []
         substance = None
-        if revs.head is not None and (revs.base_is_root or revs.base != revs.head):
-            spec = [revs.head] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
-            substance = Substance(revs.toplevel)
-            commits = parse_log(_log(revs.toplevel, spec), substance)
-        pseudo = _uncommitted(facts, revs, pending)
+        if started.log is not None:
+            commits, substance = _commits(started)
+        pseudo = _uncommitted(facts, revs, list(started.uncommitted))
     finally:
-        for task in pending:
-            task.cancel()
+        started.cancel()
     if pseudo.changes:
         commits.append(pseudo)
     return History(revs, tuple(commits), substance)
+
+
+def _spec(revs: Revisions) -> list[str]:
+    return [revs.head or ""] if revs.base_is_root else [f"{revs.base}..{revs.head}"]
+
+
+def _commits(started: Started) -> tuple[list[Commit], Substance]:
+    """The range's commits from the started log; a guessed log that failed, or that
+    ended at another HEAD than rev-parse saw (HEAD moved), is read again exactly."""
+    assert started.log is not None
+    revs = started.revisions
+    log = started.log
+    if not started.exact:
+        substance = Substance(revs.toplevel)
+        try:
+            commits = parse_log(_log_text(log), substance)
+        except (ToolError, FactError):
+            commits = []
+        if commits and commits[-1].sha == revs.head:
+            return commits, substance
+        log = _start_log(revs.toplevel, _spec(revs))
+    substance = Substance(revs.toplevel)
+    return parse_log(_log_text(log), substance), substance
 
 
 def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
@@ -160,23 +220,28 @@ def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
     return tasks
 
 
-def _log(toplevel: Path, spec: list[str]) -> str:
+def _start_log(cwd: Path, spec: list[str]) -> Background:
+    return git_start(
+        [
+            "log",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--reverse",
+            "--root",
+            f"--format={_HEADER}",
+            *_LOG_FLAGS,
+            "--end-of-options",
+            *spec,
+            "--",
+        ],
+        cwd,
+        timeout=600.0,
+    )
+
+
+def _log_text(log: Background) -> str:
     try:
-        return git(
-            [
-                "log",
-                "--first-parent",
-                "--diff-merges=first-parent",
-                "--reverse",
-                "--root",
-                f"--format={_HEADER}",
-                *_LOG_FLAGS,
-                *spec,
-                "--",
-            ],
-            toplevel,
-            timeout=600.0,
-        ).text
+        return log.result().text
     except ToolError as exc:
         if "diff-merges" in exc.stderr:  # git before 2.31 shows no diff for merges
             raise FactError(

@@ -105,8 +105,12 @@ def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode: transactions are explicit `BEGIN IMMEDIATE`."""
     if readonly:
+        # `mode=rw` where we may write: a read-only connection cannot remove the WAL
+        # files when it closes last, and would leave -wal and -shm beside the ledger;
+        # `query_only` keeps it a reader all the same. `rw` never creates the file.
+        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
         conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro",
+            f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}",
             uri=True,
             timeout=BUSY_TIMEOUT_S,
             isolation_level=None,
@@ -116,7 +120,9 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if not readonly:
+        if readonly:
+            conn.execute("PRAGMA query_only = ON")
+        else:
             check(conn)  # raises Foreign first: another program's file stays as it was
             _use_wal(conn)
     except BaseException:

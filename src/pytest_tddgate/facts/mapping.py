@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts.covdata import CoverageFacts, load_test_map
@@ -130,6 +130,10 @@ class Mapper:
         self._covering: dict[str, set[str]] | None = None
         self._universe_index: TestIndex | None = None
 
+    def warm(self) -> None:
+        """Load the parse cache now (the `tdd` gate does it while git reads the range)."""
+        self._parsed.load()
+
     def links(self, impl: str, tests: Iterable[str]) -> dict[str, Link]:
         """The tests among `tests` that map to `impl`, with their sources."""
         return TestIndex(self, tests, cheap=False).links(impl)
@@ -225,7 +229,7 @@ class Mapper:
     def import_targets(self, test: str) -> frozenset[str]:
         """Implementation-side files the test imports (before classification)."""
         if test not in self._imports:
-            folder = normalize(str(PurePosixPath(test).parent))
+            folder = normalize(test.rpartition("/")[0])  # no Path: this runs for every test
             targets: set[str] = set()
             for ref in self.summary(test).imports:
                 targets |= self._resolve(ref, "" if folder == "." else folder, _REEXPORT_DEPTH)
@@ -325,6 +329,7 @@ class TestIndex:
         self.by_name: dict[str, list[str]] = {}
         self.by_import: dict[str, list[str]] = {}
         self.by_mark: dict[str, list[str]] = {}
+        self._links: dict[str, dict[str, Link]] = {}  # the gate asks twice per file
         for test in sorted(self.tests):
             self.by_name.setdefault(basename(test), []).append(test)
             if not cheap and mapper.layout.is_test_module(test):
@@ -334,6 +339,11 @@ class TestIndex:
                 self.by_mark.setdefault(requirement, []).append(test)
 
     def links(self, impl: str) -> dict[str, Link]:
+        if impl not in self._links:
+            self._links[impl] = self._find(impl)
+        return self._links[impl]
+
+    def _find(self, impl: str) -> dict[str, Link]:
         mapper = self.mapper
         found: dict[str, set[str]] = {}
         requirements: dict[str, list[str]] = {}

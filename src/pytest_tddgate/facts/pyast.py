@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 CACHE = ".tddgate/pyast-cache.json"
-CACHE_VERSION = 1  # raise it whenever what `summarize` records changes
+CACHE_VERSION = 2  # raise it whenever what `summarize` records (or the file's form) changes
 CACHE_SIZE = 20_000  # entries kept: the most recently added
 
 _IMPORT_CALLS = frozenset({"import_module", "importorskip", "__import__"})
@@ -177,24 +177,28 @@ def _is_dunder(name: str) -> bool:
 class SummaryCache:
     """Summaries by content hash, kept between runs in `.tddgate/pyast-cache.json`: the
     pre-commit hook runs on every commit, and parsing a large test module costs more
-    than everything else the gate does with it. A missing or broken cache is empty."""
+    than everything else the gate does with it. A missing or broken cache is empty.
+
+    Each entry is kept as JSON text and decoded when asked for: a run asks for the
+    few files its range touched, and decoding all of them would cost more than the
+    rest of the cache's work (and leave many objects for the garbage collector)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._entries: dict[str, list[object]] | None = None
+        self._entries: dict[str, str] | None = None
         self._dirty = False
 
     def summarize(self, source: bytes) -> Summary:
         key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        entries = self._load()
+        entries = self.load()
         known = entries.get(key)
-        if known is not None:
+        if isinstance(known, str):
             try:
-                return _from_json(known)
+                return _from_json(json.loads(known))
             except (TypeError, ValueError, IndexError):
                 pass  # written by another version: parse again
         summary = summarize(source)
-        entries[key] = _to_json(summary)
+        entries[key] = json.dumps(_to_json(summary), separators=(",", ":"))
         self._dirty = True
         return summary
 
@@ -210,7 +214,7 @@ class SummaryCache:
         except OSError:
             return
 
-    def _load(self) -> dict[str, list[object]]:
+    def load(self) -> dict[str, str]:
         if self._entries is None:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))

@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.facts.history import Commit, History, Timeline, Touch, file_timelines, history
+from pytest_tddgate.facts.blobs import BlobBatch
+from pytest_tddgate.facts.history import (
+    Commit,
+    History,
+    Timeline,
+    Touch,
+    file_timelines,
+    history,
+    start_history,
+)
 from pytest_tddgate.facts.mapping import Link, Mapper, mapper
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
@@ -76,11 +85,23 @@ class TddGate:
     static = True
 
     def evaluate(self, ctx: GateContext) -> GateResult:
+        ctx.facts.get(start_history)
+        # started while git reads the range, so that its start costs nothing later
+        batch = BlobBatch(ctx.settings.root)
+        try:
+            return self._evaluate(ctx, batch)
+        finally:
+            batch.close()
+
+    def _evaluate(self, ctx: GateContext, batch: BlobBatch) -> GateResult:
         tdd: TddSettings = ctx.section
-        hist = ctx.facts.get(history)
+        try:  # while git reads the range
+            mapper_ = ctx.facts.get(mapper)
+            mapper_.warm()
+        finally:
+            hist = ctx.facts.get(history)
         prefix = _prefix(hist.revisions.toplevel, ctx.settings.root)
         timelines = file_timelines(hist, prefix)
-        mapper_ = ctx.facts.get(mapper)
         layout = mapper_.layout
         # every test file the range left behind; only mapped ones are asked for substance
         tests = {p: tl for p, tl in timelines.items() if layout.is_test(p)}
@@ -89,6 +110,17 @@ class TddGate:
             for path, timeline in sorted(timelines.items())
             if layout.is_source(path) and not layout.is_test(path)
         ]
+        if hist.substance is not None:
+            # git reads the blobs the verdicts will likely ask about (those of every
+            # test, mapped or not) while the test index is built
+            every = tdd.granularity == "commit" or tdd.mode == "red-green"
+            changes = [
+                touch.change
+                for timeline in (*candidates, *tests.values())
+                for touch in timeline.touches[: None if every else 1]
+                if touch.change.lines is not None
+            ]
+            hist.substance.send(changes, batch)
         judge = Judge(ctx, hist, tests, mapper_)
         judge.prefetch(candidates)
         subjects: list[Timeline] = []
