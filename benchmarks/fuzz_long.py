@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python benchmarks/fuzz_long.py [--examples 100000]
         [--files test_fuzz_matrix.py test_fuzz_git.py::test_x ...]
-        [--counts benchmarks/_work/fuzz-counts.json] [--profile ci] [--markdown]
+        [--counts benchmarks/_work/fuzz-counts.json] [--profile ci] [--markdown] [--table-only]
 
 Runs tests/test_fuzz_*.py under the Hypothesis profile "long" (TDDGATE_FUZZ=long),
 one test file after another at the lowest CPU priority (the machine is shared), and
@@ -11,8 +11,9 @@ repositories or SQLite ledgers per input run a fixed share of that number (see
 `fuzzkit.examples`). The counts accumulate in a JSON file, so a run that is stopped
 and started again, or split over several invocations, adds up; delete the file to
 start from zero. `--profile ci` runs the suite's own profile instead (the counts a
-normal `pytest` run reaches); `--markdown` prints the table as Markdown rows. The exit
-status is pytest's: 0 when no input failed; the files or tests that failed are listed.
+normal `pytest` run reaches); `--markdown` prints the table as Markdown rows;
+`--table-only` prints the table and runs nothing. The exit status is 0 when no input
+failed; the files or tests that failed are listed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ def main() -> int:
     parser.add_argument("--counts", type=Path, default=DEFAULT_COUNTS)
     parser.add_argument("--profile", choices=["long", "ci"], default="long")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--table-only", action="store_true", help="print the counts, run nothing")
     args = parser.parse_args()
+    if args.table_only:
+        print_counts(args.counts, markdown=args.markdown)
+        return 0
     files = args.files or sorted(p.name for p in (ROOT / "tests").glob("test_fuzz_*.py"))
     args.counts.parent.mkdir(parents=True, exist_ok=True)
     env = {
