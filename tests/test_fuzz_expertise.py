@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -172,3 +173,12 @@ def test_an_unclosed_fence_is_closed_before_the_learnings_are_added() -> None:
     body = merged.text.split("---\n", 2)[2]
     assert body.startswith("\n" + old + "```\n\n## Learnings\n")
     assert merge(merged.text, [TIP], "2026-01-02", FILE).text is None
+
+
+def test_a_front_matter_error_names_a_line_the_file_has() -> None:
+    """Found by fuzzing the role file: PyYAML counts U+2028 as a line break, so an
+    error in the front matter named a line past the end of the file."""
+    with pytest.raises(UsageError) as caught:
+        merge('---\nx: 1\u2028y: "\u2028\n---\n', [TIP], "2026-01-02", FILE)
+
+    assert caught.value.line == 3  # the closing `---`, where the string is still open

@@ -410,7 +410,10 @@ def patches(draw: st.DrawFn) -> tuple[str, dict[str, frozenset[int]]]:
             count = 0 if kind == "deleted" else draw(st.integers(0 if removed else 1, 3))
             out += f"@@ -{start},{removed} +{start},{count} @@ {draw(line_text)}\n"
             out += "".join(f"-{draw(line_text)}\n" for _ in range(removed))
-            tricky = st.sampled_from(["+++ b/evil", "diff --git a/x b/x", "@@ -1 +1 @@"])
+            # after the `+` of a body line, `++ b/evil` reads `+++ b/evil`: a file header
+            tricky = st.sampled_from(
+                ["++ b/evil", "+++ b/evil", "diff --git a/x b/x", "@@ -1 +1 @@"]
+            )
             body = [draw(tricky | line_text) for _ in range(count)]
             out += "".join(f"+{text}\n" for text in body)
             if draw(st.booleans()):

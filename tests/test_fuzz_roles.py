@@ -148,9 +148,27 @@ def test_any_document_gives_rules_or_a_usage_error(doc: Any, flow: bool) -> None
 
 
 @given(text=fuzzkit.mutated(VALID))
+@example(text="\x85roles\x85:")  # found by fuzzing: the error said line 3 of a 1-line file
 def test_a_half_edited_role_file_gives_rules_or_a_usage_error(text: str) -> None:
     fuzzkit.ran("roles: mutated file")
     parsed(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("\x85roles\x85:", "1:8"),  # a syntax error
+        ("roles:\u2028  qa: {owns: 5}\n", "1:21"),  # a wrong value, located by key
+        ("roles: {}\u2029roles: {}\n", "1:11"),  # a duplicate key
+    ],
+)
+def test_error_positions_count_only_newlines_as_line_breaks(text: str, where: str) -> None:
+    """Found by fuzzing: PyYAML also breaks lines at NEL, U+2028 and U+2029, which
+    editors and git show inside a line, so errors named lines the file does not have."""
+    with pytest.raises(UsageError) as caught:
+        parse_roles(text, FILE)
+
+    assert caught.value.render().startswith(f"{FILE}:{where}: "), caught.value.render()
 
 
 def test_the_valid_example_is_valid() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pytest_tddgate.errors import UsageError
@@ -237,6 +237,7 @@ def test_any_table_gives_settings_or_a_usage_error(project: Path, table: dict[st
 
 
 @given(text=fuzzkit.mutated(VALID))
+@example(text="\r\x00")  # found by the long run: the error named line 2 of a 1-line file
 def test_a_half_edited_pyproject_gives_settings_or_a_usage_error(project: Path, text: str) -> None:
     fuzzkit.ran("settings: mutated pyproject.toml")
     resolved(project, text)
@@ -252,6 +253,24 @@ def test_path_options_never_point_outside_the_project(project: Path, key: str, v
     outcome = resolved(project, pyproject({key: value}))
     if isinstance(outcome, UsageError):
         assert outcome.key == f"[tool.tddgate] {key}", outcome.render()
+
+
+def test_a_lone_carriage_return_is_invalid_toml_as_for_every_other_tool(project: Path) -> None:
+    """TOML ends lines with LF or CRLF only; pip and tomllib.load reject a lone CR.
+    Reading the file with Python's universal newlines turned it into LF, so the gate
+    accepted a file the other tools refuse and counted lines differently from them."""
+    (project / "pyproject.toml").write_bytes(b'[tool.tddgate]\rsource = ["src"]\n')
+
+    with pytest.raises(UsageError) as caught:
+        resolve(project, environ={})
+
+    assert caught.value.render().startswith(f"{project / 'pyproject.toml'}:1:15: not valid TOML")
+
+
+def test_crlf_line_endings_are_valid_toml(project: Path) -> None:
+    (project / "pyproject.toml").write_bytes(b'[tool.tddgate]\r\nsource = ["lib"]\r\n')
+
+    assert resolve(project, environ={}).source_roots == ("lib",)
 
 
 def test_the_valid_example_is_valid(project: Path) -> None:

@@ -51,6 +51,18 @@ class UsageError(TddGateError):
         return text
 
 
+def position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of the character at `index` of `text`.
+
+    Lines end at `\\n` only, as git and editors count them: PyYAML's marks also break
+    lines at NEL, U+2028 and U+2029, so its own `line` can name lines a file does not
+    have. Files are read with universal newlines, so `\\r\\n` and `\\r` arrive as `\\n`.
+    """
+    index = max(0, min(index, len(text)))
+    start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - start + 1
+
+
 class FactError(TddGateError):
     """A fact could not be gathered; gates that need it report `error` with this text."""
 

@@ -73,7 +73,9 @@ def load_pyproject(root: Path) -> tuple[dict[str, Any], Path | None, str]:
     path = root / "pyproject.toml"
     if not path.is_file():
         return {}, None, ""
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # bytes, not read_text: universal newlines would turn a lone CR (invalid TOML, which
+    # pip and tomllib.load reject) into LF, and line numbers would differ from theirs
+    text = path.read_bytes().decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

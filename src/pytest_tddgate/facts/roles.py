@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.errors import UsageError
+from pytest_tddgate.errors import UsageError, position
 from pytest_tddgate.globs import Globs, compiled
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def parse_roles(text: str, file: str) -> RoleRules:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise _syntax_error(exc, file) from None
+        raise _syntax_error(exc, text, file) from None
     except RecursionError:
         raise UsageError(
             "is nested too deeply to read",
@@ -123,7 +123,7 @@ def parse_roles(text: str, file: str) -> RoleRules:
             fix=f"a role file is three levels deep, e.g.\n  {_EXAMPLE}\n  (see {GUIDE})",
         ) from None
     if data is not None:
-        _reject_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), file)
+        _reject_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), text, file)
     return _Parser(text, file).rules(data)
 
 
@@ -169,11 +169,10 @@ def _deciding_pattern(globs: Globs, path: str) -> str:
     return ", ".join(globs.patterns)  # pragma: no cover - a match has a deciding pattern
 
 
-def _syntax_error(exc: yaml.YAMLError, file: str) -> UsageError:
+def _syntax_error(exc: yaml.YAMLError, text: str, file: str) -> UsageError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
+    line, column = position(text, mark.index) if mark is not None else (None, None)
     where = f"line {line}, column {column}" if line else "the marked place"
     return UsageError(
         f"not valid YAML ({problem})",
@@ -388,10 +387,10 @@ def _locate(text: str, key: Key, *, at_key: bool) -> tuple[int | None, int | Non
             mark = node.start_mark
         else:
             break
-    return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+    return position(text, mark.index) if mark is not None else (None, None)
 
 
-def _reject_duplicate_keys(root: Any, file: str) -> None:
+def _reject_duplicate_keys(root: Any, text: str, file: str) -> None:
     """YAML keeps the last of two equal keys; a role defined twice must not lose rules.
 
     Walks the node tree without recursion and visits each node once: an alias points
@@ -420,14 +419,15 @@ def _reject_duplicate_keys(root: Any, file: str) -> None:
                     first[name] = name_node.start_mark
                 stack.append((value, (*key, name)))
     if found:  # the first one in the document, as a reader meets it
-        mark, name, key, first_mark = min(found, key=lambda f: (f[0].line, f[0].column))
+        mark, name, key, first_mark = min(found, key=lambda f: f[0].index)
+        line, column = position(text, mark.index)
         raise UsageError(
-            f"`{name}` appears twice (first on line {first_mark.line + 1}); YAML would "
-            "silently keep only the last one",
+            f"`{name}` appears twice (first on line {position(text, first_mark.index)[0]}); "
+            "YAML would silently keep only the last one",
             file=file,
             key=_dotted((*key, name)),
-            line=mark.line + 1,
-            column=mark.column + 1,
+            line=line,
+            column=column,
             fix="merge the two entries into one",
         )
 

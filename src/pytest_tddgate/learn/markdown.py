@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.errors import UsageError
+from pytest_tddgate.errors import UsageError, position
 from pytest_tddgate.learn.derive import SECTIONS, Learning, code
 
 if TYPE_CHECKING:
@@ -86,13 +86,14 @@ def _front_matter(lines: list[str], path: Path) -> int:
             import yaml  # here: a run with no expertise.md yet does not pay for it
 
             try:
-                data: Any = yaml.safe_load("".join(lines[1:index]))
+                text = "".join(lines[1:index])
+                data: Any = yaml.safe_load(text)
             except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: deep nesting
                 mark = getattr(exc, "problem_mark", None)
                 raise UsageError(
                     f"the front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
                     file=path,
-                    line=mark.line + 2 if mark is not None else None,
+                    line=position(text, mark.index)[0] + 1 if mark is not None else None,
                     fix="correct it (the learnings are not updated until then)",
                 ) from None
             if data is not None and not isinstance(data, dict):
