@@ -412,3 +412,26 @@ def test_git_processes_do_not_grow_with_commits_or_files(repo: GitRepo, tmp_path
             assert commands.count("cat-file") == 1, commands
 
     assert counts[0] == counts[1] <= 8
+
+
+def test_with_no_commits_in_the_range_no_blob_reader_starts(repo: GitRepo, tmp_path: Path) -> None:
+    """Base = HEAD: only the working tree is judged, git counts its lines, and no
+    `git cat-file` is started for blobs nobody will ask for."""
+    start_project(repo)
+    repo.write("src/pkg/late.py", "def f():\n    return 1\n")  # uncommitted, untested
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate import engine\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.gates.tdd import TddGate\n"
+        "from pytest_tddgate.settings import Overrides, resolve\n"
+        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': 'HEAD'}}),"
+        " environ={})\n"
+        "r = engine.evaluate([TddGate()], s, Facts(s))[0]\n"
+        "print(r.status.value, r.metrics['files_checked'])\n"
+    )
+
+    out, commands = git_commands(tmp_path, code)
+
+    assert out.split() == ["fail", "1"], out
+    assert "cat-file" not in commands, commands

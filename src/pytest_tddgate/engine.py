@@ -198,14 +198,13 @@ def _expired(waiver: Waiver, today: dt.date) -> bool:
 
 
 def _match(finding: Finding, waivers: Sequence[Waiver]) -> Waiver | None:
-    from pytest_tddgate.globs import compiled  # pathspec: only for waivers with a path
-
     for waiver in waivers:
         if waiver.rule is not None and waiver.rule != finding.rule:
             continue
-        if waiver.path is not None and not (
-            finding.path and compiled((waiver.path,)).matches(finding.path)
-        ):
-            continue
+        if waiver.path is not None:
+            from pytest_tddgate.globs import compiled  # pathspec: only for a waiver's path
+
+            if not (finding.path and compiled((waiver.path,)).matches(finding.path)):
+                continue
         return waiver
     return None

@@ -49,8 +49,9 @@ class LazyGate:
         return self.load().evaluate(ctx)
 
     def __getattr__(self, attr: str) -> Any:
-        # only reached for what the slots above do not hold: the gate's own attributes
-        # copy/pickle probes, or a slot read before __init__ set it: no import, no recursion
+        # only reached for what the slots do not hold, i.e. the gate's own attributes;
+        # dunder probes (copy, pickle) and a slot read before __init__ set it raise
+        # here, without importing the gate and without recursing
         if attr.startswith("__") or attr in LazyGate.__slots__:
             raise AttributeError(attr)
         return getattr(self.load(), attr)

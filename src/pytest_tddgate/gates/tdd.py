@@ -85,7 +85,9 @@ class TddGate:
     static = True
 
     def evaluate(self, ctx: GateContext) -> GateResult:
-        ctx.facts.get(start_history)
+        started = ctx.facts.get(start_history)
+        if started.log is None:  # no commits to read, so no blobs either
+            return self._evaluate(ctx, None)
         # started while git reads the range, so that its start costs nothing later
         batch = BlobBatch(ctx.settings.root)
         try:
@@ -93,13 +95,15 @@ class TddGate:
         finally:
             batch.close()
 
-    def _evaluate(self, ctx: GateContext, batch: BlobBatch) -> GateResult:
+    def _evaluate(self, ctx: GateContext, batch: BlobBatch | None) -> GateResult:
         tdd: TddSettings = ctx.section
         try:  # while git reads the range
             mapper_ = ctx.facts.get(mapper)
             mapper_.warm()
-        finally:
-            hist = ctx.facts.get(history)
+        except BaseException:
+            ctx.facts.get(start_history).cancel()  # git's processes must not outlive us
+            raise
+        hist = ctx.facts.get(history)
         prefix = _prefix(hist.revisions.toplevel, ctx.settings.root)
         timelines = file_timelines(hist, prefix)
         layout = mapper_.layout
@@ -110,7 +114,7 @@ class TddGate:
             for path, timeline in sorted(timelines.items())
             if layout.is_source(path) and not layout.is_test(path)
         ]
-        if hist.substance is not None:
+        if hist.substance is not None and batch is not None:
             # git reads the blobs the verdicts will likely ask about (those of every
             # test, mapped or not) while the test index is built
             every = tdd.granularity == "commit" or tdd.mode == "red-green"
