@@ -33,7 +33,7 @@ class CoverageRun:
         self.measurement = measurement  # None: pytest-cov measures
         from pytest_tddgate.facts.covcontexts import Recorder
 
-        self.recorder = Recorder(self._running_coverage) if settings.coverage.contexts else None
+        self.recorder = Recorder(self._running_collector) if settings.coverage.contexts else None
 
     @classmethod
     def start(cls, config: Any) -> CoverageRun | None:
@@ -115,13 +115,15 @@ class CoverageRun:
         plugin = self.config.pluginmanager.getplugin("_cov")
         return getattr(getattr(plugin, "options", None), "cov_context", None) == "test"
 
-    def _running_coverage(self) -> Any:
+    def _running_collector(self) -> Any:
         if self.measurement is not None:
-            return self.measurement.cov
+            return self.measurement.collector
         controller = self._pytest_cov()
         if controller is None or not getattr(controller, "started", False):
             return None
-        return None if self._pytest_cov_contexts() else controller.cov
+        if self._pytest_cov_contexts():
+            return None
+        return getattr(controller.cov, "_collector", None)
 
 
 def pytest_cov_measures(config: Any) -> bool:

@@ -15,6 +15,9 @@ lines again.
 coverage.py is imported only when something is recorded or read, so that a run
 without the coverage gate does not pay for importing it.
 
+With line probes (`scope = "changed"`, facts/probes.py) there is no tracer: the
+probes' sets are drained the same way.
+
 This reads two attributes coverage.py does not document (`Coverage._collector`,
 `Collector.data`); when they are not what this module expects, recording turns
 itself off and says so, and the measurement itself is untouched.
@@ -38,8 +41,10 @@ Store = dict[str, dict[str, bytes]]
 class Recorder:
     """Moves the tracer's lines into per-test numbits at test boundaries."""
 
-    def __init__(self, coverage: Callable[[], Any]) -> None:
-        self._coverage = coverage  # returns the running coverage.Coverage, or None
+    def __init__(self, collector: Callable[[], Any]) -> None:
+        # returns what collects the lines: coverage.py's running collector, the
+        # line probes (facts/probes.py), or None
+        self._source = collector
         self.store: Store = {}
         self.problem: str | None = None
         self._taken: dict[str, set[Any]] = {}  # everything moved out, to put back
@@ -75,8 +80,7 @@ class Recorder:
     def _collector(self) -> Any:
         if self.problem is not None or self._finished:
             return None
-        cov = self._coverage()
-        collector = getattr(cov, "_collector", None)
+        collector = self._source()
         if collector is None:
             return None
         if not isinstance(getattr(collector, "data", None), dict) or not hasattr(

@@ -9,8 +9,12 @@ conditions need is changed on top of it (`Plan`):
 - no `source` / `source_pkgs` / `include` configured: the source roots are the
   source, so test files do not count and never-imported modules count as 0 %;
 - `scope = "changed"` without a `total` condition: only the changed Python files are
-  traced, without branch measurement (new-code coverage counts lines);
-- Python 3.12+: the `sysmon` core, when the configuration allows it.
+  measured, without branch measurement (new-code coverage counts lines), by line
+  probes compiled into them (facts/probes.py) rather than by a tracer, which would
+  slow down every other module too; the tracer, limited to those files, when the
+  configuration needs what probes cannot see (subprocesses, coverage plugins, ...);
+- Python 3.12+: the `sysmon` core, when the configuration allows it and a tracer
+  runs.
 
 The measurement is kept in memory; the data file is written once at the end, like
 `pytest --cov` writes it, so `coverage report` / `coverage html` read the same run.
@@ -34,6 +38,7 @@ from pytest_tddgate.errors import FactError, UsageError
 if TYPE_CHECKING:
     import coverage
 
+    from pytest_tddgate.facts.probes import Probes
     from pytest_tddgate.settings import Settings
 
 ChangedLines = Mapping[str, frozenset[int]]
@@ -78,6 +83,7 @@ class Plan:
     options: Mapping[str, Any] = field(default_factory=dict)
     touch: tuple[str, ...] = ()  # changed files that count as unexecuted if never run
     trace: bool = True  # False: nothing to trace (scope changed, no changed code)
+    probes: bool = False  # scope changed: line probes in the changed files, no tracer
     notes: tuple[str, ...] = ()
 
 
@@ -93,7 +99,7 @@ def make_plan(settings: Settings, config: Any, changed: Callable[[], ChangedLine
     if settings.coverage.scope == "changed" and settings.coverage.total is None:
         plan = _changed_plan(settings, config, changed, options, configured)
     branch = plan.options.get("run:branch", config.branch)
-    if sysmon_allowed(config, branch=bool(branch)):
+    if not plan.probes and sysmon_allowed(config, branch=bool(branch)):
         plan = replace(plan, options={**plan.options, "run:core": "sysmon"})
     return plan
 
@@ -127,7 +133,16 @@ def _changed_plan(
         "run:include": files,
         "run:branch": False,
     }
-    return Plan(scope="changed", options=narrowed, touch=touch, trace=bool(files))
+    probes = probes_allowed(config)
+    notes = () if probes or not files else (f"scope `changed` traced: {_no_probes(config)}",)
+    return Plan(
+        scope="changed",
+        options=narrowed,
+        touch=touch,
+        trace=bool(files),
+        probes=probes,
+        notes=notes,
+    )
 
 
 def changed_sources(settings: Settings, config: Any, changed: ChangedLines) -> list[str] | None:
@@ -189,6 +204,24 @@ def _source_dirs(settings: Settings) -> list[Path]:
     ]
 
 
+def probes_allowed(config: Any) -> bool:
+    """Line probes see only this process's Python code, as the project wrote it."""
+    return not _no_probes(config)
+
+
+def _no_probes(config: Any) -> str:
+    """Why the project's coverage configuration needs a tracer ("" when it does not)."""
+    if "subprocess" in getattr(config, "patch", ()) or "multiprocessing" in config.concurrency:
+        return "the configuration measures subprocesses (`patch`, `concurrency`)"
+    if config.plugins:
+        return "the configuration uses coverage.py plugins"
+    if config.core or config.timid:
+        return "the configuration chooses a core (`core`, `timid`)"
+    if config.dynamic_context and config.dynamic_context != "none":
+        return "the configuration records dynamic contexts"
+    return ""
+
+
 def sysmon_allowed(config: Any, *, branch: bool) -> bool:
     """Python 3.12's `sys.monitoring` core costs a fraction of ctrace; use it unless the
     project chose a core, or needs what sysmon cannot do (branches before 3.14, plugins,
@@ -211,6 +244,7 @@ class Measurement:
         self.root = root
         self.notes = notes
         self.started_at = time.time()
+        self.probes: Probes | None = None  # line probes instead of coverage's tracer
         self._running = False
 
     @classmethod
@@ -228,8 +262,7 @@ class Measurement:
                     cov.set_option(name, value)
                 measurement = cls(cov, plan, settings.root, [*plan.notes, *notes])
                 if plan.trace:
-                    cov.start()
-                    measurement._running = True
+                    measurement._begin()
             except (coverage.CoverageException, ImportError) as exc:  # ImportError: a plugin
                 raise UsageError(
                     f"coverage.py cannot use the project's coverage configuration: {exc}",
@@ -238,8 +271,33 @@ class Measurement:
                 ) from None
         return measurement
 
+    def _begin(self) -> None:
+        self._running = True
+        if self.plan.probes:
+            from pytest_tddgate.facts.probes import Probes
+
+            probes = Probes(self.plan.options.get("run:include", ()))
+            early = probes.imported()
+            if not early:
+                probes.install()
+                self.probes = probes
+                return
+            # their code ran without probes: only a tracer still sees their functions
+            names = ", ".join(Path(n).name for n in early[:3])
+            self.notes.append(f"scope `changed` traced: {names} imported before the run")
+        self.cov.start()
+
+    @property
+    def collector(self) -> Any:
+        """What collects the lines while tests run (for per-test lines)."""
+        if self.probes is not None:
+            return self.probes if self._running else None
+        return getattr(self.cov, "_collector", None)
+
     @property
     def core(self) -> str:
+        if self.probes is not None:
+            return "probes"
         collector = getattr(self.cov, "_collector", None)
         name = collector.tracer_name() if collector is not None else ""
         return {"CTracer": "ctrace", "SysMonitor": "sysmon", "PyTracer": "pytrace"}.get(
@@ -252,8 +310,12 @@ class Measurement:
             return
         self._running = False
         with inside(self.root), quiet(self.notes):
-            self.cov.stop()
-            self.cov.get_data()
+            if self.probes is None:
+                self.cov.stop()
+                self.cov.get_data()
+            else:
+                self.probes.uninstall()
+                self.cov.get_data().add_lines(self.probes.lines())
 
     def payload(self) -> dict[str, Any]:
         """An xdist worker's measurement, JSON-safe, for the controller to merge."""

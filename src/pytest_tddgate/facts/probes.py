@@ -1,0 +1,269 @@
+"""Line probes: measure a few changed files without a tracer.
+
+With `scope = "changed"` only the changed files need measuring, but a tracer cannot be
+limited to them: on Python 3.11 and older, `sys.settrace` slows every line of every
+module once it is on (measured: 1.55x-1.7x plain pytest on click, attrs and
+itsdangerous even when one small file is traced), and on 3.12+ the per-test restart
+of `sys.monitoring` events costs 0.15x-0.3x more. So the changed files are compiled
+with a probe before each statement instead, at import, by an import hook, and nothing
+else in the process is touched: the other modules run at full speed.
+
+A probe adds the line numbers a tracer would report for that statement to a set
+(`Probes.data[file]`); the `coverage` facts then hand the sets to coverage.py as
+measured lines (`CoverageData.add_lines`), and coverage.py's own analysis (its
+statements, exclusions and multi-line statements) judges them exactly as it judges a
+tracer's lines. What makes the two agree:
+
+- a statement's lines are recorded before it runs, as a tracer records its first line;
+  coverage.py maps every line of a multi-line statement to its first line;
+- headers with code of their own are probed where that code runs: an `except X:`
+  line when its type is tested (also when it does not match), `case` lines in order
+  until one matches, decorators with the definition;
+- docstrings and `from __future__` imports keep their place at the top.
+
+benchmarks/probe_equivalence.py compares the two on whole test suites.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec, SourceFileLoader
+from pathlib import Path
+from types import CodeType, ModuleType
+from typing import Any
+
+NAME = "__tddgate_lines__"  # the module global that holds a file's set of lines
+
+
+class Probes:
+    """The probed files' lines, and the import hook that compiles probes into them.
+
+    Has the attributes `covcontexts.Recorder` reads from a coverage.py collector
+    (`data`, `branch`, `tracer_name()`), so per-test lines are recorded the same way.
+    """
+
+    branch = False
+
+    def __init__(self, files: Iterable[str]) -> None:
+        # realpath -> lines run; the sets are shared with the modules and never replaced
+        self.data: dict[str, set[int]] = {name: set() for name in files}
+        self._finder = _Finder(self)
+
+    def tracer_name(self) -> str:
+        return "Probes"
+
+    def imported(self) -> list[str]:
+        """Probed files that were imported before the hook was installed: their code
+        has no probes, so they cannot be measured this way."""
+        names = {Path(path).name for path in self.data}
+        found = set()
+        for module in list(sys.modules.values()):
+            origin = getattr(module, "__file__", None)
+            # the name first: resolving every module's path would cost milliseconds
+            if not isinstance(origin, str) or os.path.basename(origin) not in names:  # noqa: PTH119
+                continue
+            if _real(origin) in self.data:
+                found.add(_real(origin))
+        return sorted(found)
+
+    def install(self) -> None:
+        if self._finder not in sys.meta_path:
+            sys.meta_path.insert(0, self._finder)
+
+    def uninstall(self) -> None:
+        """Modules imported already keep their probes (they only add to sets)."""
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+
+    def lines(self) -> dict[str, set[int]]:
+        return {name: set(lines) for name, lines in self.data.items() if lines}
+
+
+class _Finder(MetaPathFinder):
+    """Hands the probed files to `ProbeLoader`; every other import is untouched.
+
+    The module's last name part is compared with the probed files' names first, so an
+    import of anything else costs one set lookup.
+    """
+
+    def __init__(self, probes: Probes) -> None:
+        self._probes = probes
+        self._names = {_module_name(path) for path in probes.data}
+        self._busy = False
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if self._busy or fullname.rpartition(".")[2] not in self._names:
+            return None
+        self._busy = True  # the finders after this one are asked; not this one again
+        try:
+            spec = _spec_from_others(self, fullname, path, target)
+        finally:
+            self._busy = False
+        if spec is None or not isinstance(spec.origin, str):
+            return None
+        origin = _real(spec.origin)
+        if origin not in self._probes.data or type(spec.loader) is not SourceFileLoader:
+            return None  # another loader (zip, extension, a project's own) stays in charge
+        spec.loader = ProbeLoader(fullname, spec.origin, self._probes.data[origin])
+        return spec
+
+
+def _spec_from_others(
+    finder: _Finder, fullname: str, path: Sequence[str] | None, target: ModuleType | None
+) -> ModuleSpec | None:
+    for other in list(sys.meta_path):
+        if other is finder or not hasattr(other, "find_spec"):
+            continue
+        spec: ModuleSpec | None = other.find_spec(fullname, path, target)
+        if spec is not None:
+            return spec
+    return None
+
+
+class ProbeLoader(SourceFileLoader):
+    """Compiles the file with probes, from source every time: the probed code must
+    never land in `__pycache__`, where a later plain run would find it."""
+
+    def __init__(self, fullname: str, path: str, lines: set[int]) -> None:
+        super().__init__(fullname, path)
+        self._lines = lines
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        tree = ast.parse(self.get_data(path), path)
+        return compile(instrument(tree), path, "exec", dont_inherit=True)  # type: ignore[no-any-return,unused-ignore]
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__dict__[NAME] = self._lines
+        super().exec_module(module)
+
+
+def _module_name(path: str) -> str:
+    file = Path(path)
+    return file.parent.name if file.stem == "__init__" else file.stem
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+# -- instrumenting --------------------------------------------------------------------
+
+
+def instrument(tree: ast.Module) -> ast.Module:
+    """The module with probes; line numbers and everything else as they were."""
+    _Instrumenter().visit(tree)
+    return ast.fix_missing_locations(tree)
+
+
+def _probe(lines: Iterable[int], at: ast.AST) -> ast.stmt:
+    """`__tddgate_lines__.update((l1, l2))` (or `.add(l1)`), located at `at`."""
+    numbers = sorted(set(lines))
+    target = ast.Attribute(
+        ast.Name(NAME, ast.Load()), "add" if len(numbers) == 1 else "update", ast.Load()
+    )
+    argument: ast.expr = (
+        ast.Constant(numbers[0])
+        if len(numbers) == 1
+        else ast.Tuple([ast.Constant(n) for n in numbers], ast.Load())
+    )
+    call = ast.Expr(ast.Call(target, [argument], []))
+    return ast.copy_location(call, at)
+
+
+class _Instrumenter(ast.NodeVisitor):
+    """Puts a probe before every statement of every body, depth first."""
+
+    def visit_Module(self, node: ast.Module) -> None:
+        node.body = self._body(node.body, module=True)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                setattr(node, field, self._body(body))
+        for handler in getattr(node, "handlers", ()):
+            self._handler(handler)
+        if isinstance(node, ast.Match):
+            self._match(node)
+
+    def _body(self, body: list[ast.stmt], *, module: bool = False) -> list[ast.stmt]:
+        # a docstring (and in a module, `from __future__` imports) must stay first:
+        # they are probed right after themselves
+        keep = 1 if _is_docstring(body[0]) else 0
+        while module and keep < len(body) and _is_future(body[keep]):
+            keep += 1
+        out: list[ast.stmt] = list(body[:keep])
+        if keep:
+            out.append(_probe([s.lineno for s in body[:keep]], body[keep - 1]))
+        for statement in body[keep:]:
+            out.append(_probe(_header_lines(statement), statement))
+            self.visit(statement)
+            out.append(statement)
+        return out
+
+    def _handler(self, handler: ast.ExceptHandler) -> None:
+        # a typed `except` line runs its test whether or not it matches: probe the test
+        if handler.type is not None:
+            handler.type = _mark(handler.lineno, handler.type)
+        handler.body = self._body(handler.body)
+        handler.body.insert(0, _probe([handler.lineno], handler))
+
+    def _match(self, node: ast.Match) -> None:
+        # patterns are tried in order: reaching a case body means every case line up to
+        # it ran; no case matching means every one ran
+        seen: list[int] = []
+        for case in node.cases:
+            seen.append(case.pattern.lineno)
+            case.body = self._body(case.body)
+            case.body.insert(0, _probe(seen, case.pattern))
+        last = node.cases[-1]
+        if last.guard is not None or not _irrefutable(last.pattern):
+            fallback = ast.match_case(ast.MatchAs(), None, [_probe(seen, last.pattern)])
+            node.cases.append(ast.copy_location(fallback, last.pattern))
+            ast.copy_location(fallback.pattern, last.pattern)
+
+
+def _mark(line: int, value: ast.expr) -> ast.expr:
+    """`(__tddgate_lines__.add(line), value)[1]`: records the line, then is `value`."""
+    probe = ast.Call(
+        ast.Attribute(ast.Name(NAME, ast.Load()), "add", ast.Load()), [ast.Constant(line)], []
+    )
+    pair = ast.Tuple([probe, value], ast.Load())
+    marked = ast.Subscript(pair, ast.Constant(1), ast.Load())
+    for new in (probe, pair, marked, *ast.walk(probe)):
+        ast.copy_location(new, value)
+    return marked
+
+
+def _header_lines(statement: ast.stmt) -> list[int]:
+    lines = [statement.lineno]
+    decorators: list[Any] = getattr(statement, "decorator_list", [])
+    lines.extend(d.lineno for d in decorators)
+    return lines
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def _is_future(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
+
+
+def _irrefutable(pattern: ast.pattern) -> bool:
+    if isinstance(pattern, ast.MatchAs):
+        return pattern.pattern is None or _irrefutable(pattern.pattern)
+    if isinstance(pattern, ast.MatchOr):
+        return any(_irrefutable(p) for p in pattern.patterns)
+    return False

@@ -1,0 +1,265 @@
+"""`scope = "changed"` measures the changed files with line probes, not a tracer.
+
+The probes must see exactly the lines coverage.py's tracer sees: checked on a module
+full of the constructs where a statement's lines and its bytecode part ways, and on
+a real project run, against a run that measured everything with the tracer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_coverage_run import (  # noqa: F401  (an autouse fixture, used by name)
+    PYPROJECT,
+    build,
+    run,
+    same_plugin_in_subprocesses,
+)
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+CONSTRUCTS = '''\
+"""Module doc."""
+from __future__ import annotations
+
+import functools
+
+X = (
+    1 +
+    2
+)
+
+
+def deco(f):
+    return f
+
+
+@deco
+@functools.lru_cache(
+    maxsize=None,
+)
+def decorated(a):
+    """Doc."""
+    if a > 1:
+        return a
+    elif a == 0:
+        return 0
+    else:
+        pass
+    return -a
+
+
+class K:
+    """Class doc."""
+    y = 3
+
+    def m(self):
+        try:
+            raise KeyError
+        except ValueError:
+            return 1
+        except KeyError:
+            return 2
+        finally:
+            z = 1
+
+    def n(self, v):
+        match v:
+            case 1:
+                return "one"
+            case [a, b] if a > b:
+                return "pair"
+            case {"k": _}:
+                return "map"
+        return None
+
+    def loop(self):
+        total = 0
+        for i in range(3):
+            if i == 5:
+                break
+        else:
+            total += 1
+        while total < 3:
+            total += 1
+        else:
+            total = -total
+        return total
+
+    def gen(self):
+        yield 1
+        yield (lambda q:
+               q + 1)(2)
+        squares = [i * i
+                   for i in range(3)]
+        return squares
+
+    def unused(self):
+        x = 1
+        return x
+
+
+def with_global():
+    global X
+    X = 5
+    try:
+        pass
+    except Exception:
+        pass
+    try:
+        1 / 0
+    except:
+        pass
+    with open(__file__) as f:
+        data = f.read(
+            1
+        )
+    return data
+
+
+decorated(2)
+decorated(0)
+decorated(-3)
+K().m()
+K().n(1); K().n([1, 2]); K().n(5)
+K().loop()
+list(K().gen())
+with_global()
+if __name__ == "__main__":
+    print("main")
+'''
+
+# imports the module once under coverage.py's tracer or once with probes, and prints
+# the statements coverage.py's analysis calls executed, and the module's docstrings
+MEASURE = """
+import importlib, json, os, sys
+sys.path[:0] = [{src!r}, os.getcwd()]
+import coverage
+from pytest_tddgate.facts.probes import Probes
+path = os.path.realpath("constructs.py")
+cov = coverage.Coverage(data_file=None, branch=False)
+if sys.argv[1] == "tracer":
+    cov.start()
+    module = importlib.import_module("constructs")
+    cov.stop()
+else:
+    probes = Probes([path])
+    probes.install()
+    module = importlib.import_module("constructs")
+    probes.uninstall()
+    cov.get_data().add_lines(probes.lines())
+_, statements, _, missing, _ = cov.analysis2(path)
+docs = [module.__doc__, module.decorated.__doc__, module.K.__doc__]
+print(json.dumps({{"executed": sorted(set(statements) - set(missing)), "docs": docs}}))
+"""
+
+
+def measure(folder: Path, how: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE.format(src=SRC), how],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_probes_see_the_lines_the_tracer_sees(tmp_path: Path) -> None:
+    (tmp_path / "constructs.py").write_text(CONSTRUCTS, encoding="utf-8")
+    traced = measure(tmp_path, "tracer")
+    probed = measure(tmp_path, "probes")
+
+    assert probed["executed"] == traced["executed"]
+    assert len(traced["executed"]) > 60  # type: ignore[arg-type]  # the constructs ran
+    # docstrings and `from __future__` keep their place: the module behaves the same
+    assert probed["docs"] == ["Module doc.", "Doc.", "Class doc."]
+
+
+def test_probed_code_keeps_its_line_numbers(tmp_path: Path) -> None:
+    (tmp_path / "boom.py").write_text(
+        '"""Doc."""\n\n\ndef boom():\n    x = 1\n    raise ValueError(x)\n', encoding="utf-8"
+    )
+    script = (
+        f"import os, sys, traceback; sys.path[:0] = [{SRC!r}, os.getcwd()]\n"
+        "from pytest_tddgate.facts.probes import Probes\n"
+        "Probes([os.path.realpath('boom.py')]).install()\n"
+        "import boom\n"
+        "try:\n    boom.boom()\n"
+        "except ValueError as e:\n    print(traceback.extract_tb(e.__traceback__)[-1].lineno)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "6"
+
+
+def test_scope_changed_measures_with_probes(pytester: pytest.Pytester) -> None:
+    build(pytester)
+    _, full = run(pytester, "--tddgate-only=tests,coverage")
+    full_map = json.loads((pytester.path / ".tddgate/test-map.json").read_text("utf-8"))
+    (pytester.path / ".coverage").unlink()
+    (pytester.path / "pyproject.toml").write_text(
+        PYPROJECT.format(tddgate='[tool.tddgate.gates.coverage]\nscope = "changed"\n'),
+        encoding="utf-8",
+    )
+
+    _, changed = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert changed["details"]["core"] == "probes"
+    for key in ("new_percent", "new_lines", "new_covered", "new_files"):
+        assert changed["metrics"][key] == full["metrics"][key]
+    assert changed["details"]["files"] == full["details"]["files"]
+    # per-test lines come from the probes: the changed files are mapped to their test
+    probed_map = json.loads((pytester.path / ".tddgate/test-map.json").read_text("utf-8"))
+    assert probed_map == full_map
+    # the probed code is compiled on each import, never cached where plain runs look
+    cached = [
+        p for p in (pytester.path / "src").rglob("*.pyc") if b"__tddgate_lines__" in p.read_bytes()
+    ]
+    assert cached == []
+
+
+def test_scope_changed_under_xdist_equals_serial(pytester: pytest.Pytester) -> None:
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    _, serial = run(pytester, "--tddgate-only=tests,coverage")
+    _, parallel = run(pytester, "--tddgate-only=tests,coverage", "-n", "2")
+
+    assert parallel["details"]["core"] == "probes"
+    assert parallel["metrics"] == serial["metrics"]
+    assert parallel["details"]["files"] == serial["details"]["files"]
+
+
+def test_a_project_that_measures_subprocesses_is_traced(pytester: pytest.Pytester) -> None:
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    _, probed = run(pytester, "--tddgate-only=tests,coverage")
+    pyproject = pytester.path / "pyproject.toml"
+    text = pyproject.read_text("utf-8").replace(
+        "branch = true", 'branch = true\npatch = ["subprocess"]'
+    )
+    pyproject.write_text(text, encoding="utf-8")
+
+    _, traced = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert traced["details"]["core"] in ("ctrace", "sysmon")
+    assert any("measures subprocesses" in note for note in traced["details"]["notes"])
+    assert traced["metrics"] == probed["metrics"]
+
+
+def test_a_changed_module_imported_before_the_run_is_traced(pytester: pytest.Pytester) -> None:
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    _, probed = run(pytester, "--tddgate-only=tests,coverage")
+
+    # `-p` imports it as a plugin, before the measurement starts: no probes in its code
+    _, traced = run(pytester, "--tddgate-only=tests,coverage", "-p", "shop.cart")
+
+    assert traced["details"]["core"] in ("ctrace", "sysmon")
+    notes = [n for n in traced["details"]["notes"] if "imported before the run" in n]
+    assert len(notes) == 1 and "cart.py" in notes[0]
+    assert probed["details"]["core"] == "probes"
