@@ -166,7 +166,7 @@ class CoverageSettings:
     )
     scope: str = opt(
         "all",
-        "`changed`: trace only files changed since the base (no total).",
+        "`changed`: measure only files changed since the base (no total).",
         kind="str",
         choices=("all", "changed"),
     )
