@@ -160,6 +160,28 @@ def test_an_unwritable_ledger_is_a_status_line_and_the_exit_status_stays(
     assert "Traceback" not in result.stdout.str()
 
 
+@pytest.mark.parametrize("keep", ["0", "-1"])
+def test_a_ledger_keep_below_one_exits_4_and_keeps_the_ledger(
+    project: pytest.Pytester, keep: str
+) -> None:
+    for _ in range(2):
+        project.runpytest(*ARGS)
+    project.makepyprojecttoml(f"[tool.tddgate]\nledger_keep = {keep}\n")
+
+    result = project.runpytest(*ARGS)
+
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: tddgate: *pyproject.toml:2: [[]tool.tddgate[]] ledger_keep: must be at "
+            f"least 1, got {keep}",
+            "  fix: write e.g. `ledger_keep = 500`*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert [r.run_id for r in runs(project.path)] == [1, 2]  # nothing pruned
+
+
 def test_a_bad_expertise_file_is_a_status_line(project: pytest.Pytester) -> None:
     notes = project.path / "docs" / "expertise.md"
     notes.parent.mkdir()
