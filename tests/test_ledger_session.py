@@ -67,6 +67,38 @@ def test_three_failing_runs_write_a_stuck_learning(project: pytest.Pytester) -> 
     )
 
 
+def test_a_run_with_nothing_new_leaves_the_file_byte_identical(
+    project: pytest.Pytester,
+) -> None:
+    for _ in range(3):
+        project.runpytest(*ARGS)
+    notes = project.path / "docs" / "expertise.md"
+    text = notes.read_text(encoding="utf-8")
+    assert "is stuck" in text
+    # a person's notes inside the sections, between the runs
+    notes.write_bytes(
+        text.replace("### common_issues\n", "### common_issues\n\nAsk Ada.  \n")
+        .replace("### tips\n", "### tips\n\n* my tip\t\n")
+        .encode("utf-8")
+    )
+    before = notes.read_bytes()
+    os.utime(notes, ns=(1_000_000_000, 1_000_000_000))
+
+    result = project.runpytest(*ARGS)  # the same failure again, nothing else changed
+
+    assert result.ret == 1
+    assert len(runs(project.path)) == 4  # recorded, but it teaches nothing new
+    assert notes.read_bytes() == before
+    assert notes.stat().st_mtime_ns == 1_000_000_000
+
+    project.makepyfile(test_calc=PASSING)  # now something new: the stuck test passes
+    assert project.runpytest(*ARGS).ret == 0
+    after = notes.read_text(encoding="utf-8")
+    assert "was stuck" in after
+    assert "### common_issues\n\nAsk Ada.  \n" in after
+    assert "### tips\n\n* my tip\t\n" in after
+
+
 def test_no_learn_touches_neither_the_file_nor_its_mtime(project: pytest.Pytester) -> None:
     notes = project.path / "docs" / "expertise.md"
     notes.parent.mkdir()
@@ -126,6 +158,28 @@ def test_an_unwritable_ledger_is_a_status_line_and_the_exit_status_stays(
     assert result.ret == 0
     result.stdout.fnmatch_lines(["tddgate: the run was not recorded in the ledger: *"])
     assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("keep", ["0", "-1"])
+def test_a_ledger_keep_below_one_exits_4_and_keeps_the_ledger(
+    project: pytest.Pytester, keep: str
+) -> None:
+    for _ in range(2):
+        project.runpytest(*ARGS)
+    project.makepyprojecttoml(f"[tool.tddgate]\nledger_keep = {keep}\n")
+
+    result = project.runpytest(*ARGS)
+
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: tddgate: *pyproject.toml:2: [[]tool.tddgate[]] ledger_keep: must be at "
+            f"least 1, got {keep}",
+            "  fix: write e.g. `ledger_keep = 500`*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert [r.run_id for r in runs(project.path)] == [1, 2]  # nothing pruned
 
 
 def test_a_bad_expertise_file_is_a_status_line(project: pytest.Pytester) -> None:

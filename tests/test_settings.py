@@ -90,6 +90,7 @@ def test_unknown_gate_key_and_gate_name(tmp_path: Path) -> None:
         ('[tool.tddgate.gates.tdd]\nmode = "strict"\n', "unknown value `strict`"),
         ("[tool.tddgate.gates.ruff]\nformat = 1\n", "must be true or false"),
         ("[tool.tddgate]\nledger_keep = 1.5\n", "must be a whole number"),
+        ("[tool.tddgate]\nledger_keep = 0\n", "ledger_keep: must be at least 1, got 0"),
     ],
 )
 def test_wrong_types_explain_the_fix(tmp_path: Path, body: str, expected: str) -> None:

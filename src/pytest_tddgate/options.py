@@ -30,11 +30,13 @@ def opt(
     cli: str | None = None,
     env: str | None = None,
     path: bool = False,
+    minimum: float | None = None,
 ) -> Any:
     """Declare one option: its default, its one-line help and how to validate it.
 
     `kind` is one of bool, int, float, str, strs (a list of strings); `path` marks a
-    path that must stay inside the repository.
+    path that must stay inside the repository; `minimum` is the smallest value an
+    int or float may take.
     """
     meta = {
         "help": help,
@@ -44,6 +46,7 @@ def opt(
         "cli": cli,
         "env": env,
         "path": path,
+        "minimum": minimum,
     }
     return field(default=default, metadata=meta)
 
@@ -291,7 +294,9 @@ class ProjectOptions:
         cli="--tddgate-html",
     )
     ledger: str = opt(".tddgate/ledger.sqlite3", "Run ledger (SQLite).", kind="str", path=True)
-    ledger_keep: int = opt(500, "Runs kept in the ledger; older ones are pruned.", kind="int")
+    ledger_keep: int = opt(
+        500, "Runs kept in the ledger (at least 1); older ones are pruned.", kind="int", minimum=1
+    )
     learn: bool | None = opt(
         None,
         "Update expertise learnings (default: on, off when `CI` is set).",

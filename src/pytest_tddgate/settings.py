@@ -331,9 +331,9 @@ class _Context:
         if kind == "bool" and isinstance(value, bool):
             return value
         if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return self.at_least(value, f, key)
         if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return float(self.at_least(value, f, key))
         if kind == "str" and isinstance(value, str):
             if choices and value not in choices:
                 self.unknown(value, key, list(choices), what="value")
@@ -354,6 +354,18 @@ class _Context:
             f"must be {_KIND_NAMES[kind]}, got {type(value).__name__} {value!r}",
             fix=f"write e.g. `{key.rsplit('.', 1)[-1]} = {example}`",
         )
+
+    def at_least(self, value: float, f: dataclasses.Field[Any], key: str) -> Any:
+        # e.g. `ledger_keep = 0` or `-1` (often meant as "unlimited") would prune the
+        # ledger down to one run: a mistake to stop, not a value to clamp silently
+        minimum = f.metadata["minimum"]
+        if minimum is not None and value < minimum:
+            raise self.error(
+                key,
+                f"must be at least {minimum}, got {value}",
+                fix=f"write e.g. `{key.rsplit('.', 1)[-1]} = {f.default}`",
+            )
+        return value
 
     def inside_root(self, value: str, key: str) -> None:
         """Paths from a config file must not reach outside the repository."""
