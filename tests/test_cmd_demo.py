@@ -56,6 +56,17 @@ def test_demo_shows_both_steps_and_removes_its_folder() -> None:
     assert "step 2: test_discount.py fails" in out
     assert "tddgate init" in out
     assert not folder_of(out).exists()
+    # each gate is shown passing, then failing (ruff and mypy come with the dev extras)
+    for gate in ("tests", "tdd", "traceability", "roles", "coverage", "ruff", "mypy"):
+        assert re.search(rf"\n  {gate} +pass -> fail\n", out), gate
+    assert "tddgate: FAILED: tests, tdd, traceability, roles, coverage, ruff, mypy" in step_2
+    # the README quotes step 2's gate table: it must be what the demo prints
+    readme = (Path(SOURCE).parent / "README.md").read_text(encoding="utf-8")
+    quoted = readme.split("What `tddgate demo` prints", 1)[1].split("```")[1]
+    table = [line for line in quoted.splitlines() if re.match(r"\w+ +fail +", line)]
+    assert len(table) == 7
+    shown = {line.strip() for line in step_2.splitlines()}
+    assert [line for line in table if line not in shown] == []
 
 
 def test_demo_keep_leaves_the_project_with_its_history() -> None:
