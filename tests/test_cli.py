@@ -31,12 +31,21 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: tddgate" in capsys.readouterr().out
 
 
-def test_unknown_command_exits_2() -> None:
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["report", "--format", "xml"], "tddgate report: error: argument --format"),
+        (["check", "--bse", "main"], "unrecognized arguments: --bse main"),
+    ],
+)
+def test_a_wrong_command_line_exits_4(argv: list[str], expected: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_tddgate.cli", "frobnicate"],
+        [sys.executable, "-m", "pytest_tddgate.cli", *argv],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert done.returncode == 2
-    assert "invalid choice: 'frobnicate'" in done.stderr
+    assert done.returncode == 4
+    assert expected in done.stderr
+    assert "usage: tddgate" in done.stderr

@@ -1,19 +1,23 @@
-"""`tddgate demo`: runs from a fresh interpreter, shows both steps, cleans up."""
+"""`tddgate demo`: runs from a fresh interpreter, shows both steps, cleans up; its project
+under pytest-xdist with all seven gates."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import pytest_tddgate
 from pytest_tddgate.commands.demo import explain, remove_tree
 from pytest_tddgate.model import GateResult, Report, Verdict
+from tests.test_output_sarif import validate
 
 SOURCE = str(Path(pytest_tddgate.__file__).resolve().parents[1])
 
@@ -56,6 +60,17 @@ def test_demo_shows_both_steps_and_removes_its_folder() -> None:
     assert "step 2: test_discount.py fails" in out
     assert "tddgate init" in out
     assert not folder_of(out).exists()
+    # each gate is shown passing, then failing (ruff and mypy come with the dev extras)
+    for gate in ("tests", "tdd", "traceability", "roles", "coverage", "ruff", "mypy"):
+        assert re.search(rf"\n  {gate} +pass -> fail\n", out), gate
+    assert "tddgate: FAILED: tests, tdd, traceability, roles, coverage, ruff, mypy" in step_2
+    # the README quotes step 2's gate table: it must be what the demo prints
+    readme = (Path(SOURCE).parent / "README.md").read_text(encoding="utf-8")
+    quoted = readme.split("What `tddgate demo` prints", 1)[1].split("```")[1]
+    table = [line for line in quoted.splitlines() if re.match(r"\w+ +fail +", line)]
+    assert len(table) == 7
+    shown = {line.strip() for line in step_2.splitlines()}
+    assert [line for line in table if line not in shown] == []
 
 
 def test_demo_keep_leaves_the_project_with_its_history() -> None:
@@ -141,3 +156,61 @@ def test_without_git_the_demo_exits_4_with_the_fix(tmp_path: Path) -> None:
     )
     assert done.returncode == 4
     assert "tddgate: the demo needs git, which is not installed" in done.stderr
+
+
+PYTEST_GATES = (
+    sys.executable,
+    "-m",
+    "pytest",
+    "--tddgate",
+    "--tddgate-no-learn",
+    "-p",
+    "no:cacheprovider",
+)
+
+
+def gate_run(folder: Path, report: Path, *args: str) -> dict[str, Any]:
+    """`pytest --tddgate` with all seven gates in the demo project; its JSON report."""
+    drop = {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "TDDGATE_BASE", "TDDGATE_ROLE", "CI"}
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("GITHUB_")}
+    env["PYTHONPATH"] = SOURCE
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(
+        [*PYTEST_GATES, f"--tddgate-report={report}", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    del data["generated_at"]
+    for gate in data["gates"]:
+        del gate["duration_s"]
+    return data
+
+
+def test_under_xdist_all_seven_gates_report_what_a_serial_run_reports_and_sarif_is_valid(
+    tmp_path: Path,
+) -> None:
+    done, _ = run_demo("--keep")
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = folder_of(done.stdout)
+    sarif = tmp_path / "report.sarif"
+    try:
+        # the reports go outside the project: a new file there is a change the gates judge
+        serial = gate_run(folder, tmp_path / "serial.json", f"--tddgate-sarif={sarif}")
+        parallel = gate_run(folder, tmp_path / "parallel.json", "-n", "2")
+    finally:
+        remove_tree(folder)
+    assert [(g["name"], g["status"]) for g in serial["gates"]] == [
+        (name, "fail")
+        for name in ("tests", "tdd", "traceability", "roles", "coverage", "ruff", "mypy")
+    ]
+    assert parallel == serial
+    # a real run's SARIF, with a finding of every gate, is valid against the schema
+    log = validate(sarif.read_text(encoding="utf-8"))
+    rules = {r["ruleId"].split("/")[0] for r in log["runs"][0]["results"]}
+    assert rules == {"tests", "tdd", "traceability", "roles", "coverage", "ruff", "mypy"}

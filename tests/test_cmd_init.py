@@ -63,6 +63,7 @@ def test_init_writes_settings_roles_matrix_and_gitignore(
     assert settings.project.role == "dev"
     assert (repo.path / ".gitignore").read_text(encoding="utf-8") == (
         "__pycache__/\n# pytest-tddgate: reports and the run ledger\n.tddgate/\n"
+        "# coverage data that `pytest --tddgate` writes\n.coverage\n.coverage.*\n"
     )
     assert (repo.path / "traceability_matrix.json").read_text(encoding="utf-8") == (
         '{\n  "requirements": []\n}\n'
@@ -72,7 +73,7 @@ def test_init_writes_settings_roles_matrix_and_gitignore(
         "pyproject.toml: added [tool.tddgate] to (commented settings)",
         "tddgate-roles.yaml: created",
         "traceability_matrix.json: created",
-        ".gitignore: added .tddgate/",
+        ".gitignore: added .tddgate/, .coverage, .coverage.*",
         init.PRE_COMMIT_SNIPPET.strip(),
         "fetch-depth: 0",
         "- run: pytest --tddgate",
@@ -93,7 +94,7 @@ def test_running_init_again_changes_nothing(
         "[tool.tddgate] exists, left unchanged",
         "tddgate-roles.yaml: exists, left unchanged",
         "traceability_matrix.json: exists, left unchanged",
-        ".gitignore: already ignores .tddgate/",
+        ".gitignore: already ignores .tddgate/ and .coverage",
     ):
         assert expected in out
 
@@ -103,7 +104,7 @@ def test_existing_settings_and_files_are_never_overwritten(
 ) -> None:
     repo.write("pyproject.toml", "[tool.tddgate.gates.coverage]\nnew = 95\n")
     repo.write("tddgate-roles.yaml", "roles: {qa: {}}\n")
-    repo.write(".gitignore", "/.tddgate\n")
+    repo.write(".gitignore", "/.tddgate\n/.coverage\n.coverage.*\n")
     before = files(repo.path)
     assert run_init(repo.path, capsys)[0] == 0
     after = files(repo.path)
@@ -185,6 +186,17 @@ def test_pytest_tddgate_runs_after_init(
     result.stdout.fnmatch_lines(
         ["tests * pass * 1 passed", "tddgate: all gates passed (report: .tddgate/report.json)"]
     )
+    # what the run wrote (.tddgate/, .coverage) is ignored: only init's files are new
+    # (`stdout` and `stderr` are pytester.run's captures)
+    status = repo.git("status", "--porcelain", "--untracked-files=all")
+    changed = {line[3:] for line in status.splitlines()} - {"stdout", "stderr"}
+    assert sorted(changed) == [
+        ".gitignore",
+        "pyproject.toml",
+        "tddgate-roles.yaml",
+        "traceability_matrix.json",
+    ]
+    assert (pytester.path / ".coverage").is_file()
 
 
 def test_the_guides_show_the_snippets_init_prints() -> None:

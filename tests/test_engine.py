@@ -211,6 +211,29 @@ def test_third_party_gate_from_conftest(pytester: pytest.Pytester, xdist: list[s
     ]
 
 
+def test_expired_waiver_in_pyproject_fails_a_green_run(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(PLUGIN_CONFTEST)
+    pytester.makepyprojecttoml(
+        "[tool.tddgate.gates.license]\nheader = '# MIT'\n"
+        "[[tool.tddgate.waivers]]\ngate = 'license'\npath = 'src_old.py'\n"
+        "reason = 'vendored'\nowner = 'carol'\nexpires = 2020-01-31\n"
+    )
+    pytester.makepyfile(test_a="def test_ok():\n    pass\n")
+    (pytester.path / "src_old.py").write_text("y = 1\n")
+    result = pytester.runpytest("--tddgate", "--tddgate-only=tests,license")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "tests * pass * 1 passed",
+            "license * fail *",
+            "*src_old.py: no license header [[]no-header[]]",
+            "*waiver expired on 2020-01-31 (owner carol: vendored)*",
+            "tddgate: FAILED: license *",
+        ]
+    )
+    assert "(waived:" not in result.stdout.str()
+
+
 def test_plugin_gate_name_clash_is_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         "from pytest_tddgate import GateResult, Verdict\n"

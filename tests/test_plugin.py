@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -26,6 +27,35 @@ def test_without_flag_pytest_is_unchanged(pytester: pytest.Pytester) -> None:
     assert "= tddgate =" not in result.stdout.str()
     assert not any("tddgate" in line for line in result.stdout.lines if "plugins:" not in line)
     assert not (pytester.path / ".tddgate").exists()
+
+
+def _output_and_files(pytester: pytest.Pytester, *args: str) -> tuple[int, list[str], set[str]]:
+    """A run in a new interpreter: exit status, output (timing and the plugins line
+    aside) and the files in the project afterwards (pytester's own aside)."""
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    lines = [
+        re.sub(r" in [0-9.]+s", " in Ns", line)
+        for line in result.outlines + result.errlines
+        if not line.startswith("plugins:")
+    ]
+    ours = ("runpytest-", "stdout", "stderr", "__pycache__")
+    files = {p.name for p in pytester.path.iterdir() if not p.name.startswith(ours)}
+    return int(result.ret), lines, files
+
+
+def test_without_flag_the_output_is_that_of_pytest_without_the_plugin(
+    pytester: pytest.Pytester,
+) -> None:
+    # a failing test, and settings that --tddgate would reject (wrong type, unknown key)
+    pytester.makepyfile(test_a=PASSING + "\n" + FAILING)
+    pytester.makepyprojecttoml(
+        "[tool.tddgate]\nbase = 3\nnot_a_key = 1\n[tool.tddgate.gates.coverage]\nnew = 'x'\n"
+    )
+    without = _output_and_files(pytester, "-p", "no:tddgate")
+    plain = _output_and_files(pytester)
+    assert plain == without
+    assert plain[0] == 1
+    assert pytester.runpytest("--tddgate").ret == 4  # the settings are read only with it
 
 
 def test_help_lists_every_option(pytester: pytest.Pytester) -> None:

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pytest_tddgate import __version__
 from pytest_tddgate.errors import UsageError
@@ -25,18 +26,27 @@ COMMANDS: dict[str, str] = {
 }
 
 EPILOG = """\
-exit status: 0 all gates passed, 1 a gate failed, 4 usage error (bad settings,
-matrix or role file).
+exit status: 0 all gates passed, 1 a gate failed, 4 usage error (a wrong option,
+bad settings, matrix or role file).
 
 The full run, with tests, coverage, ruff and mypy, is `pytest --tddgate`.
 Settings live in [tool.tddgate] of pyproject.toml; see docs/configuration.md.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """A wrong command line is a usage error: exit 4, as the epilog and pytest say
+    (argparse's own status is 2). Subcommand parsers are made of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(4, f"{self.prog}: error: {message}\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, just that subcommand's module is imported and given its
     options (the others stay listed), so that the pre-commit hook starts fast."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tddgate",
         description="Quality gates for Python projects: tests first (proven from git "
         "history), traceability, roles, coverage of new code, ruff and mypy.",

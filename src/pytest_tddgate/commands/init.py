@@ -2,9 +2,9 @@
 
 Writes what a first `pytest --tddgate` needs and nothing it would overwrite:
 a commented `[tool.tddgate]` section in pyproject.toml (only if there is none), an
-example role file, an empty traceability matrix and the `.gitignore` entry for
-`.tddgate/`; then prints the pre-commit and GitHub Actions snippets. Every step
-keeps what exists, so running it again changes nothing.
+example role file, an empty traceability matrix and the `.gitignore` entries for
+`.tddgate/` and coverage's `.coverage` files; then prints the pre-commit and GitHub
+Actions snippets. Every step keeps what exists, so running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -195,16 +195,34 @@ def write_pyproject(root: Path, *, roles_created: bool) -> str:
     return f"pyproject.toml: {verb} (commented settings)"
 
 
+# What `pytest --tddgate` writes into the project: the reports and the ledger, and the
+# coverage data file (coverage.py's default name). Not ignored, `.coverage` would show
+# up as an uncommitted change that the roles gate judges, and be committed by `git add -A`.
+_IGNORED = (
+    ("# pytest-tddgate: reports and the run ledger", ".tddgate/"),
+    ("# coverage data that `pytest --tddgate` writes", ".coverage"),
+    (None, ".coverage.*"),
+)
+
+
 def ignore_tddgate(path: Path) -> str:
-    """Add `.tddgate/` to .gitignore unless a line already ignores it."""
+    """Add `.tddgate/` and coverage's data files to .gitignore, unless lines ignore them."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    entries = {line.strip() for line in text.splitlines()}
-    if entries & {".tddgate", ".tddgate/", "/.tddgate", "/.tddgate/"}:
-        return ".gitignore: already ignores .tddgate/"
-    addition = "# pytest-tddgate: reports and the run ledger\n.tddgate/\n"
+    entries = {line.strip().lstrip("/").rstrip("/") for line in text.splitlines()}
+    added: list[str] = []
+    lines: list[str] = []
+    for comment, entry in _IGNORED:
+        if entry.rstrip("/") in entries:
+            continue
+        if comment is not None:
+            lines.append(comment)
+        lines.append(entry)
+        added.append(entry)
+    if not added:
+        return ".gitignore: already ignores .tddgate/ and .coverage"
     separator = "" if not text or text.endswith("\n") else "\n"
-    atomic_write_text(path, text + separator + addition)
-    return f".gitignore: {'added' if text else 'created with'} .tddgate/"
+    atomic_write_text(path, text + separator + "\n".join(lines) + "\n")
+    return f".gitignore: {'added' if text else 'created with'} {', '.join(added)}"
 
 
 def _create(path: Path, content: str, root: Path) -> str:
