@@ -263,3 +263,29 @@ def test_a_changed_module_imported_before_the_run_is_traced(pytester: pytest.Pyt
     notes = [n for n in traced["details"]["notes"] if "imported before the run" in n]
     assert len(notes) == 1 and "cart.py" in notes[0]
     assert probed["details"]["core"] == "probes"
+
+
+def test_a_changed_module_loaded_by_its_own_loader_is_named(pytester: pytest.Pytester) -> None:
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    # a test that loads tax.py from its path: the import hook never sees it
+    pytester.makepyfile(
+        test_tax="""
+        import importlib.util
+        from pathlib import Path
+
+        def test_vat():
+            path = Path(__file__).parent.parent / "src" / "shop" / "tax.py"
+            spec = importlib.util.spec_from_file_location("shop.tax", path)
+            module = importlib.util.module_from_spec(spec)
+            import sys
+            sys.modules["shop.tax"] = module
+            spec.loader.exec_module(module)
+            assert module.vat(10) == 2.0
+        """
+    )
+    (pytester.path / "test_tax.py").rename(pytester.path / "tests/test_tax.py")
+
+    _, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert gate["details"]["core"] == "probes"
+    assert any("tax.py loaded by its own loader" in n for n in gate["details"]["notes"])

@@ -316,6 +316,12 @@ class Measurement:
             else:
                 self.probes.uninstall()
                 self.cov.get_data().add_lines(self.probes.lines())
+                missed = ", ".join(Path(n).name for n in self.probes.unprobed()[:3])
+                if missed:  # its lines count as not run: say so, the numbers are low
+                    self.notes.append(
+                        f"scope `changed`: {missed} loaded by its own loader, not measured; "
+                        'use scope = "all"'
+                    )
 
     def payload(self) -> dict[str, Any]:
         """An xdist worker's measurement, JSON-safe, for the controller to merge."""

@@ -59,16 +59,24 @@ class Probes:
     def imported(self) -> list[str]:
         """Probed files that were imported before the hook was installed: their code
         has no probes, so they cannot be measured this way."""
+        return sorted({_real(m.__file__) for m in self._loaded()})
+
+    def unprobed(self) -> list[str]:
+        """Probed files that were loaded without probes all the same: by a loader of
+        their own (`spec_from_file_location`, pytest's assertion rewriting, ...)."""
+        return sorted({_real(m.__file__) for m in self._loaded() if NAME not in vars(m)})
+
+    def _loaded(self) -> list[Any]:
         names = {Path(path).name for path in self.data}
-        found = set()
+        found = []
         for module in list(sys.modules.values()):
             origin = getattr(module, "__file__", None)
             # the name first: resolving every module's path would cost milliseconds
             if not isinstance(origin, str) or os.path.basename(origin) not in names:  # noqa: PTH119
                 continue
             if _real(origin) in self.data:
-                found.add(_real(origin))
-        return sorted(found)
+                found.append(module)
+        return found
 
     def install(self) -> None:
         if self._finder not in sys.meta_path:
