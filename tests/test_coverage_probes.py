@@ -8,6 +8,7 @@ a real project run, against a run that measured everything with the tracer.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -236,19 +237,40 @@ def test_scope_changed_under_xdist_equals_serial(pytester: pytest.Pytester) -> N
     assert parallel["details"]["files"] == serial["details"]["files"]
 
 
-def test_a_project_that_measures_subprocesses_is_traced(pytester: pytest.Pytester) -> None:
+def test_subprocesses_trace_the_changed_files_themselves(pytester: pytest.Pytester) -> None:
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    pyproject = pytester.path / "pyproject.toml"
+    text = pyproject.read_text("utf-8")
+    pyproject.write_text(text.replace("branch = true", 'branch = true\npatch = ["subprocess"]'))
+    # tax.py runs only in a child Python: coverage.py's `patch` measures it there
+    (pytester.path / "tests/test_tax.py").write_text(
+        "import os, subprocess, sys\n\n\n"
+        "def test_vat_in_a_child():\n"
+        "    code = 'from shop.tax import vat; assert vat(10) == 2.0'\n"
+        "    env = {**os.environ, 'PYTHONPATH': 'src'}\n"
+        "    subprocess.run([sys.executable, '-c', code], check=True, env=env)\n",
+        encoding="utf-8",
+    )
+
+    _, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert gate["details"]["core"] == "probes"
+    tax = next(f for f in gate["details"]["files"] if f["path"] == "src/shop/tax.py")
+    assert tax["missing"] == "3"  # the raise; the rest ran in the child
+    assert "COVERAGE_PROCESS_CONFIG" not in os.environ
+
+
+def test_a_project_that_measures_forked_processes_is_traced(pytester: pytest.Pytester) -> None:
     build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
     _, probed = run(pytester, "--tddgate-only=tests,coverage")
     pyproject = pytester.path / "pyproject.toml"
-    text = pyproject.read_text("utf-8").replace(
-        "branch = true", 'branch = true\npatch = ["subprocess"]'
-    )
-    pyproject.write_text(text, encoding="utf-8")
+    text = pyproject.read_text("utf-8")
+    pyproject.write_text(text.replace("branch = true", 'branch = true\npatch = ["fork"]'))
 
     _, traced = run(pytester, "--tddgate-only=tests,coverage")
 
     assert traced["details"]["core"] in ("ctrace", "sysmon")
-    assert any("measures subprocesses" in note for note in traced["details"]["notes"])
+    assert any("forked processes" in note for note in traced["details"]["notes"])
     assert traced["metrics"] == probed["metrics"]
 
 

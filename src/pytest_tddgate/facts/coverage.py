@@ -12,7 +12,7 @@ conditions need is changed on top of it (`Plan`):
   measured, without branch measurement (new-code coverage counts lines), by line
   probes compiled into them (facts/probes.py) rather than by a tracer, which would
   slow down every other module too; the tracer, limited to those files, when the
-  configuration needs what probes cannot see (subprocesses, coverage plugins, ...);
+  configuration needs what probes cannot see (forked processes, plugins, ...);
 - Python 3.12+: the `sysmon` core, when the configuration allows it and a tracer
   runs.
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 ChangedLines = Mapping[str, frozenset[int]]
 _ASYNC_LIBS = ("greenlet", "eventlet", "gevent")  # sysmon cannot follow their switches
+_PROCESS_CONFIG = "COVERAGE_PROCESS_CONFIG"  # how coverage.py configures subprocesses
 _BRANCH_EVENTS: bool = sys.version_info >= (3, 14)  # sysmon measures branches from 3.14
 
 
@@ -211,8 +212,12 @@ def probes_allowed(config: Any) -> bool:
 
 def _no_probes(config: Any) -> str:
     """Why the project's coverage configuration needs a tracer ("" when it does not)."""
-    if "subprocess" in getattr(config, "patch", ()) or "multiprocessing" in config.concurrency:
-        return "the configuration measures subprocesses (`patch`, `concurrency`)"
+    # `subprocess`: the children trace the changed files themselves (see `_begin`)
+    patches = set(getattr(config, "patch", ())) - {"subprocess", "_exit"}
+    if patches or "multiprocessing" in config.concurrency:
+        return "the configuration measures forked processes (`patch`, `concurrency`)"
+    if "subprocess" in getattr(config, "patch", ()) and not hasattr(config, "serialize"):
+        return "this coverage.py cannot hand its configuration to subprocesses"
     if config.plugins:
         return "the configuration uses coverage.py plugins"
     if config.core or config.timid:
@@ -245,6 +250,7 @@ class Measurement:
         self.notes = notes
         self.started_at = time.time()
         self.probes: Probes | None = None  # line probes instead of coverage's tracer
+        self._environ: str | None = None  # _PROCESS_CONFIG before `_patch_subprocess`
         self._running = False
 
     @classmethod
@@ -281,11 +287,21 @@ class Measurement:
             if not early:
                 probes.install()
                 self.probes = probes
+                self._patch_subprocess()
                 return
             # their code ran without probes: only a tracer still sees their functions
             names = ", ".join(Path(n).name for n in early[:3])
             self.notes.append(f"scope `changed` traced: {names} imported before the run")
         self.cov.start()
+
+    def _patch_subprocess(self) -> None:
+        """What coverage.py's `patch = ["subprocess"]` does when it starts: Python
+        subprocesses find the configuration (changed files only) in the environment and
+        trace those files themselves; `finish` combines their data files."""
+        config = self.cov.config
+        if "subprocess" in config.patch:
+            self._environ = os.environ.get(_PROCESS_CONFIG)
+            os.environ[_PROCESS_CONFIG] = config.serialize()
 
     @property
     def collector(self) -> Any:
@@ -315,6 +331,10 @@ class Measurement:
                 self.cov.get_data()
             else:
                 self.probes.uninstall()
+                if "subprocess" in self.cov.config.patch:
+                    os.environ.pop(_PROCESS_CONFIG, None)
+                    if self._environ is not None:
+                        os.environ[_PROCESS_CONFIG] = self._environ
                 self.cov.get_data().add_lines(self.probes.lines())
                 missed = ", ".join(Path(n).name for n in self.probes.unprobed()[:3])
                 if missed:  # its lines count as not run: say so, the numbers are low
