@@ -311,3 +311,17 @@ def test_a_changed_module_loaded_by_its_own_loader_is_named(pytester: pytest.Pyt
 
     assert gate["details"]["core"] == "probes"
     assert any("tax.py loaded by its own loader" in n for n in gate["details"]["notes"])
+
+
+def test_compiling_with_probes_warns_of_nothing(pytester: pytest.Pytester) -> None:
+    # an invalid escape warns when compiled, which a plain run does once and then loads
+    # __pycache__; probes compile at every import, and filterwarnings = error would
+    # fail every run on it
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    cart = pytester.path / "src/shop/cart.py"
+    cart.write_text(cart.read_text("utf-8") + '\nPATTERN = "\\d+"\n', encoding="utf-8")
+
+    result, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert gate["details"]["core"] == "probes"
+    result.assert_outcomes(passed=4)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, SourceFileLoader
@@ -144,8 +145,14 @@ class ProbeLoader(SourceFileLoader):
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
-        tree = ast.parse(self.get_data(path), path)
-        return compile(instrument(tree), path, "exec", dont_inherit=True)  # type: ignore[no-any-return,unused-ignore]
+        # compiling warns of things like an invalid escape; a plain import warns once,
+        # when it writes __pycache__, and this compiles at every run: never warn here,
+        # or `filterwarnings = error` would fail the run on every import
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = ast.parse(self.get_data(path), path)
+            return compile(instrument(tree), path, "exec", dont_inherit=True)  # type: ignore[no-any-return,unused-ignore]
 
     def exec_module(self, module: ModuleType) -> None:
         module.__dict__[NAME] = self._lines
