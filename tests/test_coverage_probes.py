@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -325,3 +326,27 @@ def test_compiling_with_probes_warns_of_nothing(pytester: pytest.Pytester) -> No
 
     assert gate["details"]["core"] == "probes"
     result.assert_outcomes(passed=4)
+
+
+def test_the_changed_lines_are_read_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # measured at the start, judged at the end: one git diff serves both
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    calls = pytester.path.parent / "git-calls.log"
+    shim = pytester.path.parent / "git-shim" / "git"
+    shim.parent.mkdir()
+    shim.write_text(
+        f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*) ;; *) echo "$a" >> {calls}; '
+        f'break;; esac; done\nexec {shutil.which("git")} "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+
+    _, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert gate["metrics"]["new_lines"] == 11
+    commands = calls.read_text(encoding="utf-8").split()
+    assert commands.count("diff") == 1
+    assert commands.count("ls-files") == 1

@@ -27,10 +27,17 @@ if TYPE_CHECKING:
 class CoverageRun:
     """One process's part of the coverage measurement."""
 
-    def __init__(self, config: Any, settings: Settings, measurement: Measurement | None) -> None:
+    def __init__(
+        self,
+        config: Any,
+        settings: Settings,
+        measurement: Measurement | None,
+        facts: Facts | None = None,
+    ) -> None:
         self.config = config  # the pytest Config
         self.settings = settings
         self.measurement = measurement  # None: pytest-cov measures
+        self.facts = facts  # what the measurement learnt at its start (changed lines)
         from pytest_tddgate.facts.covcontexts import Recorder
 
         self.recorder = Recorder(self._running_collector) if settings.coverage.contexts else None
@@ -41,14 +48,14 @@ class CoverageRun:
         settings = early_settings(config)
         if settings is None or engine.selected(settings, "coverage") is not None:
             return None
-        measurement = None
+        measurement = facts = None
         if not pytest_cov_measures(config):
             from pytest_tddgate.facts import diff
             from pytest_tddgate.facts.coverage import Measurement
 
             facts = Facts(settings)
             measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
-        return cls(config, settings, measurement)
+        return cls(config, settings, measurement, facts)
 
     def begin_test(self) -> None:
         if self.recorder is not None:

@@ -187,6 +187,11 @@ class GateSession(WorkerRecorder):
         )
         coverage = self.config.stash.get(COVERAGE_KEY, None)
         if coverage is not None:  # the coverage, tdd and traceability gates read it
+            if coverage.run.facts is not None:  # no second diff for the same answer
+                from pytest_tddgate.facts.diff import changed_lines
+                from pytest_tddgate.facts.git import revisions
+
+                self.facts.adopt(coverage.run.facts, (revisions, changed_lines))
             workers = self.facts.provided.get("worker_outputs", [])
             self.facts.provided.update(coverage.run.hand_over(workers))
         try:

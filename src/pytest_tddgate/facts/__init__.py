@@ -50,6 +50,19 @@ class Facts:
             raise value
         return value  # type: ignore[no-any-return]
 
+    def adopt(self, other: Facts, facts: tuple[Callable[[Facts], Any], ...]) -> None:
+        """Take these facts from another run's cache when both judge the same project
+        from the same base: the coverage measurement reads the changed lines before
+        the tests, and the gates need the same git processes' answer afterwards."""
+        same = (other.settings.root, other.settings.project.base, other.staged) == (
+            self.settings.root,
+            self.settings.project.base,
+            self.staged,
+        )
+        for fact in facts if same else ():
+            if fact in other._cache and fact not in self._cache:
+                self._cache[fact] = other._cache[fact]
+
     def cancel_background(self) -> None:
         for task in self.background.values():
             task.cancel()
