@@ -69,6 +69,7 @@ def merge(old: str | None, learnings: Sequence[Learning], as_of: str, path: Path
         lines = _insert(lines, fresh, front, newline)
     if not added and not updated:
         return Merged(None, 0, 0)
+    _check_front_matter(lines, front, path)
     lines = _stamp(lines, as_of, newline, path)
     return Merged(bom + "".join(lines), added, updated)
 
@@ -83,28 +84,35 @@ def _front_matter(lines: list[str], path: Path) -> int:
         return -1
     for index in range(1, len(lines)):
         if lines[index].rstrip("\r\n") in ("---", "..."):
-            import yaml  # here: a run with no expertise.md yet does not pay for it
-
-            try:
-                text = "".join(lines[1:index])
-                data: Any = yaml.safe_load(text)
-            except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: deep nesting
-                mark = getattr(exc, "problem_mark", None)
-                raise UsageError(
-                    f"the front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
-                    file=path,
-                    line=position(text, mark.index)[0] + 1 if mark is not None else None,
-                    fix="correct it (the learnings are not updated until then)",
-                ) from None
-            if data is not None and not isinstance(data, dict):
-                raise UsageError(
-                    "the front matter must be a mapping of keys",
-                    file=path,
-                    line=2,
-                    fix="write e.g. `last_updated: 2026-01-31`",
-                )
             return index
     return -1
+
+
+def _check_front_matter(lines: list[str], front: int, path: Path) -> None:
+    """The front matter must be YAML before the file is written; checked only then, so
+    that a run with nothing new to write does not load a YAML parser."""
+    if front < 0:
+        return
+    import yaml
+
+    text = "".join(lines[1:front])
+    try:
+        data: Any = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: deep nesting
+        mark = getattr(exc, "problem_mark", None)
+        raise UsageError(
+            f"the front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
+            file=path,
+            line=position(text, mark.index)[0] + 1 if mark is not None else None,
+            fix="correct it (the learnings are not updated until then)",
+        ) from None
+    if data is not None and not isinstance(data, dict):
+        raise UsageError(
+            "the front matter must be a mapping of keys",
+            file=path,
+            line=2,
+            fix="write e.g. `last_updated: 2026-01-31`",
+        )
 
 
 def _body(lines: list[str], front: int) -> Iterator[int]:
