@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from importlib.abc import MetaPathFinder
@@ -102,18 +103,20 @@ class _Finder(MetaPathFinder):
     def __init__(self, probes: Probes) -> None:
         self._probes = probes
         self._names = {_module_name(path) for path in probes.data}
-        self._busy = False
+        self._asking = threading.local()  # per thread: imports in threads do not mix
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if self._busy or fullname.rpartition(".")[2] not in self._names:
+        if fullname.rpartition(".")[2] not in self._names:
             return None
-        self._busy = True  # the finders after this one are asked; not this one again
+        if getattr(self._asking, "busy", False):
+            return None
+        self._asking.busy = True  # the finders after this one are asked; not this one again
         try:
             spec = _spec_from_others(self, fullname, path, target)
         finally:
-            self._busy = False
+            self._asking.busy = False
         if spec is None or not isinstance(spec.origin, str):
             return None
         origin = _real(spec.origin)
