@@ -7,6 +7,7 @@ a real project run, against a run that measured everything with the tracer.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -258,7 +259,6 @@ def test_subprocesses_trace_the_changed_files_themselves(pytester: pytest.Pytest
     assert gate["details"]["core"] == "probes"
     tax = next(f for f in gate["details"]["files"] if f["path"] == "src/shop/tax.py")
     assert tax["missing"] == "3"  # the raise; the rest ran in the child
-    assert "COVERAGE_PROCESS_CONFIG" not in os.environ
 
 
 def test_a_project_that_measures_forked_processes_is_traced(pytester: pytest.Pytester) -> None:
@@ -350,3 +350,31 @@ def test_the_changed_lines_are_read_once(
     commands = calls.read_text(encoding="utf-8").split()
     assert commands.count("diff") == 1
     assert commands.count("ls-files") == 1
+
+
+def test_subprocess_configuration_is_handed_over_and_taken_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_tddgate.facts.coverage import Measurement
+    from pytest_tddgate.settings import resolve
+
+    (tmp_path / "src" / "shop").mkdir(parents=True)
+    (tmp_path / "src" / "shop" / "tax.py").write_text("RATE = 0.2\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.coverage.run]\npatch = ["subprocess"]\n\n'
+        '[tool.tddgate.gates.coverage]\nscope = "changed"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", "the caller's")
+    settings = resolve(tmp_path, environ={})
+
+    measurement = Measurement.start(settings, lambda: {"src/shop/tax.py": frozenset({1})})
+    handed = os.environ["COVERAGE_PROCESS_CONFIG"]
+    measurement.stop()
+
+    assert measurement.core == "probes"
+    # coverage.py's own serialized form: the children trace only the changed file
+    assert json.loads(base64.b64decode(handed))["run_include"] == [
+        os.path.realpath(tmp_path / "src" / "shop" / "tax.py")
+    ]
+    assert os.environ["COVERAGE_PROCESS_CONFIG"] == "the caller's"
