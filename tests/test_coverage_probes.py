@@ -378,3 +378,26 @@ def test_subprocess_configuration_is_handed_over_and_taken_back(
         os.path.realpath(tmp_path / "src" / "shop" / "tax.py")
     ]
     assert os.environ["COVERAGE_PROCESS_CONFIG"] == "the caller's"
+
+
+def test_a_measured_changed_test_module_is_traced(
+    pytester: pytest.Pytester,
+) -> None:
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    pyproject = pytester.path / "pyproject.toml"
+    text = pyproject.read_text("utf-8").replace('source = ["src"]', 'source = ["src", "tests"]')
+    pyproject.write_text(text, encoding="utf-8")
+    tests = pytester.path / "tests/test_cart.py"  # changed on the branch, now measured
+    tests.write_text(
+        tests.read_text("utf-8") + "\n\ndef test_explained():\n    x = 1\n    assert x == 2\n",
+        encoding="utf-8",
+    )
+
+    result, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    result.stdout.fnmatch_lines(["*assert 1 == 2*"])  # pytest's explanation, not a bare error
+    # pytest's import rewrote it, and it was measured all the same: by the tracer
+    measured = next(f for f in gate["details"]["files"] if f["path"] == "tests/test_cart.py")
+    assert measured["covered"] == measured["new_lines"] > 0  # the failing assert ran too
+    assert gate["details"]["core"] in ("ctrace", "sysmon")
+    assert any("test_cart.py is a changed test module" in n for n in gate["details"]["notes"])

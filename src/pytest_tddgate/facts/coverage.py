@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fnmatch
 import os
 import sys
 import time
@@ -134,8 +135,9 @@ def _changed_plan(
         "run:include": files,
         "run:branch": False,
     }
-    probes = probes_allowed(config)
-    notes = () if probes or not files else (f"scope `changed` traced: {_no_probes(config)}",)
+    why = _no_probes(config) or _rewritten(files)
+    probes = not why
+    notes = () if probes or not files else (f"scope `changed` traced: {why}",)
     return Plan(
         scope="changed",
         options=narrowed,
@@ -205,9 +207,16 @@ def _source_dirs(settings: Settings) -> list[Path]:
     ]
 
 
-def probes_allowed(config: Any) -> bool:
-    """Line probes see only this process's Python code, as the project wrote it."""
-    return not _no_probes(config)
+def _rewritten(files: list[str]) -> str:
+    """Why a changed file must be traced ("" when none must): pytest imports test
+    modules and conftests with its own loader, which rewrites their asserts, and a
+    module has one loader: the probes could not get into them."""
+    from pytest_tddgate.facts.layout import PYTEST_TEST_FILES
+
+    for name in (Path(f).name for f in files):
+        if name == "conftest.py" or any(fnmatch.fnmatch(name, p) for p in PYTEST_TEST_FILES):
+            return f"{name} is a changed test module the project measures"
+    return ""
 
 
 def _no_probes(config: Any) -> str:
