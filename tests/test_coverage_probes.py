@@ -224,7 +224,7 @@ def test_scope_changed_measures_with_probes(pytester: pytest.Pytester) -> None:
     assert probed_map == full_map
     # the probed code is compiled on each import, never cached where plain runs look
     cached = [
-        p for p in (pytester.path / "src").rglob("*.pyc") if b"__tddgate_lines__" in p.read_bytes()
+        p for p in (pytester.path / "src").rglob("*.pyc") if b"__tddgate_lines_" in p.read_bytes()
     ]
     assert cached == []
 
@@ -401,3 +401,22 @@ def test_a_measured_changed_test_module_is_traced(
     assert measured["covered"] == measured["new_lines"] > 0  # the failing assert ran too
     assert gate["details"]["core"] in ("ctrace", "sysmon")
     assert any("test_cart.py is a changed test module" in n for n in gate["details"]["notes"])
+
+
+def test_a_changed_module_run_by_runpy_is_measured(pytester: pytest.Pytester) -> None:
+    # runpy runs the module's code in a namespace of its own, not the module's
+    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
+    (pytester.path / "tests/test_tax.py").write_text(
+        "import runpy\n\n\n"
+        "def test_vat_as_main():\n"
+        "    namespace = runpy.run_module('shop.tax', run_name='__main__')\n"
+        "    assert namespace['vat'](10) == 2.0\n",
+        encoding="utf-8",
+    )
+
+    result, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    result.assert_outcomes(passed=5)
+    assert gate["details"]["core"] == "probes"
+    tax = next(f for f in gate["details"]["files"] if f["path"] == "src/shop/tax.py")
+    assert tax["missing"] == "3"

@@ -27,6 +27,8 @@ benchmarks/probe_equivalence.py compares the two on whole test suites.
 from __future__ import annotations
 
 import ast
+import builtins
+import itertools
 import os
 import sys
 import threading
@@ -38,7 +40,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
-NAME = "__tddgate_lines__"  # the module global that holds a file's set of lines
+_instances = itertools.count()  # each Probes' builtins names are its own
 
 
 class Probes:
@@ -51,8 +53,14 @@ class Probes:
     branch = False
 
     def __init__(self, files: Iterable[str]) -> None:
-        # realpath -> lines run; the sets are shared with the modules and never replaced
+        # realpath -> lines run; the sets are shared with the probes and never replaced
         self.data: dict[str, set[int]] = {name: set() for name in files}
+        # realpath -> the builtins name its probes add to. A builtin, not a module
+        # global: code run outside its module's namespace (`runpy`, `exec` of the
+        # module's code) still finds it
+        instance = next(_instances)
+        self.names = {path: f"__tddgate_lines_{instance}_{i}__" for i, path in enumerate(self.data)}
+        self.compiled: set[str] = set()  # realpaths compiled with probes
         self._finder = _Finder(self)
 
     def tracer_name(self) -> str:
@@ -66,7 +74,7 @@ class Probes:
     def unprobed(self) -> list[str]:
         """Probed files that were loaded without probes all the same: by a loader of
         their own (`spec_from_file_location`, pytest's assertion rewriting, ...)."""
-        return sorted({_real(m.__file__) for m in self._loaded() if NAME not in vars(m)})
+        return sorted({_real(m.__file__) for m in self._loaded()} - self.compiled)
 
     def _loaded(self) -> list[Any]:
         names = {Path(path).name for path in self.data}
@@ -81,11 +89,14 @@ class Probes:
         return found
 
     def install(self) -> None:
+        for path, name in self.names.items():
+            setattr(builtins, name, self.data[path])
         if self._finder not in sys.meta_path:
             sys.meta_path.insert(0, self._finder)
 
     def uninstall(self) -> None:
-        """Modules imported already keep their probes (they only add to sets)."""
+        """Modules imported already keep their probes, and so the builtins they add to
+        stay (code can run after the tests: at exit, say)."""
         if self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)
 
@@ -122,7 +133,7 @@ class _Finder(MetaPathFinder):
         origin = _real(spec.origin)
         if origin not in self._probes.data or type(spec.loader) is not SourceFileLoader:
             return None  # another loader (zip, extension, a project's own) stays in charge
-        spec.loader = ProbeLoader(fullname, spec.origin, self._probes.data[origin])
+        spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin)
         return spec
 
 
@@ -142,9 +153,10 @@ class ProbeLoader(SourceFileLoader):
     """Compiles the file with probes, from source every time: the probed code must
     never land in `__pycache__`, where a later plain run would find it."""
 
-    def __init__(self, fullname: str, path: str, lines: set[int]) -> None:
+    def __init__(self, fullname: str, path: str, probes: Probes, real: str) -> None:
         super().__init__(fullname, path)
-        self._lines = lines
+        self._probes = probes
+        self._real = real
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
@@ -155,11 +167,11 @@ class ProbeLoader(SourceFileLoader):
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             tree = ast.parse(self.get_data(path), path)
-            return compile(instrument(tree), path, "exec", dont_inherit=True)  # type: ignore[no-any-return,unused-ignore]
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.__dict__[NAME] = self._lines
-        super().exec_module(module)
+            code = compile(
+                instrument(tree, self._probes.names[self._real]), path, "exec", dont_inherit=True
+            )
+        self._probes.compiled.add(self._real)
+        return code  # type: ignore[no-any-return,unused-ignore]
 
 
 def _module_name(path: str) -> str:
@@ -174,17 +186,18 @@ def _real(path: str) -> str:
 # -- instrumenting --------------------------------------------------------------------
 
 
-def instrument(tree: ast.Module) -> ast.Module:
-    """The module with probes; line numbers and everything else as they were."""
-    _Instrumenter().visit(tree)
+def instrument(tree: ast.Module, name: str) -> ast.Module:
+    """The module with probes that add to the set called `name`; line numbers and
+    everything else as they were."""
+    _Instrumenter(name).visit(tree)
     return ast.fix_missing_locations(tree)
 
 
-def _probe(lines: Iterable[int], at: ast.AST) -> ast.stmt:
-    """`__tddgate_lines__.update((l1, l2))` (or `.add(l1)`), located at `at`."""
+def _probe(name: str, lines: Iterable[int], at: ast.AST) -> ast.stmt:
+    """`<name>.update((l1, l2))` (or `.add(l1)`), located at `at`."""
     numbers = sorted(set(lines))
     target = ast.Attribute(
-        ast.Name(NAME, ast.Load()), "add" if len(numbers) == 1 else "update", ast.Load()
+        ast.Name(name, ast.Load()), "add" if len(numbers) == 1 else "update", ast.Load()
     )
     argument: ast.expr = (
         ast.Constant(numbers[0])
@@ -197,6 +210,9 @@ def _probe(lines: Iterable[int], at: ast.AST) -> ast.stmt:
 
 class _Instrumenter(ast.NodeVisitor):
     """Puts a probe before every statement of every body, depth first."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def visit_Module(self, node: ast.Module) -> None:
         node.body = self._body(node.body, module=True)
@@ -219,9 +235,9 @@ class _Instrumenter(ast.NodeVisitor):
             keep += 1
         out: list[ast.stmt] = list(body[:keep])
         if keep:
-            out.append(_probe([s.lineno for s in body[:keep]], body[keep - 1]))
+            out.append(_probe(self.name, [s.lineno for s in body[:keep]], body[keep - 1]))
         for statement in body[keep:]:
-            out.append(_probe(_header_lines(statement), statement))
+            out.append(_probe(self.name, _header_lines(statement), statement))
             self.visit(statement)
             out.append(statement)
         return out
@@ -229,9 +245,9 @@ class _Instrumenter(ast.NodeVisitor):
     def _handler(self, handler: ast.ExceptHandler) -> None:
         # a typed `except` line runs its test whether or not it matches: probe the test
         if handler.type is not None:
-            handler.type = _mark(handler.lineno, handler.type)
+            handler.type = _mark(self.name, handler.lineno, handler.type)
         handler.body = self._body(handler.body)
-        handler.body.insert(0, _probe([handler.lineno], handler))
+        handler.body.insert(0, _probe(self.name, [handler.lineno], handler))
 
     def _match(self, node: ast.Match) -> None:
         # patterns are tried in order: reaching a case body means every case line up to
@@ -240,18 +256,19 @@ class _Instrumenter(ast.NodeVisitor):
         for case in node.cases:
             seen.append(case.pattern.lineno)
             case.body = self._body(case.body)
-            case.body.insert(0, _probe(seen, case.pattern))
+            case.body.insert(0, _probe(self.name, seen, case.pattern))
         last = node.cases[-1]
         if last.guard is not None or not _irrefutable(last.pattern):
-            fallback = ast.match_case(ast.MatchAs(), None, [_probe(seen, last.pattern)])
+            probe = _probe(self.name, seen, last.pattern)
+            fallback = ast.match_case(ast.MatchAs(), None, [probe])
             node.cases.append(ast.copy_location(fallback, last.pattern))
             ast.copy_location(fallback.pattern, last.pattern)
 
 
-def _mark(line: int, value: ast.expr) -> ast.expr:
-    """`(__tddgate_lines__.add(line), value)[1]`: records the line, then is `value`."""
+def _mark(name: str, line: int, value: ast.expr) -> ast.expr:
+    """`(<name>.add(line), value)[1]`: records the line, then is `value`."""
     probe = ast.Call(
-        ast.Attribute(ast.Name(NAME, ast.Load()), "add", ast.Load()), [ast.Constant(line)], []
+        ast.Attribute(ast.Name(name, ast.Load()), "add", ast.Load()), [ast.Constant(line)], []
     )
     pair = ast.Tuple([probe, value], ast.Load())
     marked = ast.Subscript(pair, ast.Constant(1), ast.Load())
