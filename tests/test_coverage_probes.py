@@ -371,6 +371,7 @@ def test_subprocess_configuration_is_handed_over_and_taken_back(
     measurement = Measurement.start(settings, lambda: {"src/shop/tax.py": frozenset({1})})
     handed = os.environ["COVERAGE_PROCESS_CONFIG"]
     measurement.stop()
+    measurement.cov.get_data().close(force=True)  # its in-memory SQLite, now
 
     assert measurement.core == "probes"
     # coverage.py's own serialized form: the children trace only the changed file
