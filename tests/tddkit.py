@@ -75,11 +75,11 @@ def run_of(*outcomes: tuple[str, str]) -> TestRun:
     )
 
 
-def git_commands(tmp_path: Path, code: str) -> tuple[str, list[str]]:
-    """Run Python `code` in a new process with a `git` wrapper first on PATH that logs
-    each git subcommand: (the process's output, the subcommands in order)."""
-    calls = tmp_path / "git-calls.log"
-    shim = tmp_path / "git-shim" / "git"
+def git_logger(folder: Path) -> tuple[str, Path]:
+    """A `git` wrapper in `folder` that logs each git subcommand to a file: (a PATH with
+    the wrapper first, the log file)."""
+    calls = folder / "git-calls.log"
+    shim = folder / "git-shim" / "git"
     shim.parent.mkdir(exist_ok=True)
     shim.write_text(
         f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*) ;; *) echo "$a" >> {calls}; '
@@ -88,9 +88,16 @@ def git_commands(tmp_path: Path, code: str) -> tuple[str, list[str]]:
     )
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     calls.write_text("", encoding="utf-8")
+    return f"{shim.parent}{os.pathsep}{os.environ['PATH']}", calls
+
+
+def git_commands(tmp_path: Path, code: str) -> tuple[str, list[str]]:
+    """Run Python `code` in a new process with a `git` wrapper first on PATH that logs
+    each git subcommand: (the process's output, the subcommands in order)."""
+    path, calls = git_logger(tmp_path)
     done = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"},
+        env={**os.environ, "PATH": path},
         capture_output=True,
         text=True,
         check=True,

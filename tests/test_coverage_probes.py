@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.tddkit import git_logger
 from tests.test_coverage_run import (  # noqa: F401  (an autouse fixture, used by name)
     PYPROJECT,
     build,
@@ -333,16 +333,8 @@ def test_the_changed_lines_are_read_once(
 ) -> None:
     # measured at the start, judged at the end: one git diff serves both
     build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
-    calls = pytester.path.parent / "git-calls.log"
-    shim = pytester.path.parent / "git-shim" / "git"
-    shim.parent.mkdir()
-    shim.write_text(
-        f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*) ;; *) echo "$a" >> {calls}; '
-        f'break;; esac; done\nexec {shutil.which("git")} "$@"\n',
-        encoding="utf-8",
-    )
-    shim.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    path, calls = git_logger(pytester.path.parent)
+    monkeypatch.setenv("PATH", path)
 
     _, gate = run(pytester, "--tddgate-only=tests,coverage")
 
