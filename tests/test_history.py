@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_tddgate.errors import FactError
+from pytest_tddgate.errors import FactError, ToolError
 from pytest_tddgate.facts import Facts
-from pytest_tddgate.facts.blobs import BlobBatch
+from pytest_tddgate.facts.blobs import BlobBatch, Substance
 from pytest_tddgate.facts.git import revisions
 from pytest_tddgate.facts.history import (
     COMMIT_MESSAGE,
     INDEX,
     WORKTREE,
     Change,
+    Commit,
     History,
+    LogReader,
     Started,
     _commits,
     _start_log,
     file_timelines,
     history,
     message_trailers,
+    parse_log,
+    start_history,
 )
 from tests.gitrepo import GitRepo
 from tests.tddkit import git_commands, settings_at, settings_of
@@ -481,3 +487,125 @@ def test_a_blob_batch_started_early_reads_what_it_is_sent_and_ends_unasked(
     assert contents == {blob: b"a = 1\n"}
     assert unasked._proc.returncode == 0
     assert asked._proc.returncode == 0
+
+
+def plain(commits: list[Commit]) -> list[Commit]:
+    """`commits` without their link to the blob reader, to compare parses."""
+    return [replace(c, changes=tuple(replace(x, lines=None) for x in c.changes)) for c in commits]
+
+
+def test_a_log_parsed_as_git_writes_it_reads_the_same_however_it_is_cut(
+    repo: GitRepo,
+) -> None:
+    repo.write("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.write("tests/test_é.py", "def test(): pass\n")
+    repo.commit("a test with a non-ASCII name", trailers={"Role": "qa"})
+    repo.write("with\nnewline.py", "b = 1\n")
+    repo.commit("a name with a newline")
+    repo.git("mv", "a.py", "moved a.py")
+    repo.commit("a rename, to a name with a space")
+    out = _start_log(repo.path, ["HEAD~3..HEAD"]).result().stdout
+    whole = plain(parse_log(out.decode(), Substance(repo.path), newest_first=True))
+
+    firsts = []
+    for size in range(1, len(out) + 1):
+        reader = LogReader(repo.path)
+        early = [c for at in range(0, len(out), size) for c in reader.feed(out[at : at + size])]
+        firsts.append(len(early))
+
+        assert plain(reader.commits(out)) == whole
+
+    assert [c.subject for c in whole] == [
+        "a test with a non-ASCII name",
+        "a name with a newline",
+        "a rename, to a name with a space",
+    ]
+    assert max(firsts) == 2, "all but the last commit are handed over before the end"
+    assert {c.path for c in whole[1].changes} == {"with\nnewline.py"}
+
+
+def test_following_the_log_hands_over_each_commit_once_before_it_is_read(
+    repo: GitRepo,
+) -> None:
+    three_commits(repo)
+    facts = Facts(settings_of(repo, base="HEAD~3"))
+    started = facts.get(start_history)
+    handed: list[str] = []
+    idled: list[bool] = []
+
+    started.follow(
+        lambda commits: handed.extend(c.sha for c in commits), lambda: idled.append(True)
+    )
+    hist = facts.get(history)
+
+    assert sorted(handed) == sorted(c.sha for c in hist.commits)
+    assert [c.subject for c in hist.commits] == ["commit 0", "commit 1", "commit 2"]
+    assert len(idled) <= 1
+
+
+def test_a_blob_batch_is_sent_more_as_it_is_learnt_and_answers_as_it_goes(
+    repo: GitRepo,
+) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.write("b.py", "b = 2\n")
+    repo.commit("base")
+    a, b = (repo.git("rev-parse", f"HEAD:{name}").strip() for name in ("a.py", "b.py"))
+    batch = BlobBatch(repo.path)
+
+    batch.send([a])
+    early: dict[str, bytes] = {}
+    deadline = time.monotonic() + 30
+    while a not in early and time.monotonic() < deadline:
+        early |= batch.arrived()
+        time.sleep(0.001)
+    batch.send([b])
+    contents = batch.result()
+    batch.close()
+
+    assert early == {a: b"a = 1\n"}
+    assert contents == {a: b"a = 1\n", b: b"b = 2\n"}
+
+
+def test_a_blob_batch_asked_for_a_missing_object_says_which(repo: GitRepo) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+    batch = BlobBatch(repo.path)
+
+    batch.send(["0" * 40])
+    with pytest.raises(ToolError) as caught:
+        batch.result()
+    batch.close()
+
+    assert "git object 0000000000000000000000000000000000000000 is missing" in str(caught.value)
+
+
+def test_substance_judged_while_git_answers_is_what_it_judges_later(repo: GitRepo) -> None:
+    repo.write("ws.py", "def f():\n    return 1\n")
+    repo.write("real.py", "x = 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("ws.py", "def f():\n\n        return 1  \n")
+    repo.write("real.py", "x = 1\ny = 2\n")
+    repo.commit("edits")
+    late = changes(read(repo), 0)
+    facts = Facts(settings_of(repo))
+    started = facts.get(start_history)
+    assert started.reader is not None
+    batch = BlobBatch(repo.path)
+
+    started.follow(
+        lambda commits: started.reader.substance.send(
+            [c for commit in commits for c in commit.changes], batch
+        )
+    )
+    deadline = time.monotonic() + 30
+    while started.reader.substance._sent and time.monotonic() < deadline:
+        started.reader.substance.digest(batch)
+        time.sleep(0.001)
+    early = changes(facts.get(history), 0)
+    batch.close()
+
+    assert started.reader.substance._sent == [], "both changes were judged early"
+    assert {p: c.substantive for p, c in early.items()} == {"ws.py": False, "real.py": True}
+    assert {p: c.substantive for p, c in late.items()} == {"ws.py": False, "real.py": True}

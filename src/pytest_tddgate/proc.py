@@ -7,11 +7,16 @@ import select
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_tddgate.errors import ToolError
+
+# `Background.follow` reads what the command wrote every half millisecond: a git log
+# writes in 4 KiB blocks, a few per millisecond
+_FOLLOW_READ = 1 << 20
+_FOLLOW_SLEEP_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,37 @@ class Background:
             self._result = ToolError(
                 command, 127, str(exc), message=f"`{command[0]}` was not found"
             )
+
+    def follow(
+        self, consume: Callable[[bytes], None], idle: Callable[[], object] | None = None
+    ) -> None:
+        """Hand `consume` the output as the command writes it, until it ends, so that
+        the caller works on the first part while the command writes the rest; call
+        `idle` once, the first time nothing new was written. `result()` still returns
+        the whole output. Where the system cannot read a file at an offset
+        (`os.pread`), this only waits."""
+        if self._proc is None or self._out.closed or not hasattr(os, "pread"):
+            return
+        deadline = self._started + self.timeout
+        handle, offset = self._out.fileno(), 0
+        while True:
+            ended = self._proc.poll() is not None  # before the read: then it reads all
+            data = os.pread(handle, _FOLLOW_READ, offset)
+            while data:
+                offset += len(data)
+                consume(data)
+                data = os.pread(handle, _FOLLOW_READ, offset)
+            if ended or time.perf_counter() > deadline:
+                return
+            if idle is not None:
+                idle()
+                idle = None
+            else:
+                time.sleep(_FOLLOW_SLEEP_S)
+
+    def succeeded(self) -> bool:
+        """Whether the command has ended, with an exit code it is allowed."""
+        return self._proc is not None and self._proc.poll() in self.ok_codes
 
     def result(self) -> Completed:
         """Wait for the command (within what is left of its timeout) and return its output."""

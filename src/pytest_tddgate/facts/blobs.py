@@ -16,7 +16,9 @@ reordered or deleted code, and needs no test.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 _BLANKS = b" \t\r\f\v"  # all whitespace but the line break
 _BINARY_PROBE = 8000  # git's own test: a NUL in the first 8000 bytes
+_READ = 1 << 16
+_TIMEOUT_S = 120.0
 
 
 class Substance:
@@ -44,6 +48,8 @@ class Substance:
         self._lines: dict[str, Counter[bytes] | None] = {}  # None: binary
         self._batches = 0
         self._pending: BlobBatch | None = None
+        self._asked: set[str] = set()  # the ids `_pending` was asked for
+        self._sent: list[Change] = []  # changes sent to `_pending`, not judged yet
         self._adds: dict[tuple[str | None, str | None], bool | None] = {}
 
     def register(self, change: Change) -> None:
@@ -51,9 +57,30 @@ class Substance:
 
     def send(self, changes: Iterable[Change], batch: BlobBatch) -> None:
         """Ask `batch` (started earlier) for these changes' blobs; it reads them while
-        the caller works, and the next question collects them."""
-        batch.send(self._missing(changes))
+        the caller works, and the next question collects them. It may be asked again
+        until then: ids asked once are not asked twice."""
+        if self._pending is not None and self._pending is not batch:
+            self._collect()
+        changes = list(changes)
+        wanted = [i for i in self._missing(changes) if i not in self._asked]
+        self._asked.update(wanted)
+        self._sent += changes
+        batch.send(wanted)
         self._pending = batch
+
+    def digest(self, batch: BlobBatch) -> None:
+        """Count the lines of the blobs `batch` has answered so far, and judge the
+        changes sent whose blobs are all here: work done while git still answers."""
+        for object_id, data in batch.arrived().items():
+            if object_id not in self._lines:
+                self._lines[object_id] = None if b"\0" in data[:_BINARY_PROBE] else _lines(data)
+        waiting = []
+        for change in self._sent:
+            if all(i is None or i in self._lines for i in (change.old_blob, change.new_blob)):
+                self.adds(change)
+            else:
+                waiting.append(change)
+        self._sent = waiting
 
     def prefetch(self, changes: Iterable[Change]) -> None:
         """Read, in one process, the blobs of the changes about to be asked about."""
@@ -63,7 +90,11 @@ class Substance:
     def _collect(self) -> None:
         if self._pending is not None:
             batch, self._pending = self._pending, None
-            self._blobs.update(batch.result())
+            self._asked.clear()
+            self._sent.clear()
+            self._blobs.update(
+                (i, data) for i, data in batch.result().items() if i not in self._lines
+            )
 
     def adds(self, change: Change) -> bool | None:
         """Whether `change` adds a line (None: binary), as cheaply as it can tell; the
@@ -144,65 +175,121 @@ def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:
 
 class BlobBatch:
     """A `git cat-file --batch` started before its questions are known, so that its
-    start costs nothing later; `send` gives it the ids (a thread feeds and reads it,
-    while the caller works), `result` collects the contents. `close` always."""
+    start costs nothing later. `send` gives it ids, as often as the caller learns of
+    more (a thread reads the contents meanwhile); `result` collects them all, once.
+    `close` always."""
 
     def __init__(self, toplevel: Path) -> None:
         self.command = git_command(["cat-file", "--batch"])
+        # no `with`: the file must outlive this call; `close` closes it
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
         self._proc = subprocess.Popen(
             list(self.command),
             cwd=toplevel,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._err,
             env=git_environment(),
         )
-        self._outcome: tuple[bytes, bytes] | subprocess.TimeoutExpired | None = None
+        self._chunks: list[bytes] = []  # appended by the reading thread only
+        self._taken = 0  # chunks parsed by `arrived`
+        self._unparsed = b""  # the start of an answer not whole yet
+        self._found: dict[str, bytes] = {}
         self._reader: threading.Thread | None = None
+        self._broken = False  # git ended before it read every question
 
     def send(self, object_ids: list[str]) -> None:
-        data = "".join(f"{object_id}\n" for object_id in object_ids).encode()
-        self._reader = threading.Thread(target=self._communicate, args=(data,), daemon=True)
-        self._reader.start()
-
-    def _communicate(self, data: bytes) -> None:
+        if not object_ids or self._broken:
+            return
+        assert self._proc.stdin is not None
+        if self._reader is None:  # git answers as it reads: the answers must be drained
+            self._reader = threading.Thread(target=self._drain, daemon=True)
+            self._reader.start()
         try:
-            self._outcome = self._proc.communicate(data, timeout=120.0)
-        except subprocess.TimeoutExpired as exc:
-            self._proc.kill()
-            self._proc.communicate()
-            self._outcome = exc
+            self._proc.stdin.write("".join(f"{object_id}\n" for object_id in object_ids).encode())
+            self._proc.stdin.flush()
+        except OSError:  # it died: `result` tells why
+            self._broken = True
+
+    def _drain(self) -> None:
+        assert self._proc.stdout is not None
+        handle = self._proc.stdout.fileno()
+        while chunk := os.read(handle, _READ):
+            self._chunks.append(chunk)
 
     def result(self) -> dict[str, bytes]:
-        assert self._reader is not None
-        self._reader.join()
-        outcome = self._outcome
-        if not isinstance(outcome, tuple) or self._proc.returncode != 0:
-            stderr = outcome[1].decode("utf-8", "replace") if isinstance(outcome, tuple) else ""
-            raise ToolError(self.command, self._proc.returncode, stderr)
-        return _parse_batch(outcome[0], self.command)
+        """The contents of every id sent: it waits for git to answer them all."""
+        self._end_questions()
+        if self._reader is not None:
+            self._reader.join(_TIMEOUT_S)
+            if self._reader.is_alive():
+                self._proc.kill()
+                self._reader.join()
+                raise ToolError(
+                    self.command,
+                    None,
+                    "",
+                    message=f"`git cat-file` timed out after {_TIMEOUT_S:g} s and was stopped",
+                )
+        returncode = self._proc.wait()
+        if returncode != 0 or self._broken:
+            self._err.seek(0)
+            stderr = self._err.read().decode("utf-8", "replace")
+            raise ToolError(self.command, returncode, stderr)
+        self.arrived()
+        if self._unparsed:
+            raise ToolError(self.command, 0, "", message="`git cat-file` ended mid-answer")
+        return self._found
+
+    def arrived(self) -> dict[str, bytes]:
+        """The contents git has answered since the last call (whole answers only)."""
+        chunks = self._chunks[self._taken :]  # the thread only appends: a safe read
+        self._taken += len(chunks)
+        data = b"".join([self._unparsed, *chunks])
+        found, used = _parse_answers(data, self.command)
+        self._unparsed = data[used:]
+        self._found.update(found)
+        return found
+
+    def _end_questions(self) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.close()  # git answers what it has, then ends
+        except OSError:
+            self._broken = True
 
     def close(self) -> None:
-        """Stop the process if nobody asked it anything (or it still runs)."""
-        if self._reader is None:
-            self._proc.communicate(b"")  # no question: it ends at once
-        elif self._proc.poll() is None:
+        """Stop the process if it still runs (nobody collected it, or an error)."""
+        if self._reader is not None and self._proc.poll() is None:
             self._proc.kill()
+        self._end_questions()  # with no question asked, it ends at once
+        self._proc.wait()
         if self._reader is not None:
             self._reader.join()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._err.close()
 
 
 def _parse_batch(data: bytes, command: tuple[str, ...]) -> dict[str, bytes]:
     """`git cat-file --batch` output: `<id> <type> <size>`, the content, a newline."""
+    found, used = _parse_answers(data, command)
+    if used != len(data):
+        raise ToolError(command, 0, "", message="`git cat-file` ended mid-answer")
+    return found
+
+
+def _parse_answers(data: bytes, command: tuple[str, ...]) -> tuple[dict[str, bytes], int]:
+    """The whole answers at the start of `data`, and how many bytes they take."""
     found: dict[str, bytes] = {}
     position = 0
-    while position < len(data):
-        end = data.index(b"\n", position)
+    while (end := data.find(b"\n", position)) >= 0:
         header = data[position:end].split()
-        position = end + 1
         if len(header) < 3:  # `<id> missing`: a partial clone, or a broken repository
             raise ToolError(command, 0, "", message=f"git object {header[0].decode()} is missing")
         size = int(header[2])
-        found[header[0].decode()] = data[position : position + size]
-        position += size + 1
-    return found
+        if end + 1 + size + 1 > len(data):
+            break  # the rest of this answer is still on its way
+        found[header[0].decode()] = data[end + 1 : end + 1 + size]
+        position = end + 1 + size + 1
+    return found, position

@@ -22,7 +22,7 @@ from pytest_tddgate.facts.blobs import Substance
 from pytest_tddgate.facts.git import Revisions, git_start, revisions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
 
     from pytest_tddgate.facts import Facts
@@ -134,11 +134,71 @@ class Started:
     log: Background | None  # None: the range has no commits
     exact: bool  # False: `log` read `<base>..HEAD` by name, guessed before rev-parse
     uncommitted: tuple[Background, ...]
+    reader: LogReader | None = None  # parses `log` while git writes it (`follow`)
+
+    def follow(
+        self, parsed: Callable[[list[Commit]], None], idle: Callable[[], object] | None = None
+    ) -> None:
+        """Parse the log while git writes it and hand `parsed` each part's commits,
+        newest first, so that work on them (reading test modules, blobs) overlaps
+        git's; `idle` runs once when git is slower than that."""
+        reader, log = self.reader, self.log
+        if reader is None or log is None:
+            return
+
+        def consume(data: bytes) -> None:
+            commits = reader.feed(data)
+            if commits:
+                parsed(commits)
+
+        log.follow(consume, idle)
+        if log.succeeded():  # the last commit is whole once the output ends
+            last = reader.finish()
+            if last:
+                parsed(last)
 
     def cancel(self) -> None:
         for task in (self.log, *self.uncommitted):
             if task is not None:
                 task.cancel()
+
+
+class LogReader:
+    """Parses `git log` output in parts, as git writes it (see `Started.follow`); the
+    end of the output is parsed by `commits`, so the result is the same however much
+    was read before."""
+
+    def __init__(self, toplevel: Path) -> None:
+        self.substance = Substance(toplevel)
+        self._parsed: list[Commit] = []  # newest first, as git writes them
+        self._pending = b""
+        self._done = 0  # bytes of the output parsed so far
+
+    def feed(self, data: bytes) -> list[Commit]:
+        """Parse the commits `data` completes, and return them."""
+        buffer = self._pending + data
+        # a commit is whole once the next one starts: NUL ends a field, RS starts one
+        cut = buffer.rfind(b"\0\x1e") + 1
+        self._pending = buffer[cut:]
+        if not cut:
+            return []
+        self._done += cut
+        parsed = _parse_commits(buffer[:cut].decode("utf-8", "replace"), self.substance)
+        self._parsed += parsed
+        return parsed
+
+    def finish(self) -> list[Commit]:
+        """Parse the rest of what was fed, once the output has ended."""
+        rest, self._pending = self._pending, b""
+        self._done += len(rest)
+        parsed = _parse_commits(rest.decode("utf-8", "replace"), self.substance)
+        self._parsed += parsed
+        return parsed
+
+    def commits(self, out: bytes) -> list[Commit]:
+        """All commits of the whole output `out`, oldest first."""
+        rest = _parse_commits(out[self._done :].decode("utf-8", "replace"), self.substance)
+        return _ordered([*self._parsed, *rest], self.substance, newest_first=True)
 
 
 def start_history(facts: Facts) -> Started:
@@ -164,7 +224,8 @@ def start_history(facts: Facts) -> Started:
     elif guess is not None:
         guess.cancel()
     # the working tree's diff and file listing run while `git log` reads the range
-    return Started(revs, log, guess is None, tuple(_start_uncommitted(facts, revs)))
+    uncommitted = tuple(_start_uncommitted(facts, revs))
+    return Started(revs, log, guess is None, uncommitted, LogReader(revs.toplevel))
 
 
 def history(facts: Facts) -> History:
@@ -193,18 +254,17 @@ def _commits(started: Started) -> tuple[list[Commit], Substance]:
     ended at another HEAD than rev-parse saw (HEAD moved), is read again exactly."""
     assert started.log is not None
     revs = started.revisions
-    log = started.log
+    reader = started.reader or LogReader(revs.toplevel)
     if not started.exact:
-        substance = Substance(revs.toplevel)
         try:
-            commits = parse_log(_log_text(log), substance)
+            commits = reader.commits(_log_output(started.log))
         except (ToolError, FactError):
             commits = []
         if commits and commits[-1].sha == revs.head:
-            return commits, substance
-        log = _start_log(revs.toplevel, _spec(revs))
-    substance = Substance(revs.toplevel)
-    return parse_log(_log_text(log), substance), substance
+            return commits, reader.substance
+        reader = LogReader(revs.toplevel)
+        return reader.commits(_log_output(_start_log(revs.toplevel, _spec(revs)))), reader.substance
+    return reader.commits(_log_output(started.log)), reader.substance
 
 
 def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
@@ -212,12 +272,18 @@ def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
     root = revs.toplevel
     if facts.staged or revs.head is None:
         against = [] if revs.head is None else ["HEAD"]
-        tasks = [git_start(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
+        tasks = [_start_after(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
     else:
-        tasks = [git_start(["diff", *_DIFF_FLAGS, "HEAD", "--"], root)]
+        tasks = [_start_after(["diff", *_DIFF_FLAGS, "HEAD", "--"], root)]
     if not facts.staged:
-        tasks.append(git_start(["ls-files", "-z", "--others", "--exclude-standard"], root))
+        tasks.append(_start_after(["ls-files", "-z", "--others", "--exclude-standard"], root))
     return tasks
+
+
+def _start_after(args: list[str], root: Path) -> Background:
+    """A git process that runs beside the log, with one thread: preloading the index
+    stats the files on every core, which costs more CPU than it saves beside the log."""
+    return git_start(["-c", "core.preloadIndex=false", *args], root)
 
 
 def _start_log(cwd: Path, spec: list[str]) -> Background:
@@ -226,7 +292,6 @@ def _start_log(cwd: Path, spec: list[str]) -> Background:
             "log",
             "--first-parent",
             "--diff-merges=first-parent",
-            "--reverse",
             "--root",
             f"--format={_HEADER}",
             *_LOG_FLAGS,
@@ -239,9 +304,9 @@ def _start_log(cwd: Path, spec: list[str]) -> Background:
     )
 
 
-def _log_text(log: Background) -> str:
+def _log_output(log: Background) -> bytes:
     try:
-        return log.result().text
+        return log.result().stdout
     except ToolError as exc:
         if "diff-merges" in exc.stderr:  # git before 2.31 shows no diff for merges
             raise FactError(
@@ -251,9 +316,32 @@ def _log_text(log: Background) -> str:
         raise
 
 
-def parse_log(out: str, substance: Substance | None = None) -> list[Commit]:
-    """Commits from `git log -z --format=<_HEADER> --raw` output; `substance` counts
-    the lines their Python changes add, when asked."""
+def parse_log(
+    out: str, substance: Substance | None = None, *, newest_first: bool = False
+) -> list[Commit]:
+    """Commits, oldest first, from `git log -z --format=<_HEADER> --raw` output (in
+    git's own order, newest first, when `newest_first`); `substance` counts the lines
+    their Python changes add, when asked."""
+    return _ordered(_parse_commits(out, substance), substance, newest_first=newest_first)
+
+
+def _ordered(
+    commits: list[Commit], substance: Substance | None, *, newest_first: bool
+) -> list[Commit]:
+    """`commits` oldest first, their Python changes registered with `substance` in that
+    order (it reads the blobs of each file's first change first)."""
+    if newest_first:
+        commits.reverse()
+    if substance is not None:
+        for commit in commits:
+            for change in commit.changes:
+                if change.lines is substance:
+                    substance.register(change)
+    return commits
+
+
+def _parse_commits(out: str, substance: Substance | None) -> list[Commit]:
+    """The commits of `out`, in its order."""
     tokens = out.split("\0")
     commits: list[Commit] = []
     index = 0
@@ -332,8 +420,6 @@ def _parse_changes(
             new_blob=None if status == "D" else new_id,
             lines=substance if counted else None,
         )
-        if counted and substance is not None:
-            substance.register(change)
         changes.append(change)
     return changes, index
 

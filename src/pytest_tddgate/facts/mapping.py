@@ -134,6 +134,15 @@ class Mapper:
         """Load the parse cache now (the `tdd` gate does it while git reads the range)."""
         self._parsed.load()
 
+    def prepare(self, paths: Iterable[str]) -> None:
+        """Read the imports of the test modules among `paths` now, so that an index of
+        them later costs dictionary reads (the `tdd` gate does it while git writes
+        the log that names them)."""
+        layout = self.layout
+        for path in paths:
+            if path not in self._imports and layout.is_test(path) and layout.is_test_module(path):
+                self.import_targets(path)
+
     def links(self, impl: str, tests: Iterable[str]) -> dict[str, Link]:
         """The tests among `tests` that map to `impl`, with their sources."""
         return TestIndex(self, tests, cheap=False).links(impl)
@@ -145,9 +154,14 @@ class Mapper:
     def known_links(self, impl: str) -> dict[str, Link]:
         """Tests under the test roots that map to `impl` by a source that needs no
         parsing (naming, matrix lists, coverage): cheap enough for every finding."""
+        return self.known_index().links(impl)
+
+    def known_index(self) -> TestIndex:
+        """The index `known_links` reads: every test under the test roots, listed once
+        (the `tdd` gate builds it while git is still writing the log)."""
         if self._universe_index is None:
             self._universe_index = TestIndex(self, self.universe(), cheap=True)
-        return self._universe_index.links(impl)
+        return self._universe_index
 
     def all_links(self, impl: str) -> dict[str, Link]:
         """Every existing test that maps to `impl` (lists the test folders once)."""

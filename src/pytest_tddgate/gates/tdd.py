@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.facts.blobs import BlobBatch
 from pytest_tddgate.facts.history import (
+    Change,
     Commit,
     History,
+    Started,
     Timeline,
     Touch,
     file_timelines,
@@ -97,14 +99,17 @@ class TddGate:
 
     def _evaluate(self, ctx: GateContext, batch: BlobBatch | None) -> GateResult:
         tdd: TddSettings = ctx.section
+        started = ctx.facts.get(start_history)
+        prefix = _prefix(started.revisions.toplevel, ctx.settings.root)
         try:  # while git reads the range
             mapper_ = ctx.facts.get(mapper)
             mapper_.warm()
+            # the test folders, which findings name, are listed while git still works
+            started.follow(Lookahead(started, mapper_, prefix, batch), mapper_.known_index)
         except BaseException:
-            ctx.facts.get(start_history).cancel()  # git's processes must not outlive us
+            started.cancel()  # git's processes must not outlive us
             raise
         hist = ctx.facts.get(history)
-        prefix = _prefix(hist.revisions.toplevel, ctx.settings.root)
         timelines = file_timelines(hist, prefix)
         layout = mapper_.layout
         # every test file the range left behind; only mapped ones are asked for substance
@@ -149,6 +154,38 @@ class TddGate:
             replays = 0
         mapper_.save()
         return _result(tdd, hist, reports, exempt=exempt, tests_changed=len(tests), replays=replays)
+
+
+class Lookahead:
+    """Work on the commits git has written while it writes the rest (newest first):
+    read the imports of the test modules they change, and ask git for the blobs of
+    each Python file's newest change, which for most files is also the first, whose
+    substance the verdicts ask about."""
+
+    def __init__(
+        self, started: Started, mapper_: Mapper, prefix: str, batch: BlobBatch | None
+    ) -> None:
+        self.mapper = mapper_
+        self.substance = started.reader.substance if started.reader else None
+        self.batch = batch
+        self.start = prefix + "/" if prefix else ""
+        self.seen: set[str] = set()
+
+    def __call__(self, commits: list[Commit]) -> None:
+        names: list[str] = []
+        newest: list[Change] = []
+        for commit in commits:
+            for change in commit.changes:
+                if change.path.endswith(".py") and change.path.startswith(self.start):
+                    names.append(change.path[len(self.start) :])
+                if change.lines is not None and change.path not in self.seen:
+                    newest.append(change)
+                self.seen.add(change.path)
+        self.mapper.prepare(names)
+        if self.substance is not None and self.batch is not None:
+            if newest:
+                self.substance.send(newest, self.batch)
+            self.substance.digest(self.batch)  # what git answered for earlier parts
 
 
 def _prefix(toplevel: os.PathLike[str], root: os.PathLike[str]) -> str:
