@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.globs import compiled
@@ -67,3 +69,18 @@ def test_globs_compile_once_however_many_files_change(repo: GitRepo) -> None:
     assert large.metrics["violations"] == 2  # the legacy test, edited twice by the backend
     assert compiled_large == compiled_small
     assert compiled_small <= 12  # the role file's lists and single patterns, not per file
+
+
+def test_a_run_without_patterns_does_not_load_the_glob_library() -> None:
+    """pathspec takes about 10 ms to import: a run whose settings hold no pattern (a
+    coverage-only run, say) must not pay for it; patterns still match as before."""
+    code = (
+        "import sys\n"
+        "from pytest_tddgate.globs import compiled\n"
+        "empty = compiled(())\n"
+        "print('pathspec' in sys.modules, empty.matches('a.py'))\n"
+        "print(compiled(('docs/*.md',)).matches('docs/a.md'), 'pathspec' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.split() == ["False", "False", "True", "True"]

@@ -7,10 +7,13 @@ a pattern without a slash matches at any depth, `!` negates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pathspec
 
 
 class Globs:
@@ -20,13 +23,18 @@ class Globs:
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(patterns)
-        self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        self._spec: pathspec.GitIgnoreSpec | None = None
+        if self.patterns:
+            # imported here: it takes 10 ms to load, and most runs have no pattern
+            import pathspec
+
+            self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
     def matches(self, path: str) -> bool:
-        return bool(self.patterns) and bool(self._spec.match_file(path))
+        return self._spec is not None and bool(self._spec.match_file(path))
 
 
 @lru_cache(maxsize=256)
