@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         span = min(args.span, first_parent_commits(checkout) - 1)
         bare, gate, summary = compare(checkout, span, args.runs)
         print(
-            f"{checkout.name}, last {span} commits: gate {ms(gate)} | git log "
+            f"{checkout.resolve().name}, last {span} commits: gate {ms(gate)} | git log "
             f"--name-status {ms(bare)} | ratio {gate[0] / bare[0]:.2f}\n  {summary}"
         )
         # ruff and mypy are static gates too, so the check runs them; the budget is
@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             check_staged(checkout, extra)  # warm: bytecode caches, page cache
             runs = [timed(partial(check_staged, checkout, extra)) for _ in range(args.runs)]
             timing = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-            print(f"tddgate check --staged {' '.join(extra)} in {checkout.name}: {ms(timing)}")
+            where = checkout.resolve().name
+            print(f"tddgate check --staged {' '.join(extra)} in {where}: {ms(timing)}")
             if extra:
                 ok &= report("under 0.3 s", timing[0] < 0.3)
     return 0 if ok else 1
