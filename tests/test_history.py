@@ -592,20 +592,19 @@ def test_substance_judged_while_git_answers_is_what_it_judges_later(repo: GitRep
     facts = Facts(settings_of(repo))
     started = facts.get(start_history)
     assert started.reader is not None
+    substance = started.reader.substance
     batch = BlobBatch(repo.path)
 
     started.follow(
-        lambda commits: started.reader.substance.send(
-            [c for commit in commits for c in commit.changes], batch
-        )
+        lambda commits: substance.send([c for commit in commits for c in commit.changes], batch)
     )
     deadline = time.monotonic() + 30
-    while started.reader.substance._sent and time.monotonic() < deadline:
-        started.reader.substance.digest(batch)
+    while substance._sent and time.monotonic() < deadline:
+        substance.digest(batch)
         time.sleep(0.001)
     early = changes(facts.get(history), 0)
     batch.close()
 
-    assert started.reader.substance._sent == [], "both changes were judged early"
+    assert substance._sent == [], "both changes were judged early"
     assert {p: c.substantive for p, c in early.items()} == {"ws.py": False, "real.py": True}
     assert {p: c.substantive for p, c in late.items()} == {"ws.py": False, "real.py": True}
