@@ -68,11 +68,19 @@ def test_damaged_coverage_data_left_in_the_project(
     ],
     ids=["branch-text", "source-number", "bad-regex", "missing-plugin", "data-file-number"],
 )
-def test_a_coverage_configuration_coverage_rejects(pytester: pytest.Pytester, config: str) -> None:
-    pytester.makepyprojecttoml(PYPROJECT + config)
+@pytest.mark.parametrize("scope", ["all", "changed"])
+def test_a_coverage_configuration_coverage_rejects(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, config: str, scope: str
+) -> None:
+    # scope `changed` starts git before coverage.py reads the configuration: the
+    # processes must be stopped when it is rejected (an unread one warns at exit)
+    gate = f'[tool.tddgate.gates.coverage]\nscope = "{scope}"\nnew = 1\n'
+    pytester.makepyprojecttoml(PYPROJECT + gate + config)
     pytester.mkpydir("src")
     pytester.makepyfile(test_a=TEST)
     commit(pytester)
+    monkeypatch.setenv("PYTHONWARNINGS", "error::ResourceWarning")
+    monkeypatch.setenv("PYTHONTRACEMALLOC", "1")
 
     result = run(pytester)
 
@@ -80,3 +88,5 @@ def test_a_coverage_configuration_coverage_rejects(pytester: pytest.Pytester, co
     result.stderr.fnmatch_lines(
         ["*tddgate: coverage.py cannot use the project's coverage configuration: *", "*fix: *"]
     )
+    assert "ResourceWarning" not in result.stderr.str()
+    assert "Exception ignored" not in result.stderr.str()

@@ -51,10 +51,20 @@ class CoverageRun:
         measurement = facts = None
         if not pytest_cov_measures(config):
             from pytest_tddgate.facts import diff
-            from pytest_tddgate.facts.coverage import Measurement
 
             facts = Facts(settings)
-            measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
+            early = settings.coverage.scope == "changed" and settings.coverage.total is None
+            if early:
+                # the measurement needs the changed files before any test runs: git
+                # reads them while coverage.py imports
+                facts.get(diff.start_changes)
+            try:
+                from pytest_tddgate.facts.coverage import Measurement
+
+                measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
+            finally:
+                if early and not facts.known(diff.changed_lines):  # a configuration error
+                    diff.stop_changes(facts)
         return cls(config, settings, measurement, facts)
 
     def begin_test(self) -> None:

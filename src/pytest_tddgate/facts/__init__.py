@@ -50,6 +50,10 @@ class Facts:
             raise value
         return value  # type: ignore[no-any-return]
 
+    def known(self, fact: Callable[[Facts], Any]) -> bool:
+        """Whether `fact` was read (or failed) already."""
+        return fact in self._cache
+
     def adopt(self, other: Facts, facts: tuple[Callable[[Facts], Any], ...]) -> None:
         """Take these facts from another run's cache when both judge the same project
         from the same base: the coverage measurement reads the changed lines before

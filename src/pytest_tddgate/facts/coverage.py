@@ -278,6 +278,8 @@ class Measurement:
                 measurement = cls(cov, plan, settings.root, [*plan.notes, *notes])
                 if plan.trace:
                     measurement._begin()
+                else:  # nothing to trace: load the configured plugins now all the same,
+                    cov.get_data()  # so that a missing one exits 4 before the tests run
             except (coverage.CoverageException, ImportError) as exc:  # ImportError: a plugin
                 raise UsageError(
                     f"coverage.py cannot use the project's coverage configuration: {exc}",

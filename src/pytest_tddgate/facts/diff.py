@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pytest_tddgate.errors import FactError
 from pytest_tddgate.facts import Facts
-from pytest_tddgate.facts.git import git, revisions
+from pytest_tddgate.facts.git import git, git_start, revisions, start_revisions
+from pytest_tddgate.proc import Background
 
 # what git itself calls the empty tree, per object format; the base when the range
 # starts before the first commit (no commits yet, or no base branch: the root commit)
@@ -42,24 +43,46 @@ _UNTRACKED_LIMIT = 5_000_000  # bytes; a bigger untracked file is data, not code
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
+def start_changes(facts: Facts) -> Background | None:
+    """Start what `changed_lines` reads that needs no base: the untracked files (none
+    with `--staged`), and the processes that resolve the base. The coverage
+    measurement starts them before it imports coverage.py, which takes longer."""
+    facts.get(start_revisions)
+    if facts.staged:
+        return None
+    return git_start(["ls-files", "-z", "--others", "--exclude-standard"], facts.settings.root)
+
+
+def stop_changes(facts: Facts) -> None:
+    """Stop what `start_changes` started when nobody will read it."""
+    untracked = facts.get(start_changes)
+    if untracked is not None:
+        untracked.cancel()
+    facts.get(start_revisions).cancel()
+
+
 def changed_lines(facts: Facts) -> Mapping[str, frozenset[int]]:
     """Project-relative path -> line numbers (in the file as it is now) added or changed
     since the base. Deleted files and pure deletions have no entry."""
-    revs = facts.get(revisions)
-    root = facts.settings.root
-    base = revs.base
-    if base is None or revs.base_is_root:
-        base = _empty_tree(root)
-    where = ("--cached",) if facts.staged else ()
-    diff = git([*_DIFF_FLAGS, *where, base, "--"], root)
-    changed = dict(parse_diff(diff.stdout))
-    if not facts.staged:
-        listed = git(["ls-files", "-z", "--others", "--exclude-standard"], root)
-        for name in listed.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            if name:
-                lines = _all_lines(root / name)
-                if lines:
-                    changed[name] = lines
+    untracked = facts.get(start_changes)
+    try:
+        revs = facts.get(revisions)
+        root = facts.settings.root
+        base = revs.base
+        if base is None or revs.base_is_root:
+            base = _empty_tree(root)
+        where = ("--cached",) if facts.staged else ()
+        diff = git([*_DIFF_FLAGS, *where, base, "--"], root)
+        changed = dict(parse_diff(diff.stdout))
+        listed = untracked.result().stdout if untracked is not None else b""
+    finally:
+        if untracked is not None:
+            untracked.cancel()  # only if it was not read: no process outlives a failure
+    for name in listed.decode("utf-8", "surrogateescape").split("\0"):
+        if name:
+            lines = _all_lines(root / name)
+            if lines:
+                changed[name] = lines
     return changed
 
 

@@ -93,11 +93,17 @@ def git_environment() -> dict[str, str]:
     return _environment(False)
 
 
-def git_start(args: Sequence[str], cwd: Path, *, timeout: float = 120.0) -> Background:
+def git_start(
+    args: Sequence[str], cwd: Path, *, timeout: float = 120.0, ok_codes: tuple[int, ...] = (0,)
+) -> Background:
     """Start one git command now and collect it later (`.result()`), so that it runs
     while another one does."""
     return Background(
-        ["git", *_SAFE_CONFIG, *args], cwd=cwd, timeout=timeout, env=_environment(False)
+        ["git", *_SAFE_CONFIG, *args],
+        cwd=cwd,
+        timeout=timeout,
+        ok_codes=ok_codes,
+        env=_environment(False),
     )
 
 
@@ -122,16 +128,54 @@ class Revisions:
     base_is_root: bool = False  # no base ref: the range includes the root commit itself
 
 
-def revisions(facts: Facts) -> Revisions:
-    """Resolve HEAD and the base: explicit, else the merge-base with a default branch."""
+@dataclass(frozen=True, slots=True)
+class Probing:
+    """The git processes `revisions` reads, started: see `start_revisions`."""
+
+    probe: Background  # rev-parse: top folder, shallowness, HEAD (and the base)
+    refs: Background | None  # for-each-ref of the default bases (no explicit base)
+    with_base: bool  # `probe` resolves the explicit base too
+
+    def cancel(self) -> None:
+        for task in (self.probe, self.refs):
+            if task is not None:
+                task.cancel()
+
+
+def start_revisions(facts: Facts) -> Probing:
+    """Start the processes that resolve HEAD and the base, at once and side by side,
+    so that they run while the caller works (the coverage measurement starts them
+    before it imports coverage.py); `revisions` collects them."""
     root = facts.settings.root
     explicit = facts.settings.project.base
-    known = _probe_with_base(root, explicit) if explicit else None
+    if explicit:
+        return Probing(git_start(_with_base_args(explicit), root, ok_codes=(0, 1, 128)), None, True)
+    probe = git_start(_PROBE_ARGS, root, ok_codes=(0, 1))
+    refs = git_start(_REFS_ARGS, root, ok_codes=(0, 1, 128))
+    return Probing(probe, refs, False)
+
+
+def revisions(facts: Facts) -> Revisions:
+    """Resolve HEAD and the base: explicit, else the merge-base with a default branch."""
+    probing = facts.get(start_revisions)
+    try:
+        return _resolve(facts, probing)
+    finally:
+        probing.cancel()  # only what was not read: a failure must leave no process
+
+
+def _resolve(facts: Facts, probing: Probing) -> Revisions:
+    root = facts.settings.root
+    explicit = facts.settings.project.base
+    known = _with_base(probing.probe.result(), explicit) if probing.with_base and explicit else None
     if known is not None:  # the usual case with --tddgate-base: one process
         if known.shallow:
             _check_reachable(root, known.base or "", explicit or "")
         return known
-    toplevel, shallow, head = _probe(root)
+    probe = (
+        probing.probe if not probing.with_base else git_start(_PROBE_ARGS, root, ok_codes=(0, 1))
+    )
+    toplevel, shallow, head = _probe(root, probe)
     if head is None:
         return Revisions(
             toplevel, None, None, "no commits yet: the working tree is the whole range", shallow
@@ -143,7 +187,8 @@ def revisions(facts: Facts) -> Revisions:
         if shallow:
             _check_reachable(root, base, explicit)
         return Revisions(toplevel, head, base, f"{explicit} ({base[:8]})", shallow)
-    for candidate in _existing_defaults(root):
+    assert probing.refs is not None
+    for candidate in _existing_defaults(probing.refs):
         merge_base = git(["merge-base", "HEAD", candidate], root, ok_codes=(0, 1)).text.strip()
         if not merge_base:
             raise _missing_base(f"merge-base of HEAD and {candidate}", shallow)
@@ -165,10 +210,13 @@ def revisions(facts: Facts) -> Revisions:
     )
 
 
-def _probe_with_base(root: Path, base: str) -> Revisions | None:
-    """Top folder, shallowness, HEAD and the base in one process; None when any of
-    them is missing, for `_probe` and `_rev` to tell which and why."""
-    args = [
+_PROBE_ARGS = ("rev-parse", "--show-toplevel", "--is-shallow-repository", "--verify", "-q", "HEAD")
+_REFS_ARGS = ("for-each-ref", "--format=%(refname)", *_DEFAULT_REFS.values())
+
+
+def _with_base_args(base: str) -> list[str]:
+    """Top folder, shallowness, HEAD and the base in one process."""
+    return [
         "rev-parse",
         "--show-toplevel",
         "--is-shallow-repository",
@@ -176,7 +224,11 @@ def _probe_with_base(root: Path, base: str) -> Revisions | None:
         "HEAD^{commit}",
         f"{base}^{{commit}}",
     ]
-    done = git(args, root, ok_codes=(0, 1, 128))
+
+
+def _with_base(done: Completed, base: str) -> Revisions | None:
+    """The revisions `_with_base_args` asked for; None when any of them is missing,
+    for `_probe` and `_rev` to tell which and why."""
     # some git versions echo the separator back
     lines = [line for line in done.text.splitlines() if line != "--end-of-options"]
     if done.returncode != 0 or len(lines) != 4 or not lines[0]:
@@ -187,19 +239,17 @@ def _probe_with_base(root: Path, base: str) -> Revisions | None:
     )
 
 
-def _existing_defaults(root: Path) -> list[str]:
+def _existing_defaults(refs: Background) -> list[str]:
     """The default bases that exist, in order of preference (one process for all)."""
-    listed = git(["for-each-ref", "--format=%(refname)", *_DEFAULT_REFS.values()], root)
-    present = set(listed.text.split())
+    present = set(refs.result().text.split())
     return [name for name in DEFAULT_BASES if _DEFAULT_REFS[name] in present]
 
 
-def _probe(root: Path) -> tuple[Path, bool, str | None]:
+def _probe(root: Path, probe: Background) -> tuple[Path, bool, str | None]:
     """The top folder of the checkout, whether it is shallow, and HEAD (None before
-    the first commit), in one process."""
-    args = ["rev-parse", "--show-toplevel", "--is-shallow-repository", "--verify", "-q", "HEAD"]
+    the first commit), from the `_PROBE_ARGS` process."""
     try:
-        probe = git(args, root, ok_codes=(0, 1))
+        done = probe.result()
     except ToolError as exc:
         if exc.returncode == 127:
             raise FactError("git is not installed", fix="install git") from None
@@ -214,13 +264,13 @@ def _probe(root: Path) -> tuple[Path, bool, str | None]:
             f"{root} is not inside a git repository",
             fix="run inside a git checkout (`git init`), or skip the gate with --tddgate-skip",
         ) from None
-    lines = probe.text.splitlines()
+    lines = done.text.splitlines()
     if len(lines) < 2 or not lines[0]:
         raise FactError(
             f"{root} is inside a bare git repository or a .git folder",
             fix="run from the working tree of the checkout",
         )
-    head = lines[2].strip() if probe.returncode == 0 and len(lines) > 2 else None
+    head = lines[2].strip() if done.returncode == 0 and len(lines) > 2 else None
     return Path(lines[0]), lines[1].strip() == "true", head or None
 
 
