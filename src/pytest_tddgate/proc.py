@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -13,10 +14,12 @@ from pathlib import Path
 
 from pytest_tddgate.errors import ToolError
 
-# `Background.follow` reads what the command wrote every half millisecond: a git log
-# writes in 4 KiB blocks, a few per millisecond
+# `Background.follow` reads what the command wrote every half millisecond while it
+# writes (a git log writes 4 KiB blocks, a few per millisecond), and up to every 8 ms
+# while it writes nothing
 _FOLLOW_READ = 1 << 20
 _FOLLOW_SLEEP_S = 0.0005
+_FOLLOW_SLEEP_MAX_S = 0.008
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +125,24 @@ class Background:
         if self._proc is None or self._out.closed or not hasattr(os, "pread"):
             return
         deadline = self._started + self.timeout
+        with _ExitWatch(self._proc) as watch:
+            self._follow(consume, idle, watch, deadline)
+
+    def _follow(
+        self,
+        consume: Callable[[bytes], None],
+        idle: Callable[[], object] | None,
+        watch: _ExitWatch,
+        deadline: float,
+    ) -> None:
+        assert self._proc is not None
         handle, offset = self._out.fileno(), 0
+        pause = _FOLLOW_SLEEP_S
         while True:
             ended = self._proc.poll() is not None  # before the read: then it reads all
             data = os.pread(handle, _FOLLOW_READ, offset)
+            if data:
+                pause = _FOLLOW_SLEEP_S
             while data:
                 offset += len(data)
                 consume(data)
@@ -135,8 +152,9 @@ class Background:
             if idle is not None:
                 idle()
                 idle = None
-            else:
-                time.sleep(_FOLLOW_SLEEP_S)
+            else:  # a command that writes nothing for long is asked less and less often
+                watch.wait(pause)  # but its end is seen at once
+                pause = min(pause * 2, _FOLLOW_SLEEP_MAX_S)
 
     def succeeded(self) -> bool:
         """Whether the command has ended, with an exit code it is allowed."""
@@ -191,22 +209,45 @@ class Background:
         self._close()
 
 
+class _ExitWatch:
+    """Waits that end the moment the process ends, where the system can tell (a
+    Linux pidfd); elsewhere `wait` only sleeps."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._poller: select.poll | None = None
+        self._handle: int | None = None
+        pidfd_open = getattr(os, "pidfd_open", None)
+        if pidfd_open is not None and hasattr(select, "poll") and proc.returncode is None:
+            with contextlib.suppress(OSError):  # an old kernel: sleeps, then
+                self._handle = pidfd_open(proc.pid)
+                self._poller = select.poll()
+                self._poller.register(self._handle, select.POLLIN)
+
+    @property
+    def exact(self) -> bool:
+        """Whether `wait` sees the end (rather than sleeping through it)."""
+        return self._poller is not None
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds`; True if the process ended meanwhile (as far as known)."""
+        if self._poller is None:
+            time.sleep(seconds)
+            return False
+        return bool(self._poller.poll(seconds * 1000))
+
+    def __enter__(self) -> _ExitWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            os.close(self._handle)
+
+
 def _wait(proc: subprocess.Popen[bytes], timeout: float) -> None:
     """`proc.wait(timeout)`, but woken the moment the process ends where the system
-    can tell (a Linux pidfd): `Popen.wait` with a timeout polls with sleeps that grow
-    to 50 ms, which a command read right after a short one would wait out."""
-    pidfd_open = getattr(os, "pidfd_open", None)
-    if pidfd_open is not None and proc.returncode is None:
-        try:
-            handle = pidfd_open(proc.pid)
-        except OSError:  # an old kernel: poll as Popen.wait does
-            handle = None
-        if handle is not None:
-            try:
-                poller = select.poll()
-                poller.register(handle, select.POLLIN)
-                if not poller.poll(timeout * 1000):
-                    raise subprocess.TimeoutExpired(proc.args, timeout)
-            finally:
-                os.close(handle)
+    can tell: `Popen.wait` with a timeout polls with sleeps that grow to 50 ms, which
+    a command read right after a short one would wait out."""
+    with _ExitWatch(proc) as watch:
+        if watch.exact and not watch.wait(timeout):
+            raise subprocess.TimeoutExpired(proc.args, timeout)
     proc.wait(timeout=timeout)
