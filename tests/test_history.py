@@ -608,3 +608,21 @@ def test_substance_judged_while_git_answers_is_what_it_judges_later(repo: GitRep
     assert substance._sent == [], "both changes were judged early"
     assert {p: c.substantive for p, c in early.items()} == {"ws.py": False, "real.py": True}
     assert {p: c.substantive for p, c in late.items()} == {"ws.py": False, "real.py": True}
+
+
+def test_a_stale_guessed_log_that_was_followed_is_still_read_again(repo: GitRepo) -> None:
+    three_commits(repo)
+    facts = Facts(settings_of(repo, base="HEAD~3"))
+    revs = facts.get(revisions)
+    # as if HEAD was one commit back when the log started, and the gate followed it
+    stale = Started(
+        revs, _start_log(repo.path, ["HEAD~3..HEAD~1"]), False, (), LogReader(revs.toplevel)
+    )
+    followed: list[str] = []
+    stale.follow(lambda commits: followed.extend(c.subject for c in commits))
+
+    commits, _ = _commits(stale)
+
+    assert sorted(followed) == ["commit 0", "commit 1"]
+    assert [c.subject for c in commits] == ["commit 0", "commit 1", "commit 2"]
+    assert commits[-1].sha == revs.head
