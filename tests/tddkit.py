@@ -82,7 +82,7 @@ def git_logger(folder: Path) -> tuple[str, Path]:
     shim = folder / "git-shim" / "git"
     shim.parent.mkdir(exist_ok=True)
     shim.write_text(
-        f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*) ;; *) echo "$a" >> {calls}; '
+        f'#!/bin/sh\nfor a in "$@"; do case "$a" in -c|*=*|--*) ;; *) echo "$a" >> {calls}; '
         f'break;; esac; done\nexec {shutil.which("git")} "$@"\n',
         encoding="utf-8",
     )

@@ -24,9 +24,11 @@ from pytest_tddgate.facts.history import (
     Started,
     _commits,
     _start_log,
+    _untracked,
     file_timelines,
     history,
     message_trailers,
+    parse_changes,
     parse_log,
     start_history,
 )
@@ -626,3 +628,78 @@ def test_a_stale_guessed_log_that_was_followed_is_still_read_again(repo: GitRepo
     assert sorted(followed) == ["commit 0", "commit 1"]
     assert [c.subject for c in commits] == ["commit 0", "commit 1", "commit 2"]
     assert commits[-1].sha == revs.head
+
+
+def old_way(repo: GitRepo) -> list[Change]:
+    """The working tree's changes as the gate read them before `git status`: the
+    whole `git diff HEAD`, then every untracked file."""
+    flags = ("-z", "-M", "--raw", "--no-abbrev", "--numstat", "-w", "--ignore-blank-lines")
+    found = parse_changes(repo.git("diff", *flags, "HEAD", "--"))
+    listed = repo.git("ls-files", "-z", "--others", "--exclude-standard")
+    return found + [_untracked(repo.path / p, p) for p in listed.split("\0") if p]
+
+
+def test_one_git_status_reads_the_working_tree_as_the_whole_diff_did(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.write("kept.py", "a = 1\n")
+    repo.write("edited.py", "def f():\n    return 1\n")
+    repo.write("spaced.py", "x = 1\n")
+    repo.write("moved.py", "".join(f"line_{i} = {i}\n" for i in range(20)))
+    repo.write("gone.py", "g = 1\n")
+    repo.write("unstaged_gone.py", "u = 1\n")
+    repo.write("*.py", "star = 1\n")
+    repo.write("dir with space/é name.py", "e = 1\n")
+    repo.commit("base")
+    repo.write("edited.py", "def f():\n    return 2\n")
+    repo.write("spaced.py", "x  =  1\n\n")  # whitespace only: adds no line
+    repo.git("mv", "moved.py", "renamed.py")  # a staged rename
+    repo.git("rm", "-q", "gone.py")
+    (repo.path / "unstaged_gone.py").unlink()
+    repo.write("*.py", "star = 2\n")  # a name that is a glob
+    repo.write("dir with space/é name.py", "e = 2\n")
+    repo.write("new dir/added.py", "n = 1\n")  # untracked, in an untracked folder
+    repo.write("with\nnewline.py", "w = 1\n")
+    repo.write("intent.py", "i = 1\n")
+    repo.git("add", "-N", "intent.py")
+    expected = sorted(old_way(repo), key=lambda c: c.path)
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.facts.history import history\n"
+        "from pytest_tddgate.settings import resolve\n"
+        f"h = Facts(resolve(Path({str(repo.path)!r}), environ={{}})).get(history)\n"
+        "print(repr(sorted((c.status, c.path, c.old_path, c.added, c.deleted, c.substantive)"
+        " for c in h.commits[-1].changes)))\n"
+    )
+    out, commands = git_commands(tmp_path, code)
+
+    assert out.strip() == repr(
+        sorted((c.status, c.path, c.old_path, c.added, c.deleted, c.substantive) for c in expected)
+    )
+    assert {"spaced.py": False, "edited.py": True}.items() <= {
+        c.path: c.substantive for c in expected
+    }.items()
+    assert "ls-files" not in commands
+    assert commands.count("status") == 1 and commands.count("diff") == 1
+
+
+def test_a_clean_working_tree_costs_one_git_status_and_no_diff(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    three_commits(repo)
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.facts.history import history\n"
+        "from pytest_tddgate.settings import resolve\n"
+        "from pytest_tddgate.settings import Overrides\n"
+        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': 'HEAD~3'}}),"
+        " environ={})\n"
+        "h = Facts(s).get(history)\n"
+        "print([c.subject for c in h.commits])\n"
+    )
+    out, commands = git_commands(tmp_path, code)
+
+    assert out.strip() == "['commit 0', 'commit 1', 'commit 2']"
+    assert sorted(commands) == ["log", "rev-parse", "status"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
 from pytest_tddgate.facts.blobs import Substance
-from pytest_tddgate.facts.git import Revisions, git_start, revisions
+from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +43,12 @@ _DIFF_FLAGS = (*_LOG_FLAGS, "--numstat", "-w", "--ignore-blank-lines")
 # say, can be in a subject); `-z` ends the last one, and \x1e marks a commit's start
 _HEADER = "%x1e%H%x00%P%x00%ae%x00%an%x00%aI%x00%s%x00%(trailers:only,unfold)"
 _HEADER_FIELDS = 7
+# the working tree in one process; renames are left to the diff of the changed paths
+_STATUS_ARGS = ("status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames")
+# porcelain v2 record kind -> spaces before its path: `1 XY sub mH mI mW hH hI path`,
+# `2 ... X<score> path` (NUL, original path), `u XY sub m1 m2 m3 mW h1 h2 h3 path`
+_STATUS_FIELDS = {"1 ": 8, "2 ": 9, "u ": 10}
+_PATHSPEC_LIMIT = 1_000
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
 
 
@@ -268,13 +274,15 @@ def _commits(started: Started) -> tuple[list[Commit], Substance]:
 
 
 def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
-    """`git diff` of the index or working tree, and `git ls-files` of untracked files."""
+    """The staged changes (`git diff --cached`), or the working tree's: one `git status`
+    lists the changed and the untracked files, and `_uncommitted` diffs the changed
+    ones, if any (a clean checkout, as in CI, needs no second process). Before the
+    first commit: the index, and `git ls-files` of the untracked files."""
     root = revs.toplevel
-    if facts.staged or revs.head is None:
-        against = [] if revs.head is None else ["HEAD"]
-        tasks = [_start_after(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
-    else:
-        tasks = [_start_after(["diff", *_DIFF_FLAGS, "HEAD", "--"], root)]
+    if not facts.staged and revs.head is not None:
+        return [_start_after([*_STATUS_ARGS], root)]
+    against = [] if revs.head is None else ["HEAD"]
+    tasks = [_start_after(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
     if not facts.staged:
         tasks.append(_start_after(["ls-files", "-z", "--others", "--exclude-standard"], root))
     return tasks
@@ -463,10 +471,14 @@ def message_trailers(message: str) -> dict[str, tuple[str, ...]]:
 
 def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Commit:
     root = revs.toplevel
-    changes = parse_changes(pending[0].result().text)
-    if len(pending) > 1:
-        untracked = pending[1].result().text
-        changes += [_untracked(root / path, path) for path in untracked.split("\0") if path]
+    first = pending[0].result()
+    if first.command[-len(_STATUS_ARGS) :] == _STATUS_ARGS:
+        changed, untracked = parse_status(first.stdout)
+        changes = parse_changes(_worktree_diff(root, changed)) if changed else []
+    else:
+        changes = parse_changes(first.text)
+        untracked = pending[1].result().text.split("\0") if len(pending) > 1 else []
+    changes += [_untracked(root / path, path) for path in untracked if path]
     # the tool's own state (report, ledger, caches) is no change of the project's,
     # even where nobody added `.tddgate/` to .gitignore
     state = _relative(facts.settings.root / STATE_DIR, root)
@@ -477,6 +489,32 @@ def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Co
     return Commit(
         INDEX if facts.staged else WORKTREE, (), "", role, "", "", trailers, tuple(changes)
     )
+
+
+def parse_status(out: bytes) -> tuple[list[str], list[str]]:
+    """(tracked paths that differ from HEAD, untracked paths) from `git status
+    --porcelain=v2 -z --untracked-files=all` output."""
+    changed: list[str] = []
+    untracked: list[str] = []
+    records = iter(out.decode("utf-8", "surrogateescape").split("\0"))
+    for record in records:
+        kind = record[:2]
+        if kind == "? ":
+            untracked.append(record[2:])
+        elif kind in _STATUS_FIELDS:
+            changed.append(record.split(" ", _STATUS_FIELDS[kind])[-1])
+            if kind == "2 ":  # a rename or copy: the original path follows
+                changed.append(next(records, ""))
+    return [p for p in changed if p], untracked
+
+
+def _worktree_diff(root: Path, paths: list[str]) -> str:
+    """`git diff HEAD` (line counts ignoring whitespace) of the paths `git status`
+    found changed; of everything when they are too many for a command line."""
+    where = ["--", *paths] if len(paths) <= _PATHSPEC_LIMIT else ["--"]
+    # literal: a file named `*.py` or `:(top)` is that file, not a pattern
+    args = ["--literal-pathspecs", "-c", "core.preloadIndex=false", "diff", *_DIFF_FLAGS]
+    return git([*args, "HEAD", *where], root).text
 
 
 def _relative(path: Path, toplevel: Path) -> str | None:
