@@ -389,6 +389,25 @@ def test_renames_are_followed_and_paths_are_relative_to_the_project(repo: GitRep
     assert [t.commit.subject for t in timelines["src/new.py"].substantive] == ["edit"]
 
 
+def history_commands(
+    repo: GitRepo, tmp_path: Path, printed: str, base: str | None = None
+) -> tuple[str, list[str]]:
+    """Read the history in a new process, with git logged: (what `printed`, an
+    expression of `h`, prints; the git subcommands run)."""
+    values = {"base": base} if base else {}
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.facts.history import history\n"
+        "from pytest_tddgate.settings import Overrides, resolve\n"
+        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={values!r}),"
+        " environ={})\n"
+        "h = Facts(s).get(history)\n"
+        f"print({printed})\n"
+    )
+    return git_commands(tmp_path, code)
+
+
 def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path) -> None:
     """Count git processes with a wrapper first on PATH: never one per file or commit."""
     repo.write("a.py", "a = 0\n")
@@ -398,15 +417,7 @@ def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path)
         repo.write(f"f{number}.py", f"v = {number}\n")
         repo.commit(f"commit {number}")
     repo.write("a.py", "a = 1\n")
-    code = (
-        "from pathlib import Path\n"
-        "from pytest_tddgate.facts import Facts\n"
-        "from pytest_tddgate.facts.history import history\n"
-        "from pytest_tddgate.settings import resolve\n"
-        f"h = Facts(resolve(Path({str(repo.path)!r}), environ={{}})).get(history)\n"
-        "print(len(h.commits))\n"
-    )
-    out, commands = git_commands(tmp_path, code)
+    out, commands = history_commands(repo, tmp_path, "len(h.commits)")
 
     assert out.strip() == "21"
     assert commands.count("log") == 1
@@ -427,21 +438,11 @@ def test_an_explicit_base_starts_the_log_with_rev_parse_and_needs_no_second_one(
     repo: GitRepo, tmp_path: Path
 ) -> None:
     three_commits(repo)
-    code = (
-        "from pathlib import Path\n"
-        "from pytest_tddgate.facts import Facts\n"
-        "from pytest_tddgate.facts.history import history\n"
-        "from pytest_tddgate.settings import Overrides, resolve\n"
-        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': 'HEAD~3'}}),"
-        " environ={})\n"
-        "h = Facts(s).get(history)\n"
-        "print([c.subject for c in h.commits])\n"
-    )
-    out, commands = git_commands(tmp_path, code)
+    out, commands = history_commands(repo, tmp_path, "[c.subject for c in h.commits]", "HEAD~3")
 
     assert out.strip() == "['commit 0', 'commit 1', 'commit 2']"
-    assert commands.count("log") == 1
-    assert commands.count("rev-parse") == 1
+    # and a clean working tree costs one `git status`, no diff
+    assert sorted(commands) == ["log", "rev-parse", "status"]
 
 
 def test_a_log_guessed_before_head_was_resolved_is_read_again_if_head_moved(
@@ -663,16 +664,10 @@ def test_one_git_status_reads_the_working_tree_as_the_whole_diff_did(
     repo.write("intent.py", "i = 1\n")
     repo.git("add", "-N", "intent.py")
     expected = sorted(old_way(repo), key=lambda c: c.path)
-    code = (
-        "from pathlib import Path\n"
-        "from pytest_tddgate.facts import Facts\n"
-        "from pytest_tddgate.facts.history import history\n"
-        "from pytest_tddgate.settings import resolve\n"
-        f"h = Facts(resolve(Path({str(repo.path)!r}), environ={{}})).get(history)\n"
-        "print(repr(sorted((c.status, c.path, c.old_path, c.added, c.deleted, c.substantive)"
-        " for c in h.commits[-1].changes)))\n"
+    shown = "(c.status, c.path, c.old_path, c.added, c.deleted, c.substantive)"
+    out, commands = history_commands(
+        repo, tmp_path, f"repr(sorted({shown} for c in h.commits[-1].changes))"
     )
-    out, commands = git_commands(tmp_path, code)
 
     assert out.strip() == repr(
         sorted((c.status, c.path, c.old_path, c.added, c.deleted, c.substantive) for c in expected)
@@ -682,24 +677,3 @@ def test_one_git_status_reads_the_working_tree_as_the_whole_diff_did(
     }.items()
     assert "ls-files" not in commands
     assert commands.count("status") == 1 and commands.count("diff") == 1
-
-
-def test_a_clean_working_tree_costs_one_git_status_and_no_diff(
-    repo: GitRepo, tmp_path: Path
-) -> None:
-    three_commits(repo)
-    code = (
-        "from pathlib import Path\n"
-        "from pytest_tddgate.facts import Facts\n"
-        "from pytest_tddgate.facts.history import history\n"
-        "from pytest_tddgate.settings import resolve\n"
-        "from pytest_tddgate.settings import Overrides\n"
-        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': 'HEAD~3'}}),"
-        " environ={})\n"
-        "h = Facts(s).get(history)\n"
-        "print([c.subject for c in h.commits])\n"
-    )
-    out, commands = git_commands(tmp_path, code)
-
-    assert out.strip() == "['commit 0', 'commit 1', 'commit 2']"
-    assert sorted(commands) == ["log", "rev-parse", "status"]
