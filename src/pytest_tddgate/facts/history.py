@@ -1,10 +1,12 @@
 """The history of the judged range, read in one pass.
 
-One `git log` over `base..HEAD` (first parent, oldest first, renames detected) gives
-every commit with its author, trailers and changed files; one `git diff` (plus one
-`git ls-files` for untracked files) adds the working tree, or the index with
-`--staged`, as a final pseudo-commit. The `tdd` and `roles` gates both read this
-fact, so the history is read once per run, never once per file or per commit.
+One `git log` over `base..HEAD` (first parent, newest first as git writes it, renames
+detected) gives every commit with its author, trailers and changed files. The working
+tree is added as a final pseudo-commit: one `git status` lists its changed and
+untracked files, and one `git diff` of the changed ones counts their lines (none in a
+clean checkout); with `--staged`, one `git diff --cached` gives the index instead.
+The `tdd` and `roles` gates both read this fact, so the history is read once per
+run, never once per file or per commit.
 
 Line counts come from `--numstat -w --ignore-blank-lines`, so a change that only
 touches whitespace or blank lines shows as 0 added / 0 deleted: such changes, and
