@@ -97,12 +97,15 @@ def test_a_python_change_that_adds_no_line_needs_no_test(repo: GitRepo) -> None:
     repo.write("deleted.py", body)
     repo.write("moved.py", body)
     repo.write("edited.py", body)
+    repo.write("doubled.py", body)
     repo.write("notes.txt", "a  b\n")
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("deleted.py", body.replace("def g():\n    return 1\n", ""))
     repo.write("moved.py", body.replace("import os\nimport sys", "import sys\nimport os"))
     repo.write("edited.py", body.replace("return 1", "return 2"))
+    # every line was there before, but one more time now: only counting tells
+    repo.write("doubled.py", body + "\n\ndef g():\n    return 1\n")
     repo.write("notes.txt", "a b\n")
     repo.commit("edits")
 
@@ -112,6 +115,8 @@ def test_a_python_change_that_adds_no_line_needs_no_test(repo: GitRepo) -> None:
     assert not found["moved.py"].substantive
     assert found["edited.py"].substantive
     assert found["edited.py"].added_lines() == 1
+    assert found["doubled.py"].substantive
+    assert found["doubled.py"].added_lines() == 2
     assert found["notes.txt"].substantive  # whitespace is only read in Python files
 
 
