@@ -305,6 +305,24 @@ def test_not_a_git_repository_is_an_error_with_the_fix(tmp_path: Path) -> None:
     assert "git init" in caught.value.fix
 
 
+@pytest.mark.parametrize("base", [None, "HEAD"])
+def test_a_machine_without_git_is_told_to_install_it(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, base: str | None
+) -> None:
+    repo.write("a.py", "a = 1\n")
+    repo.commit("base")
+    empty = tmp_path / "no-git-here"
+    empty.mkdir()
+    facts = Facts(settings_of(repo, **({"base": base} if base else {})))
+    monkeypatch.setenv("PATH", str(empty))
+
+    with pytest.raises(FactError) as caught:
+        facts.get(history)
+
+    assert caught.value.message == "git is not installed"
+    assert caught.value.fix == "install git"
+
+
 def test_a_base_that_does_not_exist_is_an_error(repo: GitRepo) -> None:
     repo.write("a.py", "a = 1\n")
     repo.commit("base")

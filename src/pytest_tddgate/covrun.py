@@ -53,7 +53,7 @@ class CoverageRun:
             from pytest_tddgate.facts import diff
 
             facts = Facts(settings)
-            early = settings.coverage.scope == "changed" and settings.coverage.total is None
+            early = settings.coverage.changed_only
             if early:
                 # the measurement needs the changed files before any test runs: git
                 # reads them while coverage.py imports

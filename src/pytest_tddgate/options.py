@@ -180,6 +180,12 @@ class CoverageSettings:
         kind="bool",
     )
 
+    @property
+    def changed_only(self) -> bool:
+        """Only the changed files are measured: `scope = "changed"` and no `total` to
+        judge (with one, the gate refuses the configuration, see gates/coverage.py)."""
+        return self.scope == "changed" and self.total is None
+
 
 @dataclass(frozen=True, slots=True)
 class RuffSettings:

@@ -98,7 +98,7 @@ def make_plan(settings: Settings, config: Any, changed: Callable[[], ChangedLine
         if roots:
             options["run:source"] = roots
     plan = Plan(options=options)
-    if settings.coverage.scope == "changed" and settings.coverage.total is None:
+    if settings.coverage.changed_only:
         plan = _changed_plan(settings, config, changed, options, configured)
     branch = plan.options.get("run:branch", config.branch)
     if not plan.probes and sysmon_allowed(config, branch=bool(branch)):

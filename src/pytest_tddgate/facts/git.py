@@ -8,6 +8,7 @@ parse (quotepath, pager, signatures, relative paths).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,11 @@ def revisions(facts: Facts) -> Revisions:
 def _resolve(facts: Facts, probing: Probing) -> Revisions:
     root = facts.settings.root
     explicit = facts.settings.project.base
-    known = _with_base(probing.probe.result(), explicit) if probing.with_base and explicit else None
+    known = None
+    if probing.with_base and explicit:
+        # a failed probe (no git, not a repository) is told apart by `_probe` below
+        with contextlib.suppress(ToolError):
+            known = _with_base(probing.probe.result(), explicit)
     if known is not None:  # the usual case with --tddgate-base: one process
         if known.shallow:
             _check_reachable(root, known.base or "", explicit or "")
