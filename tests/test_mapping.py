@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -322,3 +324,54 @@ def test_parse_results_are_kept_between_runs(tmp_path: Path) -> None:
 
     cache.write_text("{broken", encoding="utf-8")  # a cache, not an input: never an error
     assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
+
+
+def _settle(file: Path, seconds_ago: float = 60.0) -> int:
+    """Set the file's modification time in the past, as for a file nobody just wrote."""
+    stamp = time.time_ns() - int(seconds_ago * 1e9)
+    os.utime(file, ns=(stamp, stamp))
+    return stamp
+
+
+def _rewrite_in_place(file: Path, text: str) -> None:
+    """Same inode, same size, new bytes: what an editor that writes in place leaves."""
+    assert len(text.encode()) == file.stat().st_size
+    with file.open("r+b") as handle:
+        handle.write(text.encode())
+
+
+def test_a_settled_file_whose_stat_is_unchanged_is_not_read_again(tmp_path: Path) -> None:
+    root = project(
+        tmp_path, {"tests/test_shapes.py": "from pkg.shapes import area\n", "src/pkg/frames.py": ""}
+    )
+    test = root / "tests/test_shapes.py"
+    stamp = _settle(test)
+    first = mapper_for(root)
+    assert first.import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
+    first.save()
+
+    # the bytes change but the stat is made to match: the cache answers from the stat
+    _rewrite_in_place(test, "from pkg.frames import area\n")
+    os.utime(test, ns=(stamp, stamp))
+    assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
+
+    # any other stat (here the modification time) and the file is read again
+    _settle(test, seconds_ago=30.0)
+    assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/frames.py"}
+
+
+def test_a_file_written_just_now_is_read_on_every_run(tmp_path: Path) -> None:
+    """Within the file system's clock tick, a same-size rewrite keeps its stat: such a
+    file is not trusted by its stat until it is older (git's "racy clean" case)."""
+    root = project(
+        tmp_path, {"tests/test_shapes.py": "from pkg.shapes import area\n", "src/pkg/frames.py": ""}
+    )
+    test = root / "tests/test_shapes.py"
+    first = mapper_for(root)
+    assert first.import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
+    first.save()
+    before = test.stat()
+
+    _rewrite_in_place(test, "from pkg.frames import area\n")
+    os.utime(test, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick
+    assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/frames.py"}

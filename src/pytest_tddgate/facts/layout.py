@@ -69,6 +69,12 @@ class Layout:
             )
         return known
 
+    def test_modules(self, names: Iterable[str]) -> list[str]:
+        """The file names among `names` (no folder) that `is_test_module` accepts: one
+        pass, for a folder listing of perhaps thousands."""
+        match = self._test_names.match
+        return [name for name in names if name.endswith(".py") and match(name) is not None]
+
     def is_test(self, path: str) -> bool:
         """Test code: a test module anywhere, or any Python file under the test roots."""
         return path.endswith(".py") and (
@@ -92,11 +98,15 @@ class Layout:
 
     def init_has_code(self, path: str) -> bool:
         if path not in self._init_code:
-            try:
-                source = (self.root / path).read_bytes()
-            except OSError:  # gone from the working tree: nothing to test in it
-                source = b""
-            summary = self._parsed.summarize(source) if self._parsed else summarize(source)
+            # a file gone from the working tree summarizes as empty: nothing to test in it
+            file = os.path.join(self.root, path)  # noqa: PTH118
+            if self._parsed is not None:
+                summary = self._parsed.summarize_file(file)
+            else:
+                try:
+                    summary = summarize((self.root / path).read_bytes())
+                except OSError:
+                    summary = summarize(b"")
             self._init_code[path] = summary.has_code
         return self._init_code[path]
 

@@ -121,7 +121,7 @@ class Mapper:
         self.resolver = Resolver(self.root, self.layout.source_roots)
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
         self._covered = _coverage_map(self.root, coverage)
-        self._run_requirements = dict(run_requirements or {})
+        self.run_requirements = dict(run_requirements or {})
         self._summaries: dict[str, Summary] = {}
         self._texts: dict[str, bytes] = {}
         self._imports: dict[str, frozenset[str]] = {}
@@ -190,11 +190,8 @@ class Mapper:
                         d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
                     ]
                     rel = normalize(os.path.relpath(dirpath, self.root))
-                    found += [
-                        f"{rel}/{name}" if rel not in ("", ".") else name
-                        for name in filenames
-                        if self.layout.is_test_module(name)
-                    ]
+                    names = self.layout.test_modules(filenames)
+                    found += [f"{rel}/{n}" for n in names] if rel not in ("", ".") else names
             self._universe = tuple(sorted(set(found)))
         return self._universe
 
@@ -219,7 +216,7 @@ class Mapper:
 
     def marks(self, test: str, *, cheap: bool) -> tuple[str, ...]:
         """Requirement ids the test claims: `@pytest.mark.req` in its source or its run."""
-        marks = self._run_requirements.get(test, ())
+        marks = self.run_requirements.get(test, ())
         if not cheap and self.layout.is_test_module(test):
             marks = (*marks, *self.summary(test).requirements)
         return marks
@@ -304,7 +301,13 @@ class Mapper:
 
     def summary(self, path: str) -> Summary:
         if path not in self._summaries:
-            self._summaries[path] = self._parsed.summarize(self._text(path))
+            text = self._texts.get(path)
+            self._summaries[path] = (
+                self._parsed.summarize(text)
+                if text is not None
+                # a file's stat, not its text, when the last run saw it unchanged
+                else self._parsed.summarize_file(os.path.join(self.root, path))  # noqa: PTH118
+            )
         return self._summaries[path]
 
     def save(self) -> None:
@@ -345,11 +348,15 @@ class TestIndex:
         self.by_mark: dict[str, list[str]] = {}
         self._links: dict[str, dict[str, Link]] = {}  # the gate asks twice per file
         for test in sorted(self.tests):
-            self.by_name.setdefault(basename(test), []).append(test)
-            if not cheap and mapper.layout.is_test_module(test):
-                for target in mapper.import_targets(test):
-                    self.by_import.setdefault(target, []).append(test)
-            for requirement in mapper.marks(test, cheap=cheap):
+            self.by_name.setdefault(test.rpartition("/")[2], []).append(test)
+            if cheap:  # the run's marks only: no test module is read
+                requirements = mapper.run_requirements.get(test, ())
+            else:
+                if mapper.layout.is_test_module(test):
+                    for target in mapper.import_targets(test):
+                        self.by_import.setdefault(target, []).append(test)
+                requirements = mapper.marks(test, cheap=False)
+            for requirement in requirements:
                 self.by_mark.setdefault(requirement, []).append(test)
 
     def links(self, impl: str) -> dict[str, Link]:

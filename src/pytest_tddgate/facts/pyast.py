@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,8 +23,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 CACHE = ".tddgate/pyast-cache.json"
-CACHE_VERSION = 2  # raise it whenever what `summarize` records (or the file's form) changes
+CACHE_VERSION = 3  # raise it whenever what `summarize` records (or the file's form) changes
 CACHE_SIZE = 20_000  # entries kept: the most recently added
+# a file's stat is trusted as its content's key only once it is older than this: a file
+# rewritten within the file system's clock tick, at the same size, would look unchanged
+# (git's "racy clean" problem); such a file is read and hashed until it settles
+_SETTLED_NS = 2_000_000_000
 
 _IMPORT_CALLS = frozenset({"import_module", "importorskip", "__import__"})
 
@@ -186,19 +192,49 @@ class SummaryCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._entries: dict[str, str] | None = None
+        # file -> "size:mtime_ns:inode content-key": a file whose stat is unchanged
+        # is not read again (the gate asks for ~100 test modules per run)
+        self._stats: dict[str, str] = {}
         self._dirty = False
 
     def summarize(self, source: bytes) -> Summary:
         key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        entries = self.load()
-        known = entries.get(key)
+        return self._known(key) or self._parse(key, source)
+
+    def summarize_file(self, file: str) -> Summary:
+        """The summary of the file at `file` (absolute); a missing or unreadable file
+        summarizes as empty. A file whose size, modification time and inode match
+        the last run's is not read."""
+        try:
+            stat = os.stat(file)  # noqa: PTH116 (a string path: runs per test module)
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+            self.load()
+            seen_stamp, _, seen_key = self._stats.get(file, "").partition(" ")
+            known = self._known(seen_key) if seen_stamp == stamp else None
+            if known is not None:
+                return known
+            with open(file, "rb") as handle:  # noqa: PTH123 (a string path: runs per test)
+                source = handle.read()
+        except OSError:
+            return self.summarize(b"")
+        key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
+        if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+            self._stats[file] = f"{stamp} {key}"
+            self._dirty = True
+        return self._known(key) or self._parse(key, source)
+
+    def _known(self, key: str) -> Summary | None:
+        known = self.load().get(key)
         if isinstance(known, str):
             try:
                 return _from_json(json.loads(known))
             except (TypeError, ValueError, IndexError):
                 pass  # written by another version: parse again
+        return None
+
+    def _parse(self, key: str, source: bytes) -> Summary:
         summary = summarize(source)
-        entries[key] = json.dumps(_to_json(summary), separators=(",", ":"))
+        self.load()[key] = json.dumps(_to_json(summary), separators=(",", ":"))
         self._dirty = True
         return summary
 
@@ -208,7 +244,14 @@ class SummaryCache:
             return
         self._dirty = False
         kept = dict(list(self._entries.items())[-CACHE_SIZE:])
-        text = json.dumps({"version": CACHE_VERSION, "entries": kept}, separators=(",", ":"))
+        stats = {
+            file: seen
+            for file, seen in list(self._stats.items())[-CACHE_SIZE:]
+            if seen.rpartition(" ")[2] in kept
+        }
+        text = json.dumps(
+            {"version": CACHE_VERSION, "entries": kept, "stats": stats}, separators=(",", ":")
+        )
         try:
             atomic_write_text(self.path, text + "\n")
         except OSError:
@@ -221,6 +264,9 @@ class SummaryCache:
                 valid = isinstance(data, dict) and data.get("version") == CACHE_VERSION
                 entries = data.get("entries") if valid else None
                 self._entries = dict(entries) if isinstance(entries, dict) else {}
+                stats = data.get("stats") if valid else None
+                if isinstance(stats, dict):
+                    self._stats = {k: v for k, v in stats.items() if isinstance(v, str)}
             except (OSError, ValueError):
                 self._entries = {}
         return self._entries
