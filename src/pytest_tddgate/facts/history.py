@@ -480,11 +480,16 @@ def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Co
     else:
         changes = parse_changes(first.text)
         untracked = pending[1].result().text.split("\0") if len(pending) > 1 else []
-    changes += [_untracked(root / path, path) for path in untracked if path]
     # the tool's own state (report, ledger, caches) is no change of the project's,
-    # even where nobody added `.tddgate/` to .gitignore
+    # even where nobody added `.tddgate/` to .gitignore (its files are not even read)
     state = _relative(facts.settings.root / STATE_DIR, root)
-    changes = [c for c in changes if state is None or not c.path.startswith(state + "/")]
+    inside_state = (state + "/") if state is not None else None
+    changes += [
+        _untracked(root / path, path)
+        for path in untracked
+        if path and not (inside_state and path.startswith(inside_state))
+    ]
+    changes = [c for c in changes if not (inside_state and c.path.startswith(inside_state))]
     role = facts.settings.project.role or ""
     message = facts.provided.get(COMMIT_MESSAGE)
     trailers = message_trailers(message) if isinstance(message, str) else {}

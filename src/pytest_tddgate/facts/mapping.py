@@ -129,6 +129,8 @@ class Mapper:
         self._universe: tuple[str, ...] | None = None
         self._covering: dict[str, set[str]] | None = None
         self._universe_index: TestIndex | None = None
+        self._flat_naming = tuple(t for t in self.layout.naming if "/" not in t)
+        self._names: dict[str, frozenset[str]] = {}
 
     def warm(self) -> None:
         """Load the parse cache now (the `tdd` gate does it while git reads the range)."""
@@ -198,10 +200,16 @@ class Mapper:
     def expected_names(self, impl: str) -> frozenset[str]:
         """Test file names the naming convention gives `impl` (templates without `/`)."""
         stem = _stem(impl)
-        return frozenset(t.replace("{stem}", stem) for t in self.layout.naming if "/" not in t)
+        names = self._names.get(stem)
+        if names is None:  # asked for each file twice or more, and many share a stem
+            names = frozenset(t.replace("{stem}", stem) for t in self._flat_naming)
+            self._names[stem] = names
+        return names
 
     def path_templates(self, impl: str) -> tuple[str, ...]:
         """Naming templates with a folder, as globs for `impl`'s whole test path."""
+        if len(self._flat_naming) == len(self.layout.naming):  # the usual case: none
+            return ()
         stem = _stem(impl)
         return tuple(t.replace("{stem}", stem) for t in self.layout.naming if "/" in t)
 
