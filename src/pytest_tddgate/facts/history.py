@@ -449,6 +449,8 @@ def parse_changes(out: str) -> list[Change]:
 
 def parse_trailers(text: str) -> dict[str, tuple[str, ...]]:
     """`Key: value` lines (as `%(trailers:only,unfold)` prints them) by lower-case key."""
+    if ":" not in text:  # most commits have none
+        return {}
     found: dict[str, list[str]] = {}
     for line in text.split("\n"):  # not splitlines: a value may hold \x1e, U+2028...
         key, sep, value = line.partition(":")

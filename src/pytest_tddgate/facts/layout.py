@@ -7,6 +7,7 @@ tests to implementation files with it). Paths are relative to the project root a
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from pathlib import PurePosixPath
@@ -35,7 +36,15 @@ def normalize(path: str) -> str:
 
 def under(path: str, folders: Iterable[str]) -> bool:
     """True when `path` is one of `folders` or inside one (`""` and `.` hold everything)."""
-    return any(f in ("", ".") or path == f or path.startswith(f + "/") for f in folders)
+    everything, exact, prefixes = _folders(tuple(folders))
+    return everything or path in exact or path.startswith(prefixes)
+
+
+@functools.lru_cache(maxsize=64)
+def _folders(folders: tuple[str, ...]) -> tuple[bool, frozenset[str], tuple[str, ...]]:
+    # asked for every path of the range, with the same few folders each time
+    everything = any(f in ("", ".") for f in folders)
+    return everything, frozenset(folders), tuple(f + "/" for f in folders)
 
 
 class Layout:
