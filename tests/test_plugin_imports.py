@@ -76,3 +76,13 @@ def test_a_report_writer_is_imported_when_its_report_is_asked_for(
 
     assert "pytest_tddgate.report.sarif" in modules
     assert (pytester.path / "r.sarif").is_file()
+
+
+def test_the_learnings_modules_load_only_when_learnings_are_on(pytester: pytest.Pytester) -> None:
+    without = imported_by(pytester, "--tddgate", "--tddgate-only=tests", "--tddgate-no-learn")
+    assert "pytest_tddgate.facts.ledger" in without  # the run is still recorded
+    assert not {m for m in without if m.startswith("pytest_tddgate.learn")}
+    assert not (pytester.path / "docs" / "expertise.md").exists()
+
+    with_learnings = imported_by(pytester, "--tddgate", "--tddgate-only=tests")
+    assert "pytest_tddgate.learn" in with_learnings

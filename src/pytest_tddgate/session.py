@@ -232,8 +232,7 @@ class GateSession(WorkerRecorder):
 
     def _record_and_learn(self, report: Report) -> None:
         """Add the run to the ledger, then update expertise.md; a failure is a status line."""
-        from pytest_tddgate import learn  # imported at the end: they cost the start nothing
-        from pytest_tddgate.facts import ledger
+        from pytest_tddgate.facts import ledger  # imported at the end: the start pays nothing
 
         try:
             recorded = ledger.record(self.settings, report, self.facts.test_run)
@@ -243,6 +242,8 @@ class GateSession(WorkerRecorder):
         self.problems.extend(recorded.notes)
         if not self.settings.learn:  # --tddgate-no-learn, or CI without `learn = true`
             return
+        from pytest_tddgate import learn  # only when learning: its modules cost ~10 ms
+
         try:
             learn.update_expertise(self.settings)
         except (TddGateError, OSError) as exc:
