@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_tddgate.facts import pyast
 from pytest_tddgate.facts.covdata import TEST_MAP, CoverageFacts
 from pytest_tddgate.facts.mapping import Link, Mapper
 from pytest_tddgate.facts.pyast import CACHE as PARSE_CACHE
@@ -326,13 +327,6 @@ def test_parse_results_are_kept_between_runs(tmp_path: Path) -> None:
     assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
 
 
-def _settle(file: Path, seconds_ago: float = 60.0) -> int:
-    """Set the file's modification time in the past, as for a file nobody just wrote."""
-    stamp = time.time_ns() - int(seconds_ago * 1e9)
-    os.utime(file, ns=(stamp, stamp))
-    return stamp
-
-
 def _rewrite_in_place(file: Path, text: str) -> None:
     """Same inode, same size, new bytes: what an editor that writes in place leaves."""
     assert len(text.encode()) == file.stat().st_size
@@ -340,29 +334,36 @@ def _rewrite_in_place(file: Path, text: str) -> None:
         handle.write(text.encode())
 
 
-def test_a_settled_file_whose_stat_is_unchanged_is_not_read_again(tmp_path: Path) -> None:
+def _stats_kept(root: Path) -> dict[str, str]:
+    return dict(json.loads((root / PARSE_CACHE).read_text(encoding="utf-8"))["stats"])
+
+
+def test_an_edit_is_seen_even_when_size_and_modification_time_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse cache knows a file by its stat, as git's index does: a file that
+    settled is not read again while its stat is unchanged, and any write changes it."""
+    monkeypatch.setattr(pyast, "_SETTLED_NS", 50_000_000)  # settled after 0.05 s, not 2 s
     root = project(
         tmp_path, {"tests/test_shapes.py": "from pkg.shapes import area\n", "src/pkg/frames.py": ""}
     )
     test = root / "tests/test_shapes.py"
-    stamp = _settle(test)
+    old = time.time_ns() - 60 * 10**9
+    os.utime(test, ns=(old, old))
+    time.sleep(0.1)  # the change time, which nobody can set, must be older too
     first = mapper_for(root)
     assert first.import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
     first.save()
+    assert str(test) in _stats_kept(root)  # settled: known by its stat from now on
 
-    # the bytes change but the stat is made to match: the cache answers from the stat
     _rewrite_in_place(test, "from pkg.frames import area\n")
-    os.utime(test, ns=(stamp, stamp))
-    assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
-
-    # any other stat (here the modification time) and the file is read again
-    _settle(test, seconds_ago=30.0)
+    os.utime(test, ns=(old, old))  # the same size, inode and modification time
     assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/frames.py"}
 
 
 def test_a_file_written_just_now_is_read_on_every_run(tmp_path: Path) -> None:
-    """Within the file system's clock tick, a same-size rewrite keeps its stat: such a
-    file is not trusted by its stat until it is older (git's "racy clean" case)."""
+    """Within the file system's clock tick, a same-size rewrite keeps its whole stat:
+    such a file is not known by its stat until it is older (git's "racy clean")."""
     root = project(
         tmp_path, {"tests/test_shapes.py": "from pkg.shapes import area\n", "src/pkg/frames.py": ""}
     )
@@ -370,8 +371,7 @@ def test_a_file_written_just_now_is_read_on_every_run(tmp_path: Path) -> None:
     first = mapper_for(root)
     assert first.import_targets("tests/test_shapes.py") == {"src/pkg/shapes.py"}
     first.save()
-    before = test.stat()
+    assert str(test) not in _stats_kept(root)
 
     _rewrite_in_place(test, "from pkg.frames import area\n")
-    os.utime(test, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same tick
     assert mapper_for(root).import_targets("tests/test_shapes.py") == {"src/pkg/frames.py"}

@@ -192,8 +192,8 @@ class SummaryCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._entries: dict[str, str] | None = None
-        # file -> "size:mtime_ns:inode content-key": a file whose stat is unchanged
-        # is not read again (the gate asks for ~100 test modules per run)
+        # file -> "size:mtime:ctime:inode content-key", as git keeps them in its index: a
+        # file whose stat is unchanged is not read again (the gate reads ~100 per run)
         self._stats: dict[str, str] = {}
         self._dirty = False
 
@@ -203,11 +203,12 @@ class SummaryCache:
 
     def summarize_file(self, file: str) -> Summary:
         """The summary of the file at `file` (absolute); a missing or unreadable file
-        summarizes as empty. A file whose size, modification time and inode match
-        the last run's is not read."""
+        summarizes as empty. A file whose size, inode and modification and change
+        times match the last run's is not read (even restoring the modification time
+        after an edit changes the change time)."""
         try:
             stat = os.stat(file)  # noqa: PTH116 (a string path: runs per test module)
-            stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
             self.load()
             seen_stamp, _, seen_key = self._stats.get(file, "").partition(" ")
             known = self._known(seen_key) if seen_stamp == stamp else None
@@ -218,7 +219,7 @@ class SummaryCache:
         except OSError:
             return self.summarize(b"")
         key = hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+        if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > _SETTLED_NS:
             self._stats[file] = f"{stamp} {key}"
             self._dirty = True
         return self._known(key) or self._parse(key, source)
