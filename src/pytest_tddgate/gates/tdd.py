@@ -213,11 +213,26 @@ class Judge:
         if self.hist.substance is None:
             return
         every = self.tdd.granularity == "commit" or self.tdd.mode == "red-green"
-        changes = []
+        asked: dict[str, Timeline] = {}
         for timeline in candidates:
-            for touched in (timeline, *(self.tests[t] for t in self.index.links(timeline.path))):
-                changes += [t.change for t in touched.touches[: None if every else 1]]
-        self.hist.substance.prefetch(c for c in changes if c.lines is not None)
+            asked[timeline.path] = timeline
+            for test in self.index.links(timeline.path):
+                asked[test] = self.tests[test]
+        substance = self.hist.substance
+        changes = [t.change for tl in asked.values() for t in tl.touches[: None if every else 1]]
+        substance.prefetch(c for c in changes if c.lines is not None)
+        if every:
+            return
+        # a file whose first change adds no line (reformatted, say) is judged by its
+        # next ones: all of those files' later changes are read at once, in a second
+        # process, rather than one file at a time as the verdicts come to them
+        later = [
+            t.change
+            for tl in asked.values()
+            if tl.touches and not tl.touches[0].change.substantive
+            for t in tl.touches[1:]
+        ]
+        substance.prefetch(c for c in later if c.lines is not None)
 
     def file(self, timeline: Timeline, evidence: Evidence | None) -> FileReport:
         path = timeline.path
