@@ -435,3 +435,41 @@ def test_with_no_commits_in_the_range_no_blob_reader_starts(repo: GitRepo, tmp_p
 
     assert out.split() == ["fail", "1"], out
     assert "cat-file" not in commands, commands
+
+
+def test_files_first_only_reformatted_are_judged_by_their_next_change_in_few_reads(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A reformatting commit adds no line, so each file is judged by its next change:
+    those later blobs are read together, however many files were reformatted."""
+    start_project(repo)
+    names = range(12)
+    for number in names:
+        repo.write(f"src/pkg/m{number}.py", f"def f():\n    return {number}\n")
+    base = repo.commit("code from before the range")
+    for number in names:  # re-indented only: no test needed yet
+        repo.write(f"src/pkg/m{number}.py", f"def f():\n        return {number}\n")
+    repo.commit("reformat")
+    for number in names:
+        repo.write(f"tests/test_m{number}.py", f"from pkg.m{number} import f\n")
+    repo.commit("tests first")
+    for number in names[:-1]:
+        repo.write(f"src/pkg/m{number}.py", f"def f():\n        return {number} + 1\n")
+    repo.write("src/pkg/m11.py", "def f():\n        return 11 + 1\n\n\ndef g():\n    pass\n")
+    repo.commit("the changes")
+    code = (
+        "from pathlib import Path\n"
+        "from pytest_tddgate import engine\n"
+        "from pytest_tddgate.facts import Facts\n"
+        "from pytest_tddgate.gates.tdd import TddGate\n"
+        "from pytest_tddgate.settings import Overrides, resolve\n"
+        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': {base!r}}}),"
+        " environ={})\n"
+        "r = engine.evaluate([TddGate()], s, Facts(s))[0]\n"
+        "print(r.status.value, r.metrics['files_checked'])\n"
+    )
+
+    out, commands = git_commands(tmp_path, code)
+
+    assert out.split() == ["pass", "12"], out
+    assert commands.count("cat-file") <= 3, commands
