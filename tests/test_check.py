@@ -91,6 +91,29 @@ def test_staged_judges_only_what_would_be_committed(
     assert "implementation changed first, in staged changes" in out
 
 
+def test_the_hook_and_ci_agree_on_a_change_that_only_reorders_lines(
+    project: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reordering lines adds none: no test needed, staged as once committed."""
+    two = IMPL + "\n\ndef perimeter(width, height):\n    return 2 * (width + height)\n"
+    project.write("src/pkg/shapes.py", two)
+    project.commit("code from before", trailers={"Tdd": "refactor"})
+    project.git("branch", "-f", "main")  # history now: only what follows is judged
+    first, _, second = two.partition("\n\n\n")
+    project.write("src/pkg/shapes.py", second + "\n\n\n" + first)
+    project.git("add", "-A")
+
+    assert check(capsys, "--staged")[0] == 0
+    project.commit("perimeter first")
+    assert check(capsys)[0] == 0
+
+    project.write("src/pkg/shapes.py", second + "\n\n\n" + first.replace("*", "+"))
+    project.git("add", "-A")
+    code, out, _ = check(capsys, "--staged")
+    assert code == 1
+    assert "implementation changed first, in staged changes" in out
+
+
 def test_base_only_skip_and_the_report_file(
     project: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

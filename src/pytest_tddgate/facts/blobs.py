@@ -186,6 +186,19 @@ def _read(data: bytes) -> Lines | None:
     return None if b"\0" in data[:_BINARY_PROBE] else Lines(data)
 
 
+def lines_added(old: bytes, new: bytes) -> int | None:
+    """Lines `new` has that `old` had fewer times, whitespace removed (None: binary):
+    the count a committed change gets, for a change git only diffed."""
+    before, after = _read(old), _read(new)
+    if before is None or after is None:
+        return None
+    if after.unique <= before.unique and all(
+        count <= before.counts[line] for line, count in after.counts.items()
+    ):
+        return 0
+    return (after.counts - before.counts).total()
+
+
 def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:
     """The contents of `object_ids`, read by one `git cat-file --batch`."""
     if not object_ids:

@@ -16,11 +16,11 @@ pure deletions, need no test. Everything is read with `-z`, so any file name wor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
-from pytest_tddgate.facts.blobs import Substance
+from pytest_tddgate.facts.blobs import Substance, lines_added, read_blobs
 from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
 
 if TYPE_CHECKING:
@@ -486,6 +486,7 @@ def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Co
     # even where nobody added `.tddgate/` to .gitignore (its files are not even read)
     state = _relative(facts.settings.root / STATE_DIR, root)
     inside_state = (state + "/") if state is not None else None
+    changes = _count_like_commits(root, changes, staged=facts.staged)
     changes += [
         _untracked(root / path, path)
         for path in untracked
@@ -498,6 +499,35 @@ def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Co
     return Commit(
         INDEX if facts.staged else WORKTREE, (), "", role, "", "", trailers, tuple(changes)
     )
+
+
+def _count_like_commits(root: Path, changes: list[Change], *, staged: bool) -> list[Change]:
+    """Recount, as a commit's change is counted (facts/blobs.py), each Python change
+    git's diff saw both add and delete lines in: it may only reorder them, which
+    needs no test once committed, so it needs none before either (the pre-commit
+    hook and CI must agree). Pure additions and deletions are already right."""
+    suspects = [
+        c
+        for c in changes
+        if c.path.endswith(".py") and c.added and c.deleted and c.old_blob is not None
+    ]
+    if not suspects:  # the usual case: no process, no read
+        return changes
+    wanted = {c.old_blob for c in suspects} | {c.new_blob for c in suspects if staged}
+    blobs = read_blobs(root, sorted(i for i in wanted if i))
+    counted: dict[str, Change] = {}
+    for change in suspects:
+        old = blobs.get(change.old_blob or "")
+        if staged:
+            new = blobs.get(change.new_blob or "")
+        else:  # the working tree's version is the file itself
+            try:
+                new = (root / change.path).read_bytes()
+            except OSError:
+                new = None
+        if old is not None and new is not None:
+            counted[change.path] = replace(change, added=lines_added(old, new))
+    return [counted.get(c.path, c) for c in changes]
 
 
 def parse_status(out: bytes) -> tuple[list[str], list[str]]:
