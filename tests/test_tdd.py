@@ -414,24 +414,28 @@ def test_git_processes_do_not_grow_with_commits_or_files(repo: GitRepo, tmp_path
     assert counts[0] == counts[1] <= 8
 
 
-def test_with_no_commits_in_the_range_no_blob_reader_starts(repo: GitRepo, tmp_path: Path) -> None:
-    """Base = HEAD: only the working tree is judged, git counts its lines, and no
-    `git cat-file` is started for blobs nobody will ask for."""
-    start_project(repo)
-    repo.write("src/pkg/late.py", "def f():\n    return 1\n")  # uncommitted, untested
-    code = (
+def gate_in_a_process(repo: GitRepo, base: str) -> str:
+    """Python code that runs the gate on `repo` from `base` and prints its status and
+    how many files it checked (for `git_commands`, which counts the git processes)."""
+    return (
         "from pathlib import Path\n"
         "from pytest_tddgate import engine\n"
         "from pytest_tddgate.facts import Facts\n"
         "from pytest_tddgate.gates.tdd import TddGate\n"
         "from pytest_tddgate.settings import Overrides, resolve\n"
-        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': 'HEAD'}}),"
+        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': {base!r}}}),"
         " environ={})\n"
         "r = engine.evaluate([TddGate()], s, Facts(s))[0]\n"
         "print(r.status.value, r.metrics['files_checked'])\n"
     )
 
-    out, commands = git_commands(tmp_path, code)
+
+def test_with_no_commits_in_the_range_no_blob_reader_starts(repo: GitRepo, tmp_path: Path) -> None:
+    """Base = HEAD: only the working tree is judged, git counts its lines, and no
+    `git cat-file` is started for blobs nobody will ask for."""
+    start_project(repo)
+    repo.write("src/pkg/late.py", "def f():\n    return 1\n")  # uncommitted, untested
+    out, commands = git_commands(tmp_path, gate_in_a_process(repo, "HEAD"))
 
     assert out.split() == ["fail", "1"], out
     assert "cat-file" not in commands, commands
@@ -457,19 +461,7 @@ def test_files_first_only_reformatted_are_judged_by_their_next_change_in_few_rea
         repo.write(f"src/pkg/m{number}.py", f"def f():\n        return {number} + 1\n")
     repo.write("src/pkg/m11.py", "def f():\n        return 11 + 1\n\n\ndef g():\n    pass\n")
     repo.commit("the changes")
-    code = (
-        "from pathlib import Path\n"
-        "from pytest_tddgate import engine\n"
-        "from pytest_tddgate.facts import Facts\n"
-        "from pytest_tddgate.gates.tdd import TddGate\n"
-        "from pytest_tddgate.settings import Overrides, resolve\n"
-        f"s = resolve(Path({str(repo.path)!r}), overrides=Overrides(values={{'base': {base!r}}}),"
-        " environ={})\n"
-        "r = engine.evaluate([TddGate()], s, Facts(s))[0]\n"
-        "print(r.status.value, r.metrics['files_checked'])\n"
-    )
-
-    out, commands = git_commands(tmp_path, code)
+    out, commands = git_commands(tmp_path, gate_in_a_process(repo, base))
 
     assert out.split() == ["pass", "12"], out
     assert commands.count("cat-file") <= 3, commands
