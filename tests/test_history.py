@@ -478,13 +478,14 @@ def test_the_range_costs_one_git_log_and_one_diff(repo: GitRepo, tmp_path: Path)
     assert len(commands) <= 7, commands
 
 
-def three_commits(repo: GitRepo) -> None:
-    """A base commit and three more: `HEAD~3` is the base."""
+def three_commits(repo: GitRepo) -> Facts:
+    """A base commit and three more, and the facts of a run with `HEAD~3` as its base."""
     repo.write("a.py", "a = 0\n")
     repo.commit("base")
     for number in range(3):
         repo.write(f"f{number}.py", f"v = {number}\n")
         repo.commit(f"commit {number}")
+    return Facts(settings_of(repo, base="HEAD~3"))
 
 
 def test_an_explicit_base_starts_the_log_with_rev_parse_and_needs_no_second_one(
@@ -501,8 +502,7 @@ def test_an_explicit_base_starts_the_log_with_rev_parse_and_needs_no_second_one(
 def test_a_log_guessed_before_head_was_resolved_is_read_again_if_head_moved(
     repo: GitRepo,
 ) -> None:
-    three_commits(repo)
-    facts = Facts(settings_of(repo, base="HEAD~3"))
+    facts = three_commits(repo)
     revs = facts.get(revisions)
     # as if HEAD was one commit back when the log started: it ends at HEAD~1
     stale = Started(revs, _start_log(repo.path, ["HEAD~3..HEAD~1"]), False, ())
@@ -584,8 +584,7 @@ def test_a_log_parsed_as_git_writes_it_reads_the_same_however_it_is_cut(
 def test_following_the_log_hands_over_each_commit_once_before_it_is_read(
     repo: GitRepo,
 ) -> None:
-    three_commits(repo)
-    facts = Facts(settings_of(repo, base="HEAD~3"))
+    facts = three_commits(repo)
     started = facts.get(start_history)
     handed: list[str] = []
     idled: list[bool] = []
@@ -667,8 +666,7 @@ def test_substance_judged_while_git_answers_is_what_it_judges_later(repo: GitRep
 
 
 def test_a_stale_guessed_log_that_was_followed_is_still_read_again(repo: GitRepo) -> None:
-    three_commits(repo)
-    facts = Facts(settings_of(repo, base="HEAD~3"))
+    facts = three_commits(repo)
     revs = facts.get(revisions)
     # as if HEAD was one commit back when the log started, and the gate followed it
     stale = Started(

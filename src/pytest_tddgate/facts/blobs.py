@@ -120,7 +120,7 @@ class Substance:
         old = self._text(change.old_blob, change)
         if new is None or old is None:
             return None
-        return (new.counts - old.counts).total()
+        return _added(old, new)
 
     def _text(self, object_id: str | None, change: Change) -> Lines | None:
         if object_id is None:
@@ -186,17 +186,18 @@ def _read(data: bytes) -> Lines | None:
     return None if b"\0" in data[:_BINARY_PROBE] else Lines(data)
 
 
+def _added(old: Lines, new: Lines) -> int:
+    """Lines `new` has more times than `old` (a line moved elsewhere adds none)."""
+    return (new.counts - old.counts).total()
+
+
 def lines_added(old: bytes, new: bytes) -> int | None:
-    """Lines `new` has that `old` had fewer times, whitespace removed (None: binary):
-    the count a committed change gets, for a change git only diffed."""
+    """What `Substance.added` counts for a committed change, for two texts (None:
+    binary): an uncommitted change is counted as it will be once committed."""
     before, after = _read(old), _read(new)
     if before is None or after is None:
         return None
-    if after.unique <= before.unique and all(
-        count <= before.counts[line] for line, count in after.counts.items()
-    ):
-        return 0
-    return (after.counts - before.counts).total()
+    return _added(before, after)
 
 
 def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:

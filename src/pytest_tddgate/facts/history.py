@@ -281,13 +281,18 @@ def _start_uncommitted(facts: Facts, revs: Revisions) -> list[Background]:
     ones, if any (a clean checkout, as in CI, needs no second process). Before the
     first commit: the index, and `git ls-files` of the untracked files."""
     root = revs.toplevel
-    if not facts.staged and revs.head is not None:
+    if _reads_status(facts, revs):
         return [_start_after([*_STATUS_ARGS], root)]
     against = [] if revs.head is None else ["HEAD"]
     tasks = [_start_after(["diff", "--cached", *_DIFF_FLAGS, *against, "--"], root)]
     if not facts.staged:
         tasks.append(_start_after(["ls-files", "-z", "--others", "--exclude-standard"], root))
     return tasks
+
+
+def _reads_status(facts: Facts, revs: Revisions) -> bool:
+    """Whether the uncommitted changes are the working tree's, read by `git status`."""
+    return not facts.staged and revs.head is not None
 
 
 def _start_after(args: list[str], root: Path) -> Background:
@@ -476,23 +481,19 @@ def message_trailers(message: str) -> dict[str, tuple[str, ...]]:
 def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Commit:
     root = revs.toplevel
     first = pending[0].result()
-    if first.command[-len(_STATUS_ARGS) :] == _STATUS_ARGS:
+    if _reads_status(facts, revs):
         changed, untracked = parse_status(first.stdout)
         changes = parse_changes(_worktree_diff(root, changed)) if changed else []
     else:
         changes = parse_changes(first.text)
         untracked = pending[1].result().text.split("\0") if len(pending) > 1 else []
     # the tool's own state (report, ledger, caches) is no change of the project's,
-    # even where nobody added `.tddgate/` to .gitignore (its files are not even read)
+    # even where nobody added `.tddgate/` to .gitignore: its files are not even read
     state = _relative(facts.settings.root / STATE_DIR, root)
-    inside_state = (state + "/") if state is not None else None
+    inside = (state + "/",) if state is not None else ()
+    changes = [c for c in changes if not c.path.startswith(inside)]
     changes = _count_like_commits(root, changes, staged=facts.staged)
-    changes += [
-        _untracked(root / path, path)
-        for path in untracked
-        if path and not (inside_state and path.startswith(inside_state))
-    ]
-    changes = [c for c in changes if not (inside_state and c.path.startswith(inside_state))]
+    changes += [_untracked(root / p, p) for p in untracked if p and not p.startswith(inside)]
     role = facts.settings.project.role or ""
     message = facts.provided.get(COMMIT_MESSAGE)
     trailers = message_trailers(message) if isinstance(message, str) else {}

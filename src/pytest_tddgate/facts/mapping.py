@@ -121,7 +121,7 @@ class Mapper:
         self.resolver = Resolver(self.root, self.layout.source_roots)
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
         self._covered = _coverage_map(self.root, coverage)
-        self.run_requirements = dict(run_requirements or {})
+        self._run_requirements = dict(run_requirements or {})
         self._summaries: dict[str, Summary] = {}
         self._texts: dict[str, bytes] = {}
         self._imports: dict[str, frozenset[str]] = {}
@@ -130,6 +130,7 @@ class Mapper:
         self._covering: dict[str, set[str]] | None = None
         self._universe_index: TestIndex | None = None
         self._flat_naming = tuple(t for t in self.layout.naming if "/" not in t)
+        self._folder_naming = tuple(t for t in self.layout.naming if "/" in t)
         self._names: dict[str, frozenset[str]] = {}
 
     def warm(self) -> None:
@@ -208,10 +209,10 @@ class Mapper:
 
     def path_templates(self, impl: str) -> tuple[str, ...]:
         """Naming templates with a folder, as globs for `impl`'s whole test path."""
-        if len(self._flat_naming) == len(self.layout.naming):  # the usual case: none
+        if not self._folder_naming:  # the usual case
             return ()
         stem = _stem(impl)
-        return tuple(t.replace("{stem}", stem) for t in self.layout.naming if "/" in t)
+        return tuple(t.replace("{stem}", stem) for t in self._folder_naming)
 
     def covering(self, impl: str) -> set[str]:
         """Tests that executed `impl` in the recorded run or in this one."""
@@ -224,7 +225,7 @@ class Mapper:
 
     def marks(self, test: str, *, cheap: bool) -> tuple[str, ...]:
         """Requirement ids the test claims: `@pytest.mark.req` in its source or its run."""
-        marks = self.run_requirements.get(test, ())
+        marks = self._run_requirements.get(test, ())
         if not cheap and self.layout.is_test_module(test):
             marks = (*marks, *self.summary(test).requirements)
         return marks
@@ -356,15 +357,11 @@ class TestIndex:
         self.by_mark: dict[str, list[str]] = {}
         self._links: dict[str, dict[str, Link]] = {}  # the gate asks twice per file
         for test in sorted(self.tests):
-            self.by_name.setdefault(test.rpartition("/")[2], []).append(test)
-            if cheap:  # the run's marks only: no test module is read
-                requirements = mapper.run_requirements.get(test, ())
-            else:
-                if mapper.layout.is_test_module(test):
-                    for target in mapper.import_targets(test):
-                        self.by_import.setdefault(target, []).append(test)
-                requirements = mapper.marks(test, cheap=False)
-            for requirement in requirements:
+            self.by_name.setdefault(basename(test), []).append(test)
+            if not cheap and mapper.layout.is_test_module(test):
+                for target in mapper.import_targets(test):
+                    self.by_import.setdefault(target, []).append(test)
+            for requirement in mapper.marks(test, cheap=cheap):
                 self.by_mark.setdefault(requirement, []).append(test)
 
     def links(self, impl: str) -> dict[str, Link]:
