@@ -78,7 +78,10 @@ def test_a_report_writer_is_imported_when_its_report_is_asked_for(
     assert (pytester.path / "r.sarif").is_file()
 
 
-def test_the_learnings_modules_load_only_when_learnings_are_on(pytester: pytest.Pytester) -> None:
+def test_the_learnings_modules_load_only_when_learnings_are_on(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)  # in CI, learnings are off unless asked for
     without = imported_by(pytester, "--tddgate", "--tddgate-only=tests", "--tddgate-no-learn")
     assert "pytest_tddgate.facts.ledger" in without  # the run is still recorded
     assert not {m for m in without if m.startswith("pytest_tddgate.learn")}
