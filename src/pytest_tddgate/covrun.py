@@ -10,6 +10,7 @@ controller's, which merges.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, load_pyp
 # every `--tddgate` run imports this module to decide that
 if TYPE_CHECKING:
     from pytest_tddgate.facts.coverage import Measurement
+    from pytest_tddgate.facts.covremote import RemoteMeasurement
 
 
 class CoverageRun:
@@ -33,11 +35,15 @@ class CoverageRun:
         settings: Settings,
         measurement: Measurement | None,
         facts: Facts | None = None,
+        remote: RemoteMeasurement | None = None,
     ) -> None:
         self.config = config  # the pytest Config
         self.settings = settings
-        self.measurement = measurement  # None: pytest-cov measures
+        self.measurement = measurement  # None: pytest-cov measures, or `remote`
+        self.remote = remote  # ours, with coverage.py in a helper process
         self.facts = facts  # what the measurement learnt at its start (changed lines)
+        self._problem: UsageError | None = None  # from a measurement started late
+        self._replaced: RemoteMeasurement | None = None  # `remote`, once this process measures
         from pytest_tddgate.facts.covcontexts import Recorder
 
         self.recorder = Recorder(self._running_collector) if settings.coverage.contexts else None
@@ -48,7 +54,7 @@ class CoverageRun:
         settings = early_settings(config)
         if settings is None or engine.selected(settings, "coverage") is not None:
             return None
-        measurement = facts = None
+        measurement = remote = facts = None
         if not pytest_cov_measures(config):
             from pytest_tddgate.facts import diff
 
@@ -58,14 +64,45 @@ class CoverageRun:
                 # the measurement needs the changed files before any test runs: git
                 # reads them while coverage.py imports
                 facts.get(diff.start_changes)
-            try:
-                from pytest_tddgate.facts.coverage import Measurement
+                if _one_process(config):
+                    from pytest_tddgate.facts.covremote import RemoteMeasurement
 
-                measurement = Measurement.start(settings, lambda: facts.get(diff.changed_lines))
-            finally:
-                if early and not facts.known(diff.changed_lines):  # a configuration error
-                    diff.stop_changes(facts)
-        return cls(config, settings, measurement, facts)
+                    remote = RemoteMeasurement.start(settings, facts)
+            if remote is None:
+                measurement = _local(settings, facts)
+        run = cls(config, settings, measurement, facts, remote)
+        if remote is not None:
+            remote.fallback = run._measure_here
+        return run
+
+    def ready(self) -> None:
+        """Before the first test runs: with the helper process, its plan is in. Raises
+        `UsageError` for a configuration coverage.py rejects; when the plan needs a
+        tracer, this process measures from now on."""
+        if self.remote is not None:
+            self.remote.decide()
+            if self.remote.problem is not None:
+                raise self.remote.problem
+        if self._problem is not None:
+            raise self._problem
+
+    def _measure_here(self) -> None:
+        """The helper's plan needs a tracer (or the helper failed): measure in this
+        process, starting now. Called during an import: an error waits for `ready`."""
+        assert self.facts is not None and self.remote is not None
+        remote, self.remote = self.remote, None
+        self._replaced = remote  # its import hook goes when the measurement stops
+        try:
+            self.measurement = _local(self.settings, self.facts)
+        except UsageError as exc:
+            self._problem = exc
+            return
+        self.measurement.inherit(remote.measured_lines)  # what the probes saw until now
+
+    def close(self) -> None:
+        """End the helper process, if one still runs (the session ends)."""
+        if self.remote is not None:
+            self.remote.close()
 
     def begin_test(self) -> None:
         if self.recorder is not None:
@@ -81,6 +118,9 @@ class CoverageRun:
             self.recorder.end_run()
         if self.measurement is not None:
             self.measurement.stop()
+        for remote in (self.remote, self._replaced):
+            if remote is not None:
+                remote.stop()
 
     def worker_payload(self) -> dict[str, Any]:
         """An xdist worker's data for `workeroutput`, JSON-safe."""
@@ -98,14 +138,16 @@ class CoverageRun:
         from pytest_tddgate.facts import covreport
 
         self.stop()
-        controller = self._pytest_cov() if self.measurement is None else None
+        ours = self.measurement is not None or self.remote is not None
+        controller = None if ours else self._pytest_cov()
         source = covreport.Source(
             measurement=self.measurement,
             external=getattr(controller, "cov", None),
-            external_contexts=self.measurement is None and self._pytest_cov_contexts(),
+            remote=self.remote,
+            external_contexts=not ours and self._pytest_cov_contexts(),
             store=self.recorder.store if self.recorder else {},
         )
-        if self.measurement is None and source.external is None:
+        if not ours and source.external is None:
             summary = covreport.CoverageSummary(
                 "all", "pytest-cov", "unknown", False,
                 error="pytest-cov (--cov) did not measure this run",
@@ -133,6 +175,8 @@ class CoverageRun:
         return getattr(getattr(plugin, "options", None), "cov_context", None) == "test"
 
     def _running_collector(self) -> Any:
+        if self.remote is not None:
+            return self.remote.collector
         if self.measurement is not None:
             return self.measurement.collector
         controller = self._pytest_cov()
@@ -141,6 +185,31 @@ class CoverageRun:
         if self._pytest_cov_contexts():
             return None
         return getattr(controller.cov, "_collector", None)
+
+
+def _local(settings: Settings, facts: Facts) -> Measurement:
+    """This process's own measurement (coverage.py imported here)."""
+    from pytest_tddgate.facts import diff
+    from pytest_tddgate.facts.coverage import Measurement
+
+    changed_only = settings.coverage.changed_only
+    try:
+        return Measurement.start(
+            settings, (lambda: facts.get(diff.changed_lines)) if changed_only else None
+        )
+    finally:
+        if settings.coverage.changed_only and not facts.known(diff.changed_lines):
+            diff.stop_changes(facts)  # a configuration error: nobody reads them
+
+
+def _one_process(config: Any) -> bool:
+    """Whether the tests run in this process alone: no pytest-xdist workers, whose
+    measurements the controller merges as coverage.py data, and a system whose pipes
+    `select` can wait on (not Windows)."""
+    options = config.known_args_namespace
+    if hasattr(config, "workerinput") or os.name == "nt":
+        return False
+    return not getattr(options, "numprocesses", None) and getattr(options, "dist", "no") == "no"
 
 
 def pytest_cov_measures(config: Any) -> bool:

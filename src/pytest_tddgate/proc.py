@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import select
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pytest_tddgate.errors import ToolError
 
@@ -251,3 +254,78 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> None:
         if watch.exact and not watch.wait(timeout):
             raise subprocess.TimeoutExpired(proc.args, timeout)
     proc.wait(timeout=timeout)
+
+
+_LAUNCH = (
+    "import runpy, sys\n"
+    "where, module = sys.argv[1:]\n"
+    "sys.path.append(where)\n"
+    "del sys.argv[1:]\n"  # the helper's own command line is empty
+    "runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
+)
+
+
+class Exchange:
+    """A helper process of this package that answers messages: Python objects,
+    pickled, over its stdin and stdout.
+
+    Pickle is safe here: both ends are this package's code in the same interpreter
+    (`sys.executable`), and nothing else writes to the pipes. The helper writes
+    nothing else to stdout; its stderr goes to a file, read for the message when it
+    fails, so that a helper writing warnings never stops on a full pipe.
+    """
+
+    def __init__(self, module: str, *, cwd: Path) -> None:
+        # the package as this process found it, also when only this process's
+        # `sys.path` has it (appended: it never shadows the helper's own modules)
+        where = str(Path(__file__).resolve().parent.parent)
+        self.command = (sys.executable, "-c", _LAUNCH, where, module)
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self._proc = subprocess.Popen(
+            self.command, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err
+        )
+
+    def send(self, message: object) -> None:
+        """Raises `ToolError` when the helper is gone."""
+        assert self._proc.stdin is not None
+        try:
+            pickle.dump(message, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise self._failed(f"the helper stopped reading: {exc}") from None
+
+    def receive(self, timeout: float) -> Any:
+        """The helper's next message; raises `ToolError` when it ends, fails or takes
+        longer than `timeout` seconds to start answering."""
+        assert self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        if not ready:
+            raise self._failed(f"the helper did not answer within {timeout:g} s")
+        try:
+            return pickle.load(self._proc.stdout)
+        except (EOFError, pickle.UnpicklingError, OSError, AttributeError, ImportError) as exc:
+            what = f"the helper ended without an answer ({type(exc).__name__})"
+            raise self._failed(what) from None
+
+    def close(self) -> None:
+        """End the helper (it ends by itself when its stdin closes) and free its files."""
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        try:
+            self._proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._err.close()
+
+    def _failed(self, what: str) -> ToolError:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        stderr = ""
+        if not self._err.closed:
+            self._err.seek(0)
+            stderr = self._err.read().decode("utf-8", errors="replace")
+        return ToolError(self.command, self._proc.returncode, stderr, message=what)

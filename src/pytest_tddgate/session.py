@@ -72,6 +72,15 @@ class CoverageHooks:
         finally:
             self.run.stop()
 
+    # with scope `changed`, coverage.py's helper process answers by now (covremote.py);
+    # tryfirst: a configuration it rejects exits 4 before anything else looks at items
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        try:
+            self.run.ready()
+        except UsageError as exc:
+            raise pytest.UsageError(f"tddgate: {exc.render()}") from None
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         output = getattr(session.config, "workeroutput", None)
         if output is not None:  # an xdist worker: send the data to the controller
@@ -103,6 +112,7 @@ def stop_coverage(config: pytest.Config) -> None:
     if hooks is not None:
         del config.stash[COVERAGE_KEY]
         hooks.run.stop()
+        hooks.run.close()
         config.pluginmanager.unregister(hooks)
 
 

@@ -12,8 +12,8 @@ data it would have had. With `sysmon`, which stops reporting a line once seen,
 `sys.monitoring.restart_events()` at each test start makes every test see its own
 lines again.
 
-coverage.py is imported only when something is recorded or read, so that a run
-without the coverage gate does not pay for importing it.
+Lines are kept in coverage.py's numbits format (facts/numbits.py), without importing
+coverage.py: with line probes the test process never needs it.
 
 With line probes (`scope = "changed"`, facts/probes.py) there is no tracer: the
 probes' sets are drained the same way.
@@ -29,6 +29,8 @@ import base64
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+from pytest_tddgate.facts import numbits
 
 OUTSIDE = ""  # the context of lines run outside any test (imports, collection)
 _LINE = 0xFFFFFFF  # ctrace packs an arc (l1, l2) into one int: 28 bits per line
@@ -91,8 +93,6 @@ class Recorder:
         return collector
 
     def _drain(self, collector: Any, context: str) -> None:
-        from coverage.numbits import numbits_union, nums_to_numbits
-
         branch = bool(getattr(collector, "branch", False))
         target = self.store.setdefault(context, {})
         for name, values in _items(collector.data):
@@ -102,9 +102,9 @@ class Recorder:
             # not clear(): a thread may have added a line since the copy
             values.difference_update(taken)
             self._taken.setdefault(name, set()).update(taken)
-            bits = nums_to_numbits(executed_lines(taken, branch))
+            bits = numbits.from_lines(executed_lines(taken, branch))
             if name in target:
-                bits = numbits_union(target[name], bits)
+                bits = numbits.union(target[name], bits)
             target[name] = bits
         if not target:
             del self.store[context]
@@ -134,12 +134,10 @@ def executed_lines(values: set[Any], branch: bool) -> set[int]:
 
 
 def merge(into: Store, other: Store) -> None:
-    from coverage.numbits import numbits_union
-
     for context, files in other.items():
         target = into.setdefault(context, {})
         for name, bits in files.items():
-            target[name] = numbits_union(target[name], bits) if name in target else bits
+            target[name] = numbits.union(target[name], bits) if name in target else bits
 
 
 def to_json(store: Store) -> dict[str, dict[str, str]]:
@@ -186,9 +184,7 @@ class _FileLines(Mapping[str, frozenset[int]]):
         self._files = files
 
     def __getitem__(self, path: str) -> frozenset[int]:
-        from coverage.numbits import numbits_to_nums
-
-        return frozenset(numbits_to_nums(self._files[path]))
+        return frozenset(numbits.to_lines(self._files[path]))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._files)

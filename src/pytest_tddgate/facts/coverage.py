@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_tddgate.errors import FactError, UsageError
 
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     import coverage
 
     from pytest_tddgate.facts.probes import Probes
-    from pytest_tddgate.settings import Settings
 
 ChangedLines = Mapping[str, frozenset[int]]
 _ASYNC_LIBS = ("greenlet", "eventlet", "gevent")  # sysmon cannot follow their switches
@@ -77,6 +76,21 @@ def inside(folder: Path) -> Iterator[None]:
         os.chdir(before)
 
 
+@contextlib.contextmanager
+def _rejected() -> Iterator[None]:
+    """coverage.py rejecting the project's configuration is the user's to fix: exit 4."""
+    import coverage
+
+    try:
+        yield
+    except (coverage.CoverageException, ImportError) as exc:  # ImportError: a plugin
+        raise UsageError(
+            f"coverage.py cannot use the project's coverage configuration: {exc}",
+            fix="correct [tool.coverage] (or .coveragerc, setup.cfg, tox.ini), or "
+            "turn the gate off: [tool.tddgate.gates.coverage] enabled = false",
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What to measure, as coverage.py options set over the project's own config."""
@@ -89,17 +103,29 @@ class Plan:
     notes: tuple[str, ...] = ()
 
 
-def make_plan(settings: Settings, config: Any, changed: Callable[[], ChangedLines]) -> Plan:
-    """Decide the options; `config` is the project's `CoverageConfig`, read already."""
+class Where(Protocol):
+    """What the measurement needs to know of the project: `Settings` has it, and so
+    has the helper process (facts/covhelper.py), which never reads the settings."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def source_roots(self) -> tuple[str, ...]: ...
+
+
+def make_plan(where: Where, config: Any, changed: Callable[[], ChangedLines] | None) -> Plan:
+    """Decide the options; `config` is the project's `CoverageConfig`, read already.
+    `changed`: the changed lines, for `scope = "changed"`; None for scope `all`."""
     options: dict[str, Any] = {}
     configured = bool(config.source or config.source_pkgs or config.run_include)
     if not configured:
-        roots = [str(d) for d in _source_dirs(settings)]
+        roots = [str(d) for d in _source_dirs(where)]
         if roots:
             options["run:source"] = roots
     plan = Plan(options=options)
-    if settings.coverage.changed_only:
-        plan = _changed_plan(settings, config, changed, options, configured)
+    if changed is not None:
+        plan = _changed_plan(where, config, changed, options, configured)
     branch = plan.options.get("run:branch", config.branch)
     if not plan.probes and sysmon_allowed(config, branch=bool(branch)):
         plan = replace(plan, options={**plan.options, "run:core": "sysmon"})
@@ -107,14 +133,14 @@ def make_plan(settings: Settings, config: Any, changed: Callable[[], ChangedLine
 
 
 def _changed_plan(
-    settings: Settings,
+    where: Where,
     config: Any,
     changed: Callable[[], ChangedLines],
     options: dict[str, Any],
     configured: bool,
 ) -> Plan:
     try:
-        files = changed_sources(settings, config, changed())
+        files = changed_sources(where, config, changed())
     except FactError as exc:
         return Plan(options=options, notes=(f"scope `changed` measured all: {exc.message}",))
     if files is None:
@@ -148,17 +174,17 @@ def _changed_plan(
     )
 
 
-def changed_sources(settings: Settings, config: Any, changed: ChangedLines) -> list[str] | None:
+def changed_sources(where: Where, config: Any, changed: ChangedLines) -> list[str] | None:
     """Absolute paths of the changed Python files the project measures (None: the
     paths cannot be expressed as coverage include patterns)."""
     from coverage.files import GlobMatcher, prep_patterns
 
-    area = _measured_area(settings, config)
+    area = _measured_area(where, config)
     include = GlobMatcher(prep_patterns(config.run_include)) if config.run_include else None
     omit = GlobMatcher(prep_patterns(config.run_omit)) if config.run_omit else None
     files = []
     for rel in sorted(changed):
-        path = settings.root / rel
+        path = where.root / rel
         if not rel.endswith(".py") or not path.is_file():
             continue
         name = os.path.realpath(path)
@@ -172,26 +198,26 @@ def changed_sources(settings: Settings, config: Any, changed: ChangedLines) -> l
     return files
 
 
-def _measured_area(settings: Settings, config: Any) -> list[Path] | None:
+def _measured_area(where: Where, config: Any) -> list[Path] | None:
     """The folders the project measures, or None when that cannot be told from paths."""
     entries = list(config.source or ()) + list(config.source_pkgs or ())
     if not entries:
-        return None if config.run_include else _source_dirs(settings)
+        return None if config.run_include else _source_dirs(where)
     area = []
     for entry in entries:
-        found = _package_dir(settings, entry)
+        found = _package_dir(where, entry)
         if found is None:
             return None  # an installed package outside the project, or a typo
         area.append(found)
     return area
 
 
-def _package_dir(settings: Settings, entry: str) -> Path | None:
-    direct = settings.root / entry
+def _package_dir(where: Where, entry: str) -> Path | None:
+    direct = where.root / entry
     if direct.is_dir():
         return Path(os.path.realpath(direct))
     relative = Path(*entry.split("."))
-    for base in (settings.root, *(settings.root / r for r in settings.source_roots)):
+    for base in (where.root, *(where.root / r for r in where.source_roots)):
         if (base / relative).is_dir():
             return Path(os.path.realpath(base / relative))
         if (base / relative).with_suffix(".py").is_file():
@@ -199,11 +225,11 @@ def _package_dir(settings: Settings, entry: str) -> Path | None:
     return None
 
 
-def _source_dirs(settings: Settings) -> list[Path]:
+def _source_dirs(where: Where) -> list[Path]:
     return [
-        Path(os.path.realpath(settings.root / r))
-        for r in settings.source_roots
-        if (settings.root / r).is_dir()
+        Path(os.path.realpath(where.root / r))
+        for r in where.source_roots
+        if (where.root / r).is_dir()
     ]
 
 
@@ -261,32 +287,36 @@ class Measurement:
         self.probes: Probes | None = None  # line probes instead of coverage's tracer
         self._environ: str | None = None  # _PROCESS_CONFIG before `_patch_subprocess`
         self._running = False
+        # lines measured before this measurement started (covremote.py's probes)
+        self._inherited: Callable[[], dict[str, set[int]]] | None = None
 
     @classmethod
-    def start(cls, settings: Settings, changed: Callable[[], ChangedLines]) -> Measurement:
-        """Raises `UsageError` for a coverage configuration coverage.py rejects."""
+    def start(cls, where: Where, changed: Callable[[], ChangedLines] | None) -> Measurement:
+        """Read the configuration, decide the plan (`changed`: as for `make_plan`) and
+        start measuring. Raises `UsageError` for a coverage configuration coverage.py
+        rejects."""
+        measurement = cls.configure(where, changed)
+        if measurement.plan.trace:
+            with inside(where.root), quiet(measurement.notes), _rejected():
+                measurement._begin()
+        return measurement
+
+    @classmethod
+    def configure(cls, where: Where, changed: Callable[[], ChangedLines] | None) -> Measurement:
+        """Read the project's configuration and decide the plan; nothing is measured
+        yet. Raises `UsageError` as `start` does."""
         import coverage
 
         notes: list[str] = []
-        with inside(settings.root), quiet(notes):
-            try:
-                # in memory: written once at the end, never half-written by a crash
-                cov = coverage.Coverage(data_file=None)
-                plan = make_plan(settings, cov.config, changed)
-                for name, value in plan.options.items():
-                    cov.set_option(name, value)
-                measurement = cls(cov, plan, settings.root, [*plan.notes, *notes])
-                if plan.trace:
-                    measurement._begin()
-                else:  # nothing to trace: load the configured plugins now all the same,
-                    cov.get_data()  # so that a missing one exits 4 before the tests run
-            except (coverage.CoverageException, ImportError) as exc:  # ImportError: a plugin
-                raise UsageError(
-                    f"coverage.py cannot use the project's coverage configuration: {exc}",
-                    fix="correct [tool.coverage] (or .coveragerc, setup.cfg, tox.ini), or "
-                    "turn the gate off: [tool.tddgate.gates.coverage] enabled = false",
-                ) from None
-        return measurement
+        with inside(where.root), quiet(notes), _rejected():
+            # in memory: written once at the end, never half-written by a crash
+            cov = coverage.Coverage(data_file=None)
+            plan = make_plan(where, cov.config, changed)
+            for name, value in plan.options.items():
+                cov.set_option(name, value)
+            if not plan.trace:  # nothing to trace: load the configured plugins now all
+                cov.get_data()  # the same, so that a missing one exits 4 before the tests
+        return cls(cov, plan, where.root, [*plan.notes, *notes])
 
     def _begin(self) -> None:
         self._running = True
@@ -304,6 +334,11 @@ class Measurement:
             names = ", ".join(Path(n).name for n in early[:3])
             self.notes.append(f"scope `changed` traced: {names} imported before the run")
         self.cov.start()
+
+    def inherit(self, lines: Callable[[], dict[str, set[int]]]) -> None:
+        """Add these lines when the measurement stops: the changed files' lines that
+        line probes measured before this measurement took over (covremote.py)."""
+        self._inherited = lines
 
     def _patch_subprocess(self) -> None:
         """What coverage.py's `patch = ["subprocess"]` does when it starts: Python
@@ -339,7 +374,11 @@ class Measurement:
         with inside(self.root), quiet(self.notes):
             if self.probes is None:
                 self.cov.stop()
-                self.cov.get_data()
+                data = self.cov.get_data()
+                if self._inherited is not None and self.plan.scope == "changed":
+                    measured = set(self.plan.options.get("run:include", ()))
+                    lines = self._inherited().items()
+                    data.add_lines({path: found for path, found in lines if path in measured})
             else:
                 self.probes.uninstall()
                 if "subprocess" in self.cov.config.patch:

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_tddgate.errors import FactError
+from pytest_tddgate.facts import numbits
 from pytest_tddgate.facts.covcontexts import OUTSIDE, ContextLines, Store, from_json, merge
 from pytest_tddgate.facts.covdata import TEST_MAP, CoverageFacts, FileCoverage, load_test_map
 from pytest_tddgate.facts.coverage import Measurement, inside, quiet
 from pytest_tddgate.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
+    from pytest_tddgate.facts.covremote import RemoteMeasurement
     from pytest_tddgate.settings import Settings
 
 # warnings of a controller that ran no test itself, while its workers did
@@ -102,8 +104,6 @@ def context_lines(store: Store, root: Path) -> ContextLines:
 
 def store_from_data(data: Any) -> Store:
     """pytest-cov's `--cov-context=test` contexts (`nodeid|run`, ...) as one per test."""
-    from coverage.numbits import nums_to_numbits
-
     lines: dict[str, dict[str, set[int]]] = {}
     for filename in data.measured_files():
         for line, contexts in data.contexts_by_lineno(filename).items():
@@ -111,7 +111,7 @@ def store_from_data(data: Any) -> Store:
                 test = context.split("|", 1)[0]
                 lines.setdefault(test, {}).setdefault(filename, set()).add(line)
     return {
-        test: {name: nums_to_numbits(found) for name, found in files.items()}
+        test: {name: numbits.from_lines(found) for name, found in files.items()}
         for test, files in lines.items()
     }
 
@@ -158,6 +158,7 @@ class Source:
 
     measurement: Measurement | None = None
     external: Any = None  # pytest-cov's finished coverage.Coverage
+    remote: RemoteMeasurement | None = None  # ours, analysed by a helper process
     external_contexts: bool = False  # pytest-cov recorded `--cov-context=test`
     store: Store = field(default_factory=dict)  # this process's per-test lines
     contexts: bool = True
@@ -168,14 +169,16 @@ def collect(
 ) -> dict[str, Any]:
     """The run's coverage facts for `facts.provided`: `coverage` (CoverageFacts, absent
     when nothing could be measured) and `coverage_summary` (CoverageSummary)."""
-    from coverage.exceptions import CoverageException
-
     root = settings.root
     notes: list[str] = []
     try:
-        summary, files = _measure(settings, source, workers, notes)
-    except (CoverageException, OSError, sqlite3.Error, ValueError) as exc:
+        if source.remote is not None:
+            summary, files = source.remote.report(notes)
+        else:
+            summary, files = measure(root, source, workers, notes)
+    except read_errors() as exc:  # evaluated only when something was raised
         scope = source.measurement.plan.scope if source.measurement else "all"
+        scope = "changed" if source.remote is not None else scope
         failed = CoverageSummary(
             scope,
             _by(source),
@@ -204,12 +207,22 @@ def collect(
     return {"coverage": CoverageFacts(files, contexts or {}), "coverage_summary": summary}
 
 
+def read_errors() -> tuple[type[Exception], ...]:
+    """What reading a measurement can raise that is not a bug of ours."""
+    import sqlite3
+
+    from coverage.exceptions import CoverageException
+
+    return (CoverageException, OSError, sqlite3.Error, ValueError, FactError)
+
+
 def _by(source: Source) -> str:
-    return "tddgate" if source.measurement is not None else "pytest-cov"
+    ours = source.measurement is not None or source.remote is not None
+    return "tddgate" if ours else "pytest-cov"
 
 
-def _measure(
-    settings: Settings, source: Source, workers: Sequence[Mapping[str, Any]], notes: list[str]
+def measure(
+    root: Path, source: Source, workers: Sequence[Mapping[str, Any]], notes: list[str]
 ) -> tuple[CoverageSummary, dict[str, FileCoverage]]:
     measurement = source.measurement
     data_file = None
@@ -222,17 +235,17 @@ def _measure(
             core = next((str(w["core"]) for w in workers if w.get("core")), core)
     else:
         cov, scope, core = source.external, "all", "pytest-cov"
-    files, total = analyse(cov, settings.root, notes)
+    files, total = analyse(cov, root, notes)
     if measurement is not None:
         saved = measurement.save()
-        data_file = relative(str(saved), settings.root) if saved else None
+        data_file = relative(str(saved), root) if saved else None
         notes[:0] = measurement.notes
         if workers:  # the controller traced no test: its "never imported" says nothing
             notes[:] = [n for n in notes if not any(s in n for s in _WORKER_NOISE)]
     traced: frozenset[str] = frozenset()
     if measurement is not None and scope == "changed":
         included = measurement.plan.options.get("run:include", ())
-        traced = frozenset(r for r in (relative(n, settings.root) for n in included) if r)
+        traced = frozenset(r for r in (relative(n, root) for n in included) if r)
     summary = CoverageSummary(
         scope=scope,
         measured_by=_by(source),

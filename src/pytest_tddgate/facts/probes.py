@@ -88,11 +88,20 @@ class Probes:
                 found.append(module)
         return found
 
-    def install(self) -> None:
+    def install(self, *, hook: bool = True) -> None:
+        """Make the probes' sets reachable and put the import hook first. `hook=False`:
+        the caller's own import hook, already in place, asks `find_spec` instead
+        (changing `sys.meta_path` during an import would skip a finder)."""
         for path, name in self.names.items():
             setattr(builtins, name, self.data[path])
-        if self._finder not in sys.meta_path:
+        if hook and self._finder not in sys.meta_path:
             sys.meta_path.insert(0, self._finder)
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        """The import hook's answer: a probed file's spec with a `ProbeLoader`, or None."""
+        return self._finder.find_spec(fullname, path, target)
 
     def uninstall(self) -> None:
         """Modules imported already keep their probes, and so the builtins they add to
@@ -113,7 +122,7 @@ class _Finder(MetaPathFinder):
 
     def __init__(self, probes: Probes) -> None:
         self._probes = probes
-        self._names = {_module_name(path) for path in probes.data}
+        self._names = {module_name(path) for path in probes.data}
         self._asking = threading.local()  # per thread: imports in threads do not mix
 
     def find_spec(
@@ -174,7 +183,8 @@ class ProbeLoader(SourceFileLoader):
         return code  # type: ignore[no-any-return,unused-ignore]
 
 
-def _module_name(path: str) -> str:
+def module_name(path: str) -> str:
+    """The last part of the name a file is imported by (`pkg` for `pkg/__init__.py`)."""
     file = Path(path)
     return file.parent.name if file.stem == "__init__" else file.stem
 
