@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_tddgate.facts.probes import Probes
 from tests.tddkit import git_logger
 from tests.test_coverage_run import (  # noqa: F401  (an autouse fixture, used by name)
     PYPROJECT,
@@ -373,7 +374,7 @@ def test_subprocess_configuration_is_handed_over_and_taken_back(
     assert os.environ["COVERAGE_PROCESS_CONFIG"] == "the caller's"
 
 
-def test_a_measured_changed_test_module_is_traced(
+def test_a_measured_changed_test_module_is_probed_with_its_asserts_rewritten(
     pytester: pytest.Pytester,
 ) -> None:
     build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
@@ -389,11 +390,16 @@ def test_a_measured_changed_test_module_is_traced(
     result, gate = run(pytester, "--tddgate-only=tests,coverage")
 
     result.stdout.fnmatch_lines(["*assert 1 == 2*"])  # pytest's explanation, not a bare error
-    # pytest's import rewrote it, and it was measured all the same: by the tracer
+    # its asserts rewritten as pytest does, and probed: measured without a tracer
     measured = next(f for f in gate["details"]["files"] if f["path"] == "tests/test_cart.py")
     assert measured["covered"] == measured["new_lines"] > 0  # the failing assert ran too
-    assert gate["details"]["core"] in ("ctrace", "sysmon")
-    assert any("test_cart.py is a changed test module" in n for n in gate["details"]["notes"])
+    assert gate["details"]["core"] == "probes"
+    assert gate["details"]["notes"] == []
+    # the probed code is compiled at each run, never cached where pytest looks
+    cached = [
+        p for p in (pytester.path / "tests").rglob("*.pyc") if b"__tddgate_lines_" in p.read_bytes()
+    ]
+    assert cached == []
 
 
 def test_a_changed_module_run_by_runpy_is_measured(pytester: pytest.Pytester) -> None:
@@ -413,3 +419,25 @@ def test_a_changed_module_run_by_runpy_is_measured(pytester: pytest.Pytester) ->
     assert gate["details"]["core"] == "probes"
     tax = next(f for f in gate["details"]["files"] if f["path"] == "src/shop/tax.py")
     assert tax["missing"] == "3"
+
+
+def test_a_test_module_pytest_rewrites_is_probed_and_keeps_its_explanations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # imported in this process, where pytest's rewriting import hook is in place
+    module_file = tmp_path / "test_rewritten_and_probed.py"
+    module_file.write_text("def check(x):\n    y = x + 1\n    assert y == 3\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    probes = Probes([os.path.realpath(module_file)])
+    probes.install()
+    try:
+        module = __import__("test_rewritten_and_probed")
+        with pytest.raises(AssertionError) as caught:
+            module.check(1)
+    finally:
+        probes.uninstall()
+        sys.modules.pop("test_rewritten_and_probed", None)
+
+    assert "assert 2 == 3" in str(caught.value)  # pytest's explanation: rewritten
+    assert probes.lines() == {os.path.realpath(module_file): {1, 2, 3}}
+    assert probes.unprobed() == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tddgate.facts import Facts, covreport
+from pytest_tddgate.facts import Facts, covremote, covreport
 from pytest_tddgate.facts.covremote import RemoteMeasurement
 from pytest_tddgate.options import Settings
 from pytest_tddgate.settings import resolve
@@ -134,7 +134,7 @@ def test_a_plan_that_needs_a_tracer_hands_over_to_this_process(
 
     module = importlib.import_module("remote_shop_b")  # probed: nobody waits for the plan
     module.empty([])
-    lines = measurement.measured_lines()  # what the tracer's measurement inherits
+    lines = measurement.probes.lines()  # what the tracer's measurement inherits
     measurement.decide()
     measurement.stop()
 
@@ -142,3 +142,28 @@ def test_a_plan_that_needs_a_tracer_hands_over_to_this_process(
     assert measurement.helper is None  # closed
     assert lines[os.path.realpath(tmp_path / "src" / "remote_shop_b.py")] == {1, 5, 6, 7}
     assert measurement._hook not in sys.meta_path
+
+
+def test_without_pytests_rewriting_a_changed_test_module_waits_for_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # where pytest's assertion rewriting is not found, probes cannot get into the test
+    # modules it loads, so the plan must say, before one runs, whether a tracer must
+    monkeypatch.setattr(covremote, "rewrites_tests", lambda: False)
+    settings = changed_project(tmp_path, "remote_shop_d")
+    (tmp_path / "src" / "test_remote_shop_d.py").write_text("X = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    measurement = RemoteMeasurement.start(settings, Facts(settings))
+    assert measurement is not None
+    taken_over: list[str] = []
+    measurement.fallback = lambda: taken_over.append("now")
+    try:
+        importlib.import_module("remote_shop_d")
+        assert not taken_over  # a changed module: probed, nobody waits
+        importlib.import_module("test_remote_shop_d")
+        # the answer was read before the test module ran: it is measured (under
+        # `src`), so the tracer takes over, in time to see it run
+        assert measurement.local and taken_over == ["now"]
+    finally:
+        measurement.stop()
+        measurement.close()

@@ -27,7 +27,7 @@ def test_the_coverage_helper_plans_and_analyses(tmp_path: Path) -> None:
     cart = os.path.realpath(tmp_path / "src" / "shop" / "cart.py")
     helper = Exchange("pytest_tddgate.facts.covhelper", cwd=tmp_path)
     try:
-        helper.send((str(tmp_path), ("src",)))
+        helper.send((str(tmp_path), ("src",), True))
         helper.send({"src/shop/cart.py": frozenset({1, 2, 3, 4}), "README.md": frozenset({1})})
         kind, plan, process_config = helper.receive(timeout=60)
         helper.send({cart: {1, 4}})  # the lines the probes saw
@@ -50,7 +50,7 @@ def test_the_helper_reports_a_configuration_coverage_py_rejects(tmp_path: Path) 
     )
     helper = Exchange("pytest_tddgate.facts.covhelper", cwd=tmp_path)
     try:
-        helper.send((str(tmp_path), ()))
+        helper.send((str(tmp_path), (), True))
         helper.send({})
         kind, message, fix = helper.receive(timeout=60)
     finally:
@@ -67,7 +67,7 @@ def test_the_conversation_in_this_process(tmp_path: Path, monkeypatch: pytest.Mo
     shop = os.path.realpath(tmp_path / "shop.py")
     asked = io.BytesIO()
     for message in (
-        (str(tmp_path), (".",)),
+        (str(tmp_path), (".",), True),
         {"shop.py": frozenset({1, 2, 3, 4})},
         {shop: {1, 2, 3}},
     ):

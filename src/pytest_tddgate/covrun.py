@@ -24,6 +24,7 @@ from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, load_pyp
 if TYPE_CHECKING:
     from pytest_tddgate.facts.coverage import Measurement
     from pytest_tddgate.facts.covremote import RemoteMeasurement
+    from pytest_tddgate.facts.probes import Probes
 
 
 class CoverageRun:
@@ -79,10 +80,11 @@ class CoverageRun:
         """Before the first test runs: with the helper process, its plan is in. Raises
         `UsageError` for a configuration coverage.py rejects; when the plan needs a
         tracer, this process measures from now on."""
-        if self.remote is not None:
-            self.remote.decide()
-            if self.remote.problem is not None:
-                raise self.remote.problem
+        remote = self.remote  # None after `decide`, when this process measures instead
+        if remote is not None:
+            remote.decide()
+            if remote.problem is not None:
+                raise remote.problem
         if self._problem is not None:
             raise self._problem
 
@@ -93,11 +95,9 @@ class CoverageRun:
         remote, self.remote = self.remote, None
         self._replaced = remote  # its import hook goes when the measurement stops
         try:
-            self.measurement = _local(self.settings, self.facts)
+            self.measurement = _local(self.settings, self.facts, remote.probes)
         except UsageError as exc:
             self._problem = exc
-            return
-        self.measurement.inherit(remote.measured_lines)  # what the probes saw until now
 
     def close(self) -> None:
         """End the helper process, if one still runs (the session ends)."""
@@ -187,15 +187,20 @@ class CoverageRun:
         return getattr(controller.cov, "_collector", None)
 
 
-def _local(settings: Settings, facts: Facts) -> Measurement:
-    """This process's own measurement (coverage.py imported here)."""
+def _local(settings: Settings, facts: Facts, earlier: Probes | None = None) -> Measurement:
+    """This process's own measurement (coverage.py imported here); `earlier`: the
+    probes the helper's measurement compiled into changed modules until now."""
     from pytest_tddgate.facts import diff
     from pytest_tddgate.facts.coverage import Measurement
+    from pytest_tddgate.facts.probes import rewrites_tests
 
     changed_only = settings.coverage.changed_only
     try:
         return Measurement.start(
-            settings, (lambda: facts.get(diff.changed_lines)) if changed_only else None
+            settings,
+            (lambda: facts.get(diff.changed_lines)) if changed_only else None,
+            probes_in_tests=rewrites_tests(),
+            earlier=earlier,
         )
     finally:
         if settings.coverage.changed_only and not facts.known(diff.changed_lines):

@@ -114,9 +114,17 @@ class Where(Protocol):
     def source_roots(self) -> tuple[str, ...]: ...
 
 
-def make_plan(where: Where, config: Any, changed: Callable[[], ChangedLines] | None) -> Plan:
+def make_plan(
+    where: Where,
+    config: Any,
+    changed: Callable[[], ChangedLines] | None,
+    *,
+    probes_in_tests: bool = False,
+) -> Plan:
     """Decide the options; `config` is the project's `CoverageConfig`, read already.
-    `changed`: the changed lines, for `scope = "changed"`; None for scope `all`."""
+    `changed`: the changed lines, for `scope = "changed"`; None for scope `all`.
+    `probes_in_tests`: the test process can probe the test modules pytest rewrites
+    (facts/probes.py `pytest_rewriter`)."""
     options: dict[str, Any] = {}
     configured = bool(config.source or config.source_pkgs or config.run_include)
     if not configured:
@@ -125,7 +133,7 @@ def make_plan(where: Where, config: Any, changed: Callable[[], ChangedLines] | N
             options["run:source"] = roots
     plan = Plan(options=options)
     if changed is not None:
-        plan = _changed_plan(where, config, changed, options, configured)
+        plan = _changed_plan(where, config, changed, options, probes_in_tests)
     branch = plan.options.get("run:branch", config.branch)
     if not plan.probes and sysmon_allowed(config, branch=bool(branch)):
         plan = replace(plan, options={**plan.options, "run:core": "sysmon"})
@@ -137,7 +145,7 @@ def _changed_plan(
     config: Any,
     changed: Callable[[], ChangedLines],
     options: dict[str, Any],
-    configured: bool,
+    probes_in_tests: bool,
 ) -> Plan:
     try:
         files = changed_sources(where, config, changed())
@@ -161,7 +169,7 @@ def _changed_plan(
         "run:include": files,
         "run:branch": False,
     }
-    why = _no_probes(config) or _rewritten(files)
+    why = _no_probes(config) or ("" if probes_in_tests else _rewritten(files))
     probes = not why
     notes = () if probes or not files else (f"scope `changed` traced: {why}",)
     return Plan(
@@ -288,21 +296,39 @@ class Measurement:
         self._environ: str | None = None  # _PROCESS_CONFIG before `_patch_subprocess`
         self._running = False
         # lines measured before this measurement started (covremote.py's probes)
-        self._inherited: Callable[[], dict[str, set[int]]] | None = None
+        # line probes compiled into changed modules before this measurement started
+        # (covremote.py); their lines are theirs, not the tracer's
+        self.earlier: Probes | None = None
 
     @classmethod
-    def start(cls, where: Where, changed: Callable[[], ChangedLines] | None) -> Measurement:
-        """Read the configuration, decide the plan (`changed`: as for `make_plan`) and
-        start measuring. Raises `UsageError` for a coverage configuration coverage.py
-        rejects."""
-        measurement = cls.configure(where, changed)
+    def start(
+        cls,
+        where: Where,
+        changed: Callable[[], ChangedLines] | None,
+        *,
+        probes_in_tests: bool = False,
+        earlier: Probes | None = None,
+    ) -> Measurement:
+        """Read the configuration, decide the plan (`changed`, `probes_in_tests`: as for
+        `make_plan`) and start measuring. `earlier`: probes compiled into modules
+        imported before now; they go on measuring those, and the tracer leaves them
+        alone (it would see the probes' own code). Raises `UsageError` for a coverage
+        configuration coverage.py rejects."""
+        measurement = cls.configure(where, changed, probes_in_tests=probes_in_tests)
+        measurement.earlier = earlier
         if measurement.plan.trace:
             with inside(where.root), quiet(measurement.notes), _rejected():
                 measurement._begin()
         return measurement
 
     @classmethod
-    def configure(cls, where: Where, changed: Callable[[], ChangedLines] | None) -> Measurement:
+    def configure(
+        cls,
+        where: Where,
+        changed: Callable[[], ChangedLines] | None,
+        *,
+        probes_in_tests: bool = False,
+    ) -> Measurement:
         """Read the project's configuration and decide the plan; nothing is measured
         yet. Raises `UsageError` as `start` does."""
         import coverage
@@ -311,7 +337,7 @@ class Measurement:
         with inside(where.root), quiet(notes), _rejected():
             # in memory: written once at the end, never half-written by a crash
             cov = coverage.Coverage(data_file=None)
-            plan = make_plan(where, cov.config, changed)
+            plan = make_plan(where, cov.config, changed, probes_in_tests=probes_in_tests)
             for name, value in plan.options.items():
                 cov.set_option(name, value)
             if not plan.trace:  # nothing to trace: load the configured plugins now all
@@ -331,14 +357,17 @@ class Measurement:
                 self._patch_subprocess()
                 return
             # their code ran without probes: only a tracer still sees their functions
-            names = ", ".join(Path(n).name for n in early[:3])
-            self.notes.append(f"scope `changed` traced: {names} imported before the run")
+            early = [n for n in early if n not in self._probed_earlier()]
+            if early:
+                names = ", ".join(Path(n).name for n in early[:3])
+                self.notes.append(f"scope `changed` traced: {names} imported before the run")
+        probed = self._probed_earlier()
+        if probed:
+            self.cov.set_option("run:omit", [*self.cov.config.run_omit, *sorted(probed)])
         self.cov.start()
 
-    def inherit(self, lines: Callable[[], dict[str, set[int]]]) -> None:
-        """Add these lines when the measurement stops: the changed files' lines that
-        line probes measured before this measurement took over (covremote.py)."""
-        self._inherited = lines
+    def _probed_earlier(self) -> set[str]:
+        return set(self.earlier.compiled) if self.earlier is not None else set()
 
     def _patch_subprocess(self) -> None:
         """What coverage.py's `patch = ["subprocess"]` does when it starts: Python
@@ -375,9 +404,9 @@ class Measurement:
             if self.probes is None:
                 self.cov.stop()
                 data = self.cov.get_data()
-                if self._inherited is not None and self.plan.scope == "changed":
+                if self.earlier is not None and self.plan.scope == "changed":
                     measured = set(self.plan.options.get("run:include", ()))
-                    lines = self._inherited().items()
+                    lines = self.earlier.lines().items()
                     data.add_lines({path: found for path, found in lines if path in measured})
             else:
                 self.probes.uninstall()

@@ -3,7 +3,8 @@
 Started by facts/covremote.py (`python -m pytest_tddgate.facts.covhelper`, through
 `proc.Exchange`); it answers one test process and ends:
 
-1. it gets the project root and source roots, and the changed lines;
+1. it gets the project root and source roots (and whether the test process can probe
+   the test modules pytest rewrites), and the changed lines;
 2. it answers with the plan (facts/coverage.py `Measurement.configure`: which changed
    files the project measures, and whether probes can measure them), or with the
    configuration error coverage.py raised;
@@ -20,8 +21,13 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from pytest_tddgate.facts.coverage import Measurement
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,21 +46,32 @@ def serve() -> None:
         pickle.dump(message, stdout, protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
 
-    import coverage  # first: the test process reads the changes meanwhile
+    import coverage  # noqa: F401 (first: the test process reads the changes meanwhile)
 
     from pytest_tddgate.errors import UsageError
-    from pytest_tddgate.facts.coverage import Measurement, inside, quiet
+    from pytest_tddgate.facts.coverage import Measurement
 
     try:
-        root, source_roots = pickle.load(stdin)
+        root, source_roots, probes_in_tests = pickle.load(stdin)
         where = _Where(Path(root), tuple(source_roots))
         changed = pickle.load(stdin)
-        measurement = Measurement.configure(where, lambda: changed)
+        measurement = Measurement.configure(where, lambda: changed, probes_in_tests=probes_in_tests)
     except UsageError as exc:
         send(("error", exc.message, exc.fix))
         return
     except EOFError:  # the test process went another way
         return
+    try:
+        _plan_and_analyse(measurement, where.root, stdin, send)
+    finally:  # its in-memory SQLite database (`serve` also runs in tests)
+        measurement.cov.get_data().close(force=True)
+
+
+def _plan_and_analyse(
+    measurement: Measurement, root: Path, stdin: BinaryIO, send: Callable[[object], None]
+) -> None:
+    from pytest_tddgate.facts.coverage import inside, quiet
+
     config = measurement.cov.config
     process_config = config.serialize() if "subprocess" in getattr(config, "patch", ()) else None
     send(("plan", measurement.plan, process_config))  # its notes come with the report
@@ -68,12 +85,11 @@ def serve() -> None:
         lines = pickle.load(stdin)
     except EOFError:
         return
-    with inside(where.root), quiet(measurement.notes):
+    with inside(root), quiet(measurement.notes):
         measurement.cov.get_data().add_lines(lines)
-
     notes: list[str] = []
     try:
-        summary, files = covreport.measure(where.root, covreport.Source(measurement), [], notes)
+        summary, files = covreport.measure(root, covreport.Source(measurement), [], notes)
     except covreport.read_errors() as exc:
         send(("failed", f"coverage data could not be read: {exc}"))
         return

@@ -20,9 +20,10 @@ with probes as it is imported, and the helper's answer is read when the collecti
 is done, before the first test runs. A configuration coverage.py rejects exits 4
 there. When the answer is that a tracer must measure (facts/coverage.py `_no_probes`
 says when), or the helper failed, the test process starts its own measurement there
-and the probes' lines so far are added to it. Changed test modules are the exception:
-pytest imports them with its own loader, so probes cannot get into them, and the
-answer is awaited before one is imported, in case the tracer must see it run.
+and the probes go on measuring the modules they were compiled into. Changed test
+modules are probed with their asserts rewritten as pytest does (facts/probes.py
+`pytest_rewriter`); only where that cannot be done is the answer awaited before one
+is imported, in case the tracer must see it run.
 
 Under pytest-xdist every worker measures in its own process (covrun.py).
 """
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.errors import FactError, ToolError, UsageError
 from pytest_tddgate.facts.layout import PYTEST_TEST_FILES
-from pytest_tddgate.facts.probes import Probes, module_name
+from pytest_tddgate.facts.probes import Probes, module_name, rewrites_tests
 from pytest_tddgate.proc import Exchange
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class RemoteMeasurement:
 
     def __init__(self, helper: Exchange, probes: Probes, tests: Sequence[str]) -> None:
         self.helper: Exchange | None = helper
-        self.probes = probes  # every changed module but the test modules
+        self.probes = probes  # the changed modules (test modules: see `start`)
         self.plan: Plan | None = None
         self.notes: list[str] = []
         self.problem: UsageError | None = None  # coverage.py rejected the configuration
@@ -90,8 +91,9 @@ class RemoteMeasurement:
             helper = Exchange("pytest_tddgate.facts.covhelper", cwd=settings.root)
         except OSError:
             return None
+        in_tests = rewrites_tests()  # else a changed test module needs the answer first
         try:
-            helper.send((str(settings.root), settings.source_roots))
+            helper.send((str(settings.root), settings.source_roots, in_tests))
             changed = facts.get(diff.changed_lines)
             helper.send(dict(changed))
         except FactError:  # the test process's own measurement says why
@@ -100,7 +102,7 @@ class RemoteMeasurement:
         paths = sorted(
             os.path.realpath(settings.root / rel) for rel in changed if rel.endswith(".py")
         )
-        tests = [path for path in paths if _test_module(path)]
+        tests = [] if in_tests else [path for path in paths if _test_module(path)]
         probes = Probes([path for path in paths if path not in tests])
         if probes.imported() or Probes(tests).imported():
             helper.close()

@@ -33,7 +33,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, SourceFileLoader
 from pathlib import Path
@@ -140,10 +140,16 @@ class _Finder(MetaPathFinder):
         if spec is None or not isinstance(spec.origin, str):
             return None
         origin = _real(spec.origin)
-        if origin not in self._probes.data or type(spec.loader) is not SourceFileLoader:
-            return None  # another loader (zip, extension, a project's own) stays in charge
-        spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin)
-        return spec
+        if origin not in self._probes.data:
+            return None
+        if type(spec.loader) is SourceFileLoader:
+            spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin)
+            return spec
+        rewrite = pytest_rewriter(spec.loader)
+        if rewrite is not None:  # a test module or conftest.py: asserts rewritten, probed
+            spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin, rewrite)
+            return spec
+        return None  # another loader (zip, extension, a project's own) stays in charge
 
 
 def _spec_from_others(
@@ -162,10 +168,18 @@ class ProbeLoader(SourceFileLoader):
     """Compiles the file with probes, from source every time: the probed code must
     never land in `__pycache__`, where a later plain run would find it."""
 
-    def __init__(self, fullname: str, path: str, probes: Probes, real: str) -> None:
+    def __init__(
+        self,
+        fullname: str,
+        path: str,
+        probes: Probes,
+        real: str,
+        rewrite: Callable[[ast.Module, bytes, str, str], None] | None = None,
+    ) -> None:
         super().__init__(fullname, path)
         self._probes = probes
         self._real = real
+        self._rewrite = rewrite  # pytest's assertion rewriting, for its test modules
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
@@ -175,12 +189,49 @@ class ProbeLoader(SourceFileLoader):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            tree = ast.parse(self.get_data(path), path)
+            source = self.get_data(path)
+            tree = ast.parse(source, path)
+            if self._rewrite is not None:  # first: the rewriter reads the asserts as written
+                self._rewrite(tree, source, path, fullname)
             code = compile(
                 instrument(tree, self._probes.names[self._real]), path, "exec", dont_inherit=True
             )
         self._probes.compiled.add(self._real)
         return code  # type: ignore[no-any-return,unused-ignore]
+
+
+def pytest_rewriter(loader: object) -> Callable[[ast.Module, bytes, str, str], None] | None:
+    """What pytest's assertion rewriting does to a module's tree, when `loader` is
+    pytest's rewriting import hook; None for any other loader, or a pytest whose
+    rewriting is not where this looks for it.
+
+    pytest loads test modules and conftest.py with its own loader, which rewrites their
+    asserts (so that a failure shows the values) and compiles them. Probes need to
+    compile them too, and a module has one loader: so this loader does both, with
+    pytest's own `rewrite_asserts` (not a documented API: when it is not found, the
+    measurement uses a tracer for such a file, facts/coverage.py `_rewritten`).
+    """
+    rewriting = sys.modules.get("_pytest.assertion.rewrite")
+    hook_type = getattr(rewriting, "AssertionRewritingHook", None)
+    rewrite_asserts = getattr(rewriting, "rewrite_asserts", None)
+    if hook_type is None or rewrite_asserts is None or not isinstance(loader, hook_type):
+        return None
+    config = getattr(loader, "config", None)
+    names = getattr(loader, "_rewritten_names", None)
+
+    def rewrite(tree: ast.Module, source: bytes, path: str, fullname: str) -> None:
+        rewrite_asserts(tree, source, path, config)
+        if isinstance(names, dict):  # as pytest's loader records it, for its own checks
+            names[fullname] = Path(path)
+
+    return rewrite
+
+
+def rewrites_tests() -> bool:
+    """Whether `pytest_rewriter` can work in this process (pytest is loaded, and its
+    rewriting is where it looks)."""
+    rewriting = sys.modules.get("_pytest.assertion.rewrite")
+    return all(hasattr(rewriting, n) for n in ("AssertionRewritingHook", "rewrite_asserts"))
 
 
 def module_name(path: str) -> str:
