@@ -203,7 +203,7 @@ def _local(settings: Settings, facts: Facts, earlier: Probes | None = None) -> M
             earlier=earlier,
         )
     finally:
-        if settings.coverage.changed_only and not facts.known(diff.changed_lines):
+        if changed_only and not facts.known(diff.changed_lines):
             diff.stop_changes(facts)  # a configuration error: nobody reads them
 
 

@@ -295,7 +295,6 @@ class Measurement:
         self.probes: Probes | None = None  # line probes instead of coverage's tracer
         self._environ: str | None = None  # _PROCESS_CONFIG before `_patch_subprocess`
         self._running = False
-        # lines measured before this measurement started (covremote.py's probes)
         # line probes compiled into changed modules before this measurement started
         # (covremote.py); their lines are theirs, not the tracer's
         self.earlier: Probes | None = None
