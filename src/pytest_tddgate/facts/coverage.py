@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fnmatch
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -245,12 +244,22 @@ def _rewritten(files: list[str]) -> str:
     """Why a changed file must be traced ("" when none must): pytest imports test
     modules and conftests with its own loader, which rewrites their asserts, and a
     module has one loader: the probes could not get into them."""
-    from pytest_tddgate.facts.layout import PYTEST_TEST_FILES
+    from pytest_tddgate.facts.probes import loaded_by_pytest
 
-    for name in (Path(f).name for f in files):
-        if name == "conftest.py" or any(fnmatch.fnmatch(name, p) for p in PYTEST_TEST_FILES):
-            return f"{name} is a changed test module the project measures"
+    for path in files:
+        if loaded_by_pytest(path):
+            return f"{Path(path).name} is a changed test module the project measures"
     return ""
+
+
+def unprobed_note(probes: Probes, measured: Collection[str] | None = None) -> str | None:
+    """The note for measured files loaded past the probes (their lines count as not
+    run, so the numbers are low); None when there are none."""
+    missed = [n for n in probes.unprobed() if measured is None or n in measured]
+    if not missed:
+        return None
+    names = ", ".join(Path(n).name for n in missed[:3])
+    return f'scope `changed`: {names} loaded by its own loader, not measured; use scope = "all"'
 
 
 def _no_probes(config: Any) -> str:
@@ -345,6 +354,7 @@ class Measurement:
 
     def _begin(self) -> None:
         self._running = True
+        probed_earlier = self.earlier.compiled if self.earlier is not None else set()
         if self.plan.probes:
             from pytest_tddgate.facts.probes import Probes
 
@@ -356,17 +366,13 @@ class Measurement:
                 self._patch_subprocess()
                 return
             # their code ran without probes: only a tracer still sees their functions
-            early = [n for n in early if n not in self._probed_earlier()]
-            if early:
-                names = ", ".join(Path(n).name for n in early[:3])
+            unprobed = [n for n in early if n not in probed_earlier]
+            if unprobed:
+                names = ", ".join(Path(n).name for n in unprobed[:3])
                 self.notes.append(f"scope `changed` traced: {names} imported before the run")
-        probed = self._probed_earlier()
-        if probed:
-            self.cov.set_option("run:omit", [*self.cov.config.run_omit, *sorted(probed)])
+        if probed_earlier:  # the probes go on measuring those; the tracer would see them
+            self.cov.set_option("run:omit", [*self.cov.config.run_omit, *sorted(probed_earlier)])
         self.cov.start()
-
-    def _probed_earlier(self) -> set[str]:
-        return set(self.earlier.compiled) if self.earlier is not None else set()
 
     def _patch_subprocess(self) -> None:
         """What coverage.py's `patch = ["subprocess"]` does when it starts: Python
@@ -414,12 +420,9 @@ class Measurement:
                     if self._environ is not None:
                         os.environ[_PROCESS_CONFIG] = self._environ
                 self.cov.get_data().add_lines(self.probes.lines())
-                missed = ", ".join(Path(n).name for n in self.probes.unprobed()[:3])
-                if missed:  # its lines count as not run: say so, the numbers are low
-                    self.notes.append(
-                        f"scope `changed`: {missed} loaded by its own loader, not measured; "
-                        'use scope = "all"'
-                    )
+                note = unprobed_note(self.probes)
+                if note:
+                    self.notes.append(note)
 
     def payload(self) -> dict[str, Any]:
         """An xdist worker's measurement, JSON-safe, for the controller to merge."""

@@ -30,7 +30,6 @@ Under pytest-xdist every worker measures in its own process (covrun.py).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
 import threading
@@ -38,13 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.errors import FactError, ToolError, UsageError
-from pytest_tddgate.facts.layout import PYTEST_TEST_FILES
-from pytest_tddgate.facts.probes import Probes, module_name, rewrites_tests
+from pytest_tddgate.facts.coverage import unprobed_note
+from pytest_tddgate.facts.probes import Probes, loaded_by_pytest, module_name, rewrites_tests
 from pytest_tddgate.proc import Exchange
 
 if TYPE_CHECKING:
@@ -102,7 +100,7 @@ class RemoteMeasurement:
         paths = sorted(
             os.path.realpath(settings.root / rel) for rel in changed if rel.endswith(".py")
         )
-        tests = [] if in_tests else [path for path in paths if _test_module(path)]
+        tests = [] if in_tests else [path for path in paths if loaded_by_pytest(path)]
         probes = Probes([path for path in paths if path not in tests])
         if probes.imported() or Probes(tests).imported():
             helper.close()
@@ -150,25 +148,18 @@ class RemoteMeasurement:
             self._environ = os.environ.get(_PROCESS_CONFIG)
             os.environ[_PROCESS_CONFIG] = process_config
 
-    def probed(self) -> Probes | None:
-        """The probes, while they measure."""
-        return self.probes if self._running else None
-
     @property
     def collector(self) -> Probes | None:
-        return self.probed()
+        """The probes, while they measure (per-test lines are drained from them)."""
+        return self.probes if self._running else None
 
     @property
     def core(self) -> str:
         return "probes" if self.plan is not None and self.plan.trace else "none"
 
-    def measured_lines(self) -> dict[str, set[int]]:
-        """The probed lines of the files the project measures (all, before the answer)."""
-        lines = self.probes.lines()
-        if self.plan is None:
-            return lines
-        measured = set(self.plan.options.get("run:include", ()))
-        return {path: found for path, found in lines.items() if path in measured}
+    def _measured(self) -> set[str]:
+        """The changed files the project measures, as the plan says (none before it)."""
+        return set(self.plan.options.get("run:include", ())) if self.plan is not None else set()
 
     def stop(self) -> None:
         """After the last test: no more probes in what is imported from now on."""
@@ -181,13 +172,9 @@ class RemoteMeasurement:
             os.environ.pop(_PROCESS_CONFIG, None)
             if self._environ is not None:
                 os.environ[_PROCESS_CONFIG] = self._environ
-        measured = set(self.plan.options.get("run:include", ())) if self.plan else set()
-        missed = ", ".join(Path(n).name for n in self.probes.unprobed() if n in measured)
-        if missed:  # its lines count as not run: say so, the numbers are low
-            self.notes.append(
-                f"scope `changed`: {missed} loaded by its own loader, not measured; "
-                'use scope = "all"'
-            )
+        note = unprobed_note(self.probes, self._measured())
+        if note:
+            self.notes.append(note)
 
     def report(self, notes: list[str]) -> tuple[CoverageSummary, dict[str, FileCoverage]]:
         """The helper's analysis of the probed lines, as `covreport.measure` gives it.
@@ -198,7 +185,10 @@ class RemoteMeasurement:
             raise ToolError(
                 (), None, "", message="coverage.py's helper process is gone or gave no plan"
             )
-        self.helper.send(self.measured_lines())
+        measured = self._measured()
+        self.helper.send(
+            {path: found for path, found in self.probes.lines().items() if path in measured}
+        )
         answer = self._answer(_REPORT_TIMEOUT_S)  # its end is awaited in `close`, later
         if answer[0] != "report":
             raise ToolError((), None, "", message=f"coverage.py's helper process: {answer[1]}")
@@ -226,11 +216,5 @@ class _Hook(MetaPathFinder):
     ) -> ModuleSpec | None:
         if fullname.rpartition(".")[2] in self._tests:
             self._measurement.decide()
-        probes = self._measurement.probed()
+        probes = self._measurement.collector
         return probes.find_spec(fullname, path, target) if probes is not None else None
-
-
-def _test_module(path: str) -> bool:
-    """Named as pytest imports it, with its own loader (conftest.py, test_*.py)."""
-    name = os.path.basename(path)  # noqa: PTH119 (a str in, a str out)
-    return name == "conftest.py" or any(fnmatch.fnmatch(name, p) for p in PYTEST_TEST_FILES)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import fnmatch
 import itertools
 import os
 import sys
@@ -225,6 +226,15 @@ def pytest_rewriter(loader: object) -> Callable[[ast.Module, bytes, str, str], N
             names[fullname] = Path(path)
 
     return rewrite
+
+
+def loaded_by_pytest(path: str) -> bool:
+    """Whether pytest imports this file with its own loader: conftest.py, and files
+    named like its test modules."""
+    from pytest_tddgate.facts.layout import PYTEST_TEST_FILES
+
+    name = os.path.basename(path)  # noqa: PTH119 (a str in, a str out)
+    return name == "conftest.py" or any(fnmatch.fnmatch(name, p) for p in PYTEST_TEST_FILES)
 
 
 def rewrites_tests() -> bool:
