@@ -1,6 +1,7 @@
 """Check: line probes see the same lines as coverage.py's tracer, on whole test suites.
 
     python benchmarks/probe_equivalence.py PROJECT_DIR [--python PATH] [--source src]
+        [--branch] [-- PYTEST_ARGS]
 
 `scope = "changed"` measures changed files with line probes compiled into them
 (src/pytest_tddgate/facts/probes.py) instead of coverage.py's tracer. This runs a
@@ -26,35 +27,51 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 
 # runs in the project's Python: probes in every file, pytest, then the lines as data
 _PROBED = """
-import importlib.util, os, sys
-# loaded under another name: pytest would warn that its plugin package was imported
-probes_py = {src!r} + "/pytest_tddgate/facts/probes.py"
-spec = importlib.util.spec_from_file_location("_probes", probes_py)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-Probes = module.Probes
+import os, sys
+sys.path.insert(0, {src!r})
+from pytest_tddgate.facts.branches import to_arcs
+from pytest_tddgate.facts.probes import Probes
 files = [os.path.realpath(os.path.join(d, f)) for d, _, names in os.walk({source!r})
          for f in names if f.endswith(".py")]
-probes = Probes(files)
+probes = Probes(files, branches={branch!r})
 probes.install()
 import pytest
-code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:tddgate", "--no-header"])
+# this package is imported already: pytest would warn that it cannot rewrite it
+code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:tddgate", "--no-header",
+                    "-W", "ignore::pytest.PytestAssertRewriteWarning", *{args!r}])
 probes.uninstall()
 import coverage
 data = coverage.CoverageData(basename={data!r})
-data.add_lines(probes.lines())
+if {branch!r}:
+    arcs, unknown = {{}}, 0
+    for path in files:
+        found, unsure = to_arcs(path, probes.data[path], probes.sides[path],
+                                probes.bodies.get(path, {{}}))
+        unknown += len(unsure)
+        if found:
+            arcs[path] = found
+    data.add_arcs(arcs)
+    data.touch_files(files)  # never imported: all lines and branches missing, as traced
+    print("branch lines whose sides could not be told:", unknown)
+else:
+    data.add_lines(probes.lines())
+    data.touch_files(files)
 data.write()
 print("pytest exit", int(code))
 """
 
+# per file: the statements run, and the branch arcs not taken
 _ANALYSE = """
 import json, sys, coverage
 cov = coverage.Coverage(data_file=sys.argv[1])
 cov.load()
 out = {}
 for name in cov.get_data().measured_files():
-    _, statements, _, missing, _ = cov.analysis2(name)
-    out[name] = sorted(set(statements) - set(missing))
+    analysis = cov._analyze(name)
+    run = sorted(set(analysis.statements) - set(analysis.missing))
+    missing = sorted(f"{a}->{b}" for a, ends in analysis.missing_branch_arcs().items()
+                     for b in ends)
+    out[name] = [f"line {n}" for n in run] + [f"not taken {arc}" for arc in missing]
 print(json.dumps(out))
 """
 
@@ -64,14 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", type=Path)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--source", default="src", help="folder of the code, in the project")
-    args = parser.parse_args(argv)
+    parser.add_argument("--branch", action="store_true", help="compare branches too")
+    argv = sys.argv[1:] if argv is None else argv
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    args.pytest_args = argv[cut + 1 :]  # for pytest
+    branch = ["--branch"] if args.branch else []
     project = args.project.resolve()
     source = str(project / args.source)
     with tempfile.TemporaryDirectory() as tmp:
         traced, probed = f"{tmp}/traced", f"{tmp}/probed"
         subprocess.run(
             [args.python, "-m", "coverage", "run", f"--data-file={traced}", f"--source={source}",
-             "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header"],
+             *branch, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:tddgate",
+             "--no-header", *args.pytest_args],
             cwd=project, check=False, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         # a project with `parallel = true` writes traced.<suffix>: one file again
@@ -79,26 +102,28 @@ def main(argv: list[str] | None = None) -> int:
             [args.python, "-m", "coverage", "combine", f"--data-file={traced}"],
             cwd=project, check=False, capture_output=True,
         )  # fmt: skip
-        script = _PROBED.format(src=str(SRC), source=source, data=probed)
+        script = _PROBED.format(
+            src=str(SRC), source=source, data=probed, branch=args.branch, args=args.pytest_args
+        )
         run = subprocess.run(
             [args.python, "-c", script], cwd=project, check=False, capture_output=True, text=True
         )
-        print(run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-2000:])
+        print("\n".join(run.stdout.strip().splitlines()[-2:]) or run.stderr[-2000:])
         lines = [_executed(args.python, path, project) for path in (traced, probed)]
     return _compare(*lines)
 
 
-def _executed(python: str, data: str, project: Path) -> dict[str, list[int]]:
+def _executed(python: str, data: str, project: Path) -> dict[str, list[str]]:
     import json
 
     out = subprocess.run(
         [python, "-c", _ANALYSE, data], cwd=project, check=True, capture_output=True, text=True
     )
-    result: dict[str, list[int]] = json.loads(out.stdout)
+    result: dict[str, list[str]] = json.loads(out.stdout)
     return result
 
 
-def _compare(traced: dict[str, list[int]], probed: dict[str, list[int]]) -> int:
+def _compare(traced: dict[str, list[str]], probed: dict[str, list[str]]) -> int:
     differ = 0
     statements = 0
     for name in sorted(set(traced) | set(probed)):
@@ -107,8 +132,8 @@ def _compare(traced: dict[str, list[int]], probed: dict[str, list[int]]) -> int:
         if a != b:
             differ += 1
             print(f"{name}: tracer only {sorted(a - b)[:20]}, probes only {sorted(b - a)[:20]}")
-    print(f"{len(set(traced) | set(probed))} files, {statements} executed statements, "
-          f"{differ} file(s) differ")  # fmt: skip
+    files = len(set(traced) | set(probed))
+    print(f"{files} files, {statements} facts (lines run, arcs not taken), {differ} file(s) differ")
     return 1 if differ else 0
 
 

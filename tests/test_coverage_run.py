@@ -324,10 +324,14 @@ def test_scope_changed_with_a_total_is_a_usage_error(pytester: pytest.Pytester) 
 
 
 def test_core_is_sysmon_where_the_settings_allow_it(pytester: pytest.Pytester) -> None:
-    build(pytester)
+    """With `probes = false` coverage.py's tracer measures: sysmon where it can."""
+    build(pytester, tddgate="[tool.tddgate.gates.coverage]\nprobes = false")
     _, branchy = run(pytester, "--tddgate-only=tests,coverage")
     (pytester.path / "pyproject.toml").write_text(
-        PYPROJECT.format(tddgate="").replace("branch = true", "branch = false"), encoding="utf-8"
+        PYPROJECT.format(tddgate="[tool.tddgate.gates.coverage]\nprobes = false").replace(
+            "branch = true", "branch = false"
+        ),
+        encoding="utf-8",
     )
     _, lines_only = run(pytester, "--tddgate-only=tests,coverage")
 
@@ -338,6 +342,26 @@ def test_core_is_sysmon_where_the_settings_allow_it(pytester: pytest.Pytester) -
     test_map = json.loads((pytester.path / ".tddgate/test-map.json").read_text("utf-8"))
     assert test_map["tests"]["tests/test_cart.py"] == IMPL_FILES
     assert lines_only["metrics"]["new_percent"] == branchy["metrics"]["new_percent"]
+
+
+def test_probes_measure_by_default_with_the_same_numbers(pytester: pytest.Pytester) -> None:
+    build(pytester)
+    _, probed = run(pytester, "--tddgate-only=tests,coverage")
+    probed_map = (pytester.path / ".tddgate/test-map.json").read_text("utf-8")
+    (pytester.path / "pyproject.toml").write_text(
+        PYPROJECT.format(tddgate="[tool.tddgate.gates.coverage]\nprobes = false"),
+        encoding="utf-8",
+    )
+    _, traced = run(pytester, "--tddgate-only=tests,coverage")
+
+    assert probed["details"]["core"] == "probes"
+    assert traced["details"]["core"] != "probes"
+    assert probed["metrics"] == traced["metrics"]
+    assert probed["findings"] == traced["findings"]
+    assert (
+        json.loads(probed_map)["tests"]
+        == json.loads((pytester.path / ".tddgate/test-map.json").read_text("utf-8"))["tests"]
+    )
 
 
 def test_coverage_warnings_become_notes_not_failures(pytester: pytest.Pytester) -> None:

@@ -65,7 +65,7 @@ class CoverageRun:
                 # the measurement needs the changed files before any test runs: git
                 # reads them while coverage.py imports
                 facts.get(diff.start_changes)
-                if _one_process(config):
+                if _one_process(config) and settings.coverage.probes:
                     from pytest_tddgate.facts.covremote import RemoteMeasurement
 
                     remote = RemoteMeasurement.start(settings, facts)
@@ -200,6 +200,7 @@ def _local(settings: Settings, facts: Facts, earlier: Probes | None = None) -> M
             settings,
             (lambda: facts.get(diff.changed_lines)) if changed_only else None,
             probes_in_tests=rewrites_tests(),
+            probes=settings.coverage.probes,
             earlier=earlier,
         )
     finally:

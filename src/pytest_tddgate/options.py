@@ -173,6 +173,13 @@ class CoverageSettings:
         kind="str",
         choices=("all", "changed"),
     )
+    probes: bool = opt(
+        True,
+        "Measure with probes compiled into the measured files instead of coverage.py's "
+        "tracer, when the project's coverage settings allow it (same numbers, a "
+        "fraction of the cost); false: always trace.",
+        kind="bool",
+    )
     contexts: bool = opt(
         True,
         "Record which lines each test ran (for the `tdd` and `traceability` gates and "

@@ -98,7 +98,8 @@ class Plan:
     options: Mapping[str, Any] = field(default_factory=dict)
     touch: tuple[str, ...] = ()  # changed files that count as unexecuted if never run
     trace: bool = True  # False: nothing to trace (scope changed, no changed code)
-    probes: bool = False  # scope changed: line probes in the changed files, no tracer
+    probes: bool = False  # probes compiled into the measured files, no tracer
+    files: tuple[str, ...] = ()  # scope all with probes: the files probed
     notes: tuple[str, ...] = ()
 
 
@@ -119,20 +120,28 @@ def make_plan(
     changed: Callable[[], ChangedLines] | None,
     *,
     probes_in_tests: bool = False,
+    probes: bool = True,
 ) -> Plan:
     """Decide the options; `config` is the project's `CoverageConfig`, read already.
     `changed`: the changed lines, for `scope = "changed"`; None for scope `all`.
     `probes_in_tests`: the test process can probe the test modules pytest rewrites
-    (facts/probes.py `pytest_rewriter`)."""
+    (facts/probes.py `pytest_rewriter`). `probes`: the user allows probes (the
+    `probes` setting); False: coverage.py's tracer measures."""
     options: dict[str, Any] = {}
-    configured = bool(config.source or config.source_pkgs or config.run_include)
+    configured = bool(
+        config.source or config.source_pkgs or config.run_include or _source_dirs_option(config)
+    )
     if not configured:
         roots = [str(d) for d in _source_dirs(where)]
         if roots:
             options["run:source"] = roots
     plan = Plan(options=options)
     if changed is not None:
-        plan = _changed_plan(where, config, changed, options, probes_in_tests)
+        plan = _changed_plan(
+            where, config, changed, options, probes_in_tests=probes_in_tests, probes=probes
+        )
+    elif probes:
+        plan = _probed_plan(where, config, options, probes_in_tests)
     branch = plan.options.get("run:branch", config.branch)
     if not plan.probes and sysmon_allowed(config, branch=bool(branch)):
         plan = replace(plan, options={**plan.options, "run:core": "sysmon"})
@@ -144,7 +153,9 @@ def _changed_plan(
     config: Any,
     changed: Callable[[], ChangedLines],
     options: dict[str, Any],
+    *,
     probes_in_tests: bool,
+    probes: bool = True,
 ) -> Plan:
     try:
         files = changed_sources(where, config, changed())
@@ -169,16 +180,61 @@ def _changed_plan(
         "run:branch": False,
     }
     why = _no_probes(config) or ("" if probes_in_tests else _rewritten(files))
-    probes = not why
-    notes = () if probes or not files else (f"scope `changed` traced: {why}",)
+    if not probes:
+        why = "the `probes` setting is off"
+    notes = () if not why or not files else (f"scope `changed` traced: {why}",)
     return Plan(
         scope="changed",
         options=narrowed,
         touch=touch,
         trace=bool(files),
-        probes=probes,
+        probes=not why,
         notes=notes,
     )
+
+
+def _probed_plan(where: Where, config: Any, options: dict[str, Any], probes_in_tests: bool) -> Plan:
+    """Scope `all` measured by probes in every file of the measured folders, when the
+    configuration allows them; otherwise the tracer, as `pytest --cov` measures.
+    Probes need the files before they are imported, so a configuration that names them
+    by `include` patterns alone is traced."""
+    plain = Plan(options=options)
+    if _no_probes(config):
+        return plain
+    area = _measured_area(where, config, options.get("run:source"))
+    if not area:  # no folder to search: everything imported is measured
+        return plain
+    files = _python_files(area, config)
+    if not probes_in_tests and _rewritten(files):
+        return plain
+    return Plan(options=options, probes=True, files=tuple(files))
+
+
+# folders never searched for measured files: nobody imports their code as the project's
+_NOT_SOURCE = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
+
+
+def _python_files(area: Sequence[Path], config: Any) -> list[str]:
+    """Every Python file under the measured folders that the `omit` setting keeps, as
+    coverage.py's tracer would measure them when imported."""
+    from coverage.files import GlobMatcher, prep_patterns
+
+    omit = GlobMatcher(prep_patterns(config.run_omit)) if config.run_omit else None
+    found: list[str] = []
+    for folder in area:
+        for parent, folders, names in os.walk(folder):
+            folders[:] = [f for f in folders if not f.startswith(".") and f not in _NOT_SOURCE]
+            for name in names:
+                if name.endswith((".py", ".pyw")):
+                    path = os.path.realpath(os.path.join(parent, name))  # noqa: PTH118
+                    if omit is None or not omit.match(path):
+                        found.append(path)
+    return sorted(set(found))
+
+
+def _source_dirs_option(config: Any) -> list[str]:
+    """coverage.py 7.9's `source_dirs` (folders only), empty before."""
+    return list(getattr(config, "source_dirs", None) or ())
 
 
 def changed_sources(where: Where, config: Any, changed: ChangedLines) -> list[str] | None:
@@ -205,10 +261,16 @@ def changed_sources(where: Where, config: Any, changed: ChangedLines) -> list[st
     return files
 
 
-def _measured_area(where: Where, config: Any) -> list[Path] | None:
-    """The folders the project measures, or None when that cannot be told from paths."""
+def _measured_area(
+    where: Where, config: Any, roots: Sequence[str] | None = None
+) -> list[Path] | None:
+    """The folders the project measures, or None when that cannot be told from paths.
+    `roots`: the source folders this plugin sets when the project sets none."""
     entries = list(config.source or ()) + list(config.source_pkgs or ())
+    entries += _source_dirs_option(config)
     if not entries:
+        if roots is not None:
+            return [Path(r) for r in roots]
         return None if config.run_include else _source_dirs(where)
     area = []
     for entry in entries:
@@ -315,14 +377,15 @@ class Measurement:
         changed: Callable[[], ChangedLines] | None,
         *,
         probes_in_tests: bool = False,
+        probes: bool = True,
         earlier: Probes | None = None,
     ) -> Measurement:
-        """Read the configuration, decide the plan (`changed`, `probes_in_tests`: as for
-        `make_plan`) and start measuring. `earlier`: probes compiled into modules
+        """Read the configuration, decide the plan (`changed`, `probes_in_tests`,
+        `probes`: as for `make_plan`) and start measuring. `earlier`: probes compiled into modules
         imported before now; they go on measuring those, and the tracer leaves them
         alone (it would see the probes' own code). Raises `UsageError` for a coverage
         configuration coverage.py rejects."""
-        measurement = cls.configure(where, changed, probes_in_tests=probes_in_tests)
+        measurement = cls.configure(where, changed, probes_in_tests=probes_in_tests, probes=probes)
         measurement.earlier = earlier
         if measurement.plan.trace:
             with inside(where.root), quiet(measurement.notes), _rejected():
@@ -336,6 +399,7 @@ class Measurement:
         changed: Callable[[], ChangedLines] | None,
         *,
         probes_in_tests: bool = False,
+        probes: bool = True,
     ) -> Measurement:
         """Read the project's configuration and decide the plan; nothing is measured
         yet. Raises `UsageError` as `start` does."""
@@ -345,7 +409,9 @@ class Measurement:
         with inside(where.root), quiet(notes), _rejected():
             # in memory: written once at the end, never half-written by a crash
             cov = coverage.Coverage(data_file=None)
-            plan = make_plan(where, cov.config, changed, probes_in_tests=probes_in_tests)
+            plan = make_plan(
+                where, cov.config, changed, probes_in_tests=probes_in_tests, probes=probes
+            )
             for name, value in plan.options.items():
                 cov.set_option(name, value)
             if not plan.trace:  # nothing to trace: load the configured plugins now all
@@ -358,7 +424,9 @@ class Measurement:
         if self.plan.probes:
             from pytest_tddgate.facts.probes import Probes
 
-            probes = Probes(self.plan.options.get("run:include", ()))
+            plan = self.plan
+            files = plan.files if plan.scope == "all" else plan.options.get("run:include", ())
+            probes = Probes(files, branches=bool(self.cov.config.branch))
             early = probes.imported()
             if not early:
                 probes.install()
@@ -369,7 +437,7 @@ class Measurement:
             unprobed = [n for n in early if n not in probed_earlier]
             if unprobed:
                 names = ", ".join(Path(n).name for n in unprobed[:3])
-                self.notes.append(f"scope `changed` traced: {names} imported before the run")
+                self.notes.append(f"scope `{plan.scope}` traced: {names} imported before the run")
         if probed_earlier:  # the probes go on measuring those; the tracer would see them
             self.cov.set_option("run:omit", [*self.cov.config.run_omit, *sorted(probed_earlier)])
         self.cov.start()
@@ -419,10 +487,37 @@ class Measurement:
                     os.environ.pop(_PROCESS_CONFIG, None)
                     if self._environ is not None:
                         os.environ[_PROCESS_CONFIG] = self._environ
-                self.cov.get_data().add_lines(self.probes.lines())
-                note = unprobed_note(self.probes)
-                if note:
-                    self.notes.append(note)
+                self._add_probed(self.probes)
+
+    def _add_probed(self, probes: Probes) -> None:
+        """The probes' lines (and branches) into the coverage data; with scope `all`,
+        the measured files never imported, as the tracer's measurement has them."""
+        data = self.cov.get_data()
+        if probes.branches:
+            from pytest_tddgate.facts.branches import to_arcs
+
+            arcs, unsure = {}, []
+            for path, lines in probes.data.items():
+                bodies = probes.bodies.get(path, {})
+                found, unknown = to_arcs(path, lines, probes.sides[path], bodies)
+                if found:
+                    arcs[path] = found
+                unsure += [f"{Path(path).name}:{line}" for line in unknown]
+            data.add_arcs(arcs)
+            if unsure:
+                self.notes.append(
+                    f"branch probes could not tell the sides of {', '.join(unsure[:3])}"
+                    f"{' and more' if len(unsure) > 3 else ''} (a body on the header's "
+                    "line): counted as not taken; set `probes = false` to trace them"
+                )
+        else:
+            data.add_lines(probes.lines())
+        note = unprobed_note(probes)
+        if note:
+            self.notes.append(note)
+        if self.plan.scope == "all" and (data.has_arcs() or data.measured_files()):
+            measured = set(data.measured_files())
+            data.touch_files([n for n in unexecuted_files(self.cov.config) if n not in measured])
 
     def payload(self) -> dict[str, Any]:
         """An xdist worker's measurement, JSON-safe, for the controller to merge."""
@@ -506,6 +601,31 @@ class Measurement:
             return None
         temporary.replace(target)
         return target
+
+
+def unexecuted_files(config: Any) -> list[str]:
+    """The files coverage.py reports as never run when nothing imported them: every
+    importable Python file of the `source` folders and of the imported `source_pkgs`,
+    less `omit` (what its tracer adds when it saves its data)."""
+    from coverage.files import GlobMatcher, canonical_filename, find_python_files, prep_patterns
+
+    folders = _source_dirs_option(config)
+    packages = list(config.source_pkgs or ())
+    for entry in config.source or ():
+        (folders if Path(entry).is_dir() else packages).append(entry)
+    for name in packages:
+        origin = getattr(sys.modules.get(name), "__file__", None)
+        if isinstance(origin, str) and os.path.basename(origin) == "__init__.py":  # noqa: PTH119
+            folders.append(os.path.dirname(origin))  # noqa: PTH120
+    omit = GlobMatcher(prep_patterns(config.run_omit)) if config.run_omit else None
+    namespaces = bool(getattr(config, "include_namespace_packages", False))
+    found = []
+    for folder in folders:
+        for path in find_python_files(canonical_filename(folder), namespaces):
+            name = canonical_filename(path)
+            if omit is None or not omit.match(name):
+                found.append(name)
+    return found
 
 
 def _mtime(path: Path) -> float:

@@ -41,6 +41,14 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
+from pytest_tddgate.facts.branches import (
+    Bodies,
+    instrument_branches,
+    irrefutable,
+    is_docstring,
+    is_probe,
+)
+
 _instances = itertools.count()  # each Probes' builtins names are its own
 
 
@@ -53,7 +61,7 @@ class Probes:
 
     branch = False
 
-    def __init__(self, files: Iterable[str]) -> None:
+    def __init__(self, files: Iterable[str], *, branches: bool = False) -> None:
         # realpath -> lines run; the sets are shared with the probes and never replaced
         self.data: dict[str, set[int]] = {name: set() for name in files}
         # realpath -> the builtins name its probes add to. A builtin, not a module
@@ -61,6 +69,12 @@ class Probes:
         # module's code) still finds it
         instance = next(_instances)
         self.names = {path: f"__tddgate_lines_{instance}_{i}__" for i, path in enumerate(self.data)}
+        # branches: realpath -> the sides of branches taken (facts/branches.py) and,
+        # filled as files are compiled, where each branch line's body starts
+        self.branches = branches
+        self.sides: dict[str, set[int]] = {name: set() for name in self.data} if branches else {}
+        self.side_names = {path: n.replace("lines", "sides") for path, n in self.names.items()}
+        self.bodies: dict[str, Bodies] = {}
         self.compiled: set[str] = set()  # realpaths compiled with probes
         self._finder = _Finder(self)
 
@@ -95,6 +109,9 @@ class Probes:
         (changing `sys.meta_path` during an import would skip a finder)."""
         for path, name in self.names.items():
             setattr(builtins, name, self.data[path])
+        for path, name in self.side_names.items():
+            if path in self.sides:
+                setattr(builtins, name, self.sides[path])
         if hook and self._finder not in sys.meta_path:
             sys.meta_path.insert(0, self._finder)
 
@@ -112,6 +129,10 @@ class Probes:
 
     def lines(self) -> dict[str, set[int]]:
         return {name: set(lines) for name, lines in self.data.items() if lines}
+
+    def taken(self) -> dict[str, set[int]]:
+        """The sides of branches taken, per file (`branches=True`; facts/branches.py)."""
+        return {name: set(sides) for name, sides in self.sides.items() if sides}
 
 
 class _Finder(MetaPathFinder):
@@ -194,9 +215,10 @@ class ProbeLoader(SourceFileLoader):
             tree = ast.parse(source, path)
             if self._rewrite is not None:  # first: the rewriter reads the asserts as written
                 self._rewrite(tree, source, path, fullname)
-            code = compile(
-                instrument(tree, self._probes.names[self._real]), path, "exec", dont_inherit=True
-            )
+            probes, real = self._probes, self._real
+            if probes.branches:
+                probes.bodies[real] = instrument_branches(tree, probes.side_names[real])
+            code = compile(instrument(tree, probes.names[real]), path, "exec", dont_inherit=True)
         self._probes.compiled.add(self._real)
         return code  # type: ignore[no-any-return,unused-ignore]
 
@@ -286,7 +308,8 @@ class _Instrumenter(ast.NodeVisitor):
         self.name = name
 
     def visit_Module(self, node: ast.Module) -> None:
-        node.body = self._body(node.body, module=True)
+        if node.body:  # an empty file (an `__init__.py`) has nothing to probe
+            node.body = self._body(node.body, module=True)
 
     def generic_visit(self, node: ast.AST) -> None:
         for field in ("body", "orelse", "finalbody"):
@@ -301,13 +324,16 @@ class _Instrumenter(ast.NodeVisitor):
     def _body(self, body: list[ast.stmt], *, module: bool = False) -> list[ast.stmt]:
         # a docstring (and in a module, `from __future__` imports) must stay first:
         # they are probed right after themselves
-        keep = 1 if _is_docstring(body[0]) else 0
+        keep = 1 if is_docstring(body[0]) else 0
         while module and keep < len(body) and _is_future(body[keep]):
             keep += 1
         out: list[ast.stmt] = list(body[:keep])
         if keep:
             out.append(_probe(self.name, [s.lineno for s in body[:keep]], body[keep - 1]))
         for statement in body[keep:]:
+            if is_probe(statement):  # a branch's side probe (facts/branches.py)
+                out.append(statement)
+                continue
             out.append(_probe(self.name, _header_lines(statement), statement))
             self.visit(statement)
             out.append(statement)
@@ -329,7 +355,7 @@ class _Instrumenter(ast.NodeVisitor):
             case.body = self._body(case.body)
             case.body.insert(0, _probe(self.name, seen, case.pattern))
         last = node.cases[-1]
-        if last.guard is not None or not _irrefutable(last.pattern):
+        if last.guard is not None or not irrefutable(last.pattern):
             probe = _probe(self.name, seen, last.pattern)
             fallback = ast.match_case(ast.MatchAs(), None, [probe])
             node.cases.append(ast.copy_location(fallback, last.pattern))
@@ -355,21 +381,5 @@ def _header_lines(statement: ast.stmt) -> list[int]:
     return lines
 
 
-def _is_docstring(statement: ast.stmt) -> bool:
-    return (
-        isinstance(statement, ast.Expr)
-        and isinstance(statement.value, ast.Constant)
-        and isinstance(statement.value.value, str)
-    )
-
-
 def _is_future(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
-
-
-def _irrefutable(pattern: ast.pattern) -> bool:
-    if isinstance(pattern, ast.MatchAs):
-        return pattern.pattern is None or _irrefutable(pattern.pattern)
-    if isinstance(pattern, ast.MatchOr):
-        return any(_irrefutable(p) for p in pattern.patterns)
-    return False

@@ -1,0 +1,325 @@
+"""Branch probes (facts/branches.py) against coverage.py's own tracer.
+
+Each comparison runs the same code twice in fresh processes, once under coverage.py's
+tracer and once with probes, and compares what coverage.py's analysis says of the two
+data files: statements run, branches, partial branches, and every arc not taken.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitrepo import GitRepo
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+# every shape coverage.py calls a branch, and the jumps around them
+SHAPES = textwrap.dedent('''\
+    import typing
+
+
+    def shapes(x, items):
+        out = []
+        if x > 1:
+            out.append(1)
+        elif x < -5:
+            out.append(2)
+        else:
+            out.append(3)
+        for i in items:
+            if i == 3:
+                continue
+            if i == 7:
+                break
+            out.append(i)
+        else:
+            out.append("done")
+        while x > 0:
+            x -= 1
+            if x == 5: break
+        n = 0
+        while True:
+            n += 1
+            if n > 2:
+                break
+        match [x] if x == -1 else x:
+            case 0:
+                out.append("zero")
+            case [y] if y > 2:
+                out.append(y)
+            case int():
+                out.append("int")
+        match out:
+            case []:
+                pass
+            case _:
+                out.append("any")
+        try:
+            if x:
+                out.append("t")
+        finally:
+            out.append("f")
+        with open(__file__) as fh:
+            if items:
+                out.append("w")
+        if x == 100: return out
+        for j in items: out.append(j)
+        return out
+
+
+    @typing.overload
+    def over(a: int) -> int: ...
+    @typing.overload
+    def over(a: str) -> str: ...
+    def over(a): return a
+
+
+    class C: pass
+
+
+    class D:
+        def m(self): return 1
+
+        def n(self):
+            """Doc."""
+            if self:
+                return 2
+            return 3
+
+
+    def gen(k):
+        for i in range(k):
+            yield i
+        if k:
+            yield -1
+
+
+    async def agen(items):
+        async for i in items:
+            if i:
+                return i
+        return None
+
+
+    def one_line_bodies(a):
+        for i in range(a):
+            if i == 1: continue
+            if i == 2: a += 1
+        if a > 1000: raise ValueError("x")
+        for i in range(a):
+            if i == 2: break
+        return a
+''')
+
+DRIVER = textwrap.dedent("""\
+    import asyncio, sample
+    for x, items in [(0, []), (2, [1, 3, 5]), (-9, [7]), (6, [1]), (-1, [3]), (100, [1])]:
+        sample.shapes(x, items)
+    sample.over(1)
+    sample.D().n()
+    list(sample.gen(2)); list(sample.gen(0))
+    sample.one_line_bodies(3)
+    async def items(v):
+        for i in v: yield i
+    asyncio.run(sample.agen(items([0, 0])))
+""")
+
+_TRACED = """
+import coverage, runpy, sys
+cov = coverage.Coverage(data_file=".traced", branch=True, include=["sample.py"])
+cov.start()
+sys.path.insert(0, ".")
+runpy.run_path("driver.py")
+cov.stop()
+cov.save()
+"""
+
+_PROBED = """
+import os, runpy, sys
+sys.path.insert(0, {src!r})
+from pytest_tddgate.facts.branches import to_arcs
+from pytest_tddgate.facts.probes import Probes
+path = os.path.realpath("sample.py")
+probes = Probes([path], branches=True)
+probes.install()
+sys.path.insert(0, ".")
+runpy.run_path("driver.py")
+import coverage
+arcs, unknown = to_arcs(path, probes.data[path], probes.sides[path], probes.bodies[path])
+data = coverage.CoverageData(basename=".probed")
+data.add_arcs({{path: arcs}})
+data.write()
+print(unknown)
+"""
+
+_ANALYSE = """
+import coverage, json, sys
+cov = coverage.Coverage(data_file=sys.argv[1])
+cov.load()
+[name] = cov.get_data().measured_files()
+a = cov._analyze(name)
+n = a.numbers
+print(json.dumps({"numbers": [n.n_statements, n.n_missing, n.n_branches, n.n_partial_branches,
+                              n.n_missing_branches],
+                  "missing": sorted(a.missing),
+                  "arcs": sorted(map(list, ((k, sorted(v))
+                                     for k, v in a.missing_branch_arcs().items())))}))
+"""
+
+
+def python(folder: Path, code: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def compare(
+    folder: Path, source: str, driver: str = DRIVER
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    (folder / "sample.py").write_text(source, encoding="utf-8")
+    (folder / "driver.py").write_text(driver, encoding="utf-8")
+    python(folder, _TRACED)
+    unknown = python(folder, _PROBED.format(src=SRC)).strip()
+    traced = json.loads(python(folder, _ANALYSE, ".traced"))
+    probed = json.loads(python(folder, _ANALYSE, ".probed"))
+    return traced, probed, unknown
+
+
+def test_probes_and_the_tracer_agree_on_every_branch_shape(tmp_path: Path) -> None:
+    traced, probed, unknown = compare(tmp_path, SHAPES)
+
+    assert probed == traced
+    assert traced["numbers"][2] > 40  # the sample does have branches, partly taken
+    assert traced["arcs"]
+    assert unknown == "[]"
+
+
+def test_a_jump_out_of_a_with_block_on_the_header_line_is_never_counted_high(
+    tmp_path: Path,
+) -> None:
+    """`if x: return` inside `with` leaves through the block's exit, which the tracer
+    sees and coverage.py's arcs do not: the probes say they cannot tell, and count it
+    as not taken rather than taken."""
+    source = SHAPES + textwrap.dedent("""
+
+        def jumps(x):
+            with open(__file__):
+                if x == 1: return 1
+            return 0
+    """)
+    traced, probed, unknown = compare(
+        tmp_path, source, DRIVER + "sample.jumps(1); sample.jumps(2)\n"
+    )
+
+    line = source.splitlines().index("        if x == 1: return 1") + 1
+    assert unknown == f"[{line}]"
+    assert probed["numbers"][4] >= traced["numbers"][4]  # missing branches: never fewer
+    assert probed["missing"] == traced["missing"]
+
+
+PYPROJECT = """\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+pythonpath = ["src"]
+
+[tool.coverage.run]
+branch = true
+source = ["src"]
+"""
+
+CODE = """\
+def kind(n):
+    if n == 0:
+        return "zero"
+    if n < 0:
+        return "negative"
+    for d in range(2, n):
+        if n % d == 0:
+            return "composite"
+    return "prime" if n > 1 else "unit"
+
+
+def never(x):
+    while x:
+        x -= 1
+    return x
+"""
+
+TESTS = """\
+from pkg.numbers import kind
+
+
+def test_kinds():
+    assert kind(-1) == "negative"
+    assert kind(4) == "composite"
+
+
+def test_prime():
+    assert kind(7) == "prime"
+"""
+
+
+def _project(pytester: pytest.Pytester) -> None:
+    repo = GitRepo(pytester.path)
+    repo.write("pyproject.toml", PYPROJECT)
+    repo.write(".gitignore", ".coverage*\n.tddgate/\n*.json\n")
+    repo.write("src/pkg/__init__.py", "")
+    repo.write("src/pkg/numbers.py", CODE)
+    repo.write("src/pkg/unused.py", "def f():\n    if f:\n        return 1\n")
+    repo.write("tests/test_numbers.py", TESTS)
+    repo.commit("numbers")
+
+
+def _coverage_json(pytester: pytest.Pytester) -> dict[str, Any]:
+    for command in (
+        ["coverage", "run", "-m", "pytest", "-p", "no:tddgate", "-p", "no:cacheprovider"],
+        ["coverage", "json", "-o", "traced.json"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", *command],
+            cwd=pytester.path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((pytester.path / "traced.json").read_text("utf-8"))
+    totals: dict[str, Any] = report["totals"]
+    return totals
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+def test_the_gate_total_with_probes_equals_coverage_run(
+    pytester: pytest.Pytester, workers: tuple[str, ...]
+) -> None:
+    _project(pytester)
+    result = pytester.runpytest_subprocess(
+        "--tddgate", "--tddgate-only=tests,coverage", "-p", "no:cacheprovider", *workers
+    )
+    report = json.loads((pytester.path / ".tddgate/report.json").read_text("utf-8"))
+    gate = next(g for g in report["gates"] if g["name"] == "coverage")
+    totals = _coverage_json(pytester)
+
+    result.assert_outcomes(passed=2)
+    assert gate["details"]["core"] == "probes"
+    assert gate["details"]["branch"] is True
+    metrics = gate["metrics"]
+    assert metrics["total_percent"] == round(totals["percent_covered"], 2)
+    assert metrics["statements"] == totals["num_statements"]
+    assert metrics["missing"] == totals["missing_lines"]
+    assert metrics["branches"] == totals["num_branches"]
+    assert metrics["partial_branches"] == totals["num_partial_branches"]
+    assert totals["num_partial_branches"] > 0  # the project does have partial branches
