@@ -72,6 +72,7 @@ class Sample:
     wall: float
     cpu: float
     rss_mb: float
+    passed: int = -1  # tests the first step (pytest) passed; -1: not told
 
 
 def sh(*command: str, cwd: Path | None = None) -> None:
@@ -182,12 +183,17 @@ def _mypy_has_files(root: Path) -> bool:
 def measure(steps: list[tuple[str, ...]], cwd: Path) -> Sample:
     """Run the steps in a child that reports its children's CPU time and peak memory."""
     probe = (
-        "import json, resource, subprocess, sys, time\n"
+        "import json, re, resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
+        "passed = -1\n"
         "for step in json.loads(sys.argv[1]):\n"
-        "    subprocess.run(step, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "    out = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout\n"
+        "    found = re.findall(rb'(\\d+) passed', out[-2000:])\n"
+        "    if passed < 0 and found:\n"
+        "        passed = int(found[-1])\n"
         "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "print(json.dumps([time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss]))\n"
+        "print(json.dumps([time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss,"
+        " passed]))\n"
     )
     # PYTHONDONTWRITEBYTECODE would make every run recompile (and assertion-rewrite)
     # the editable plugin and project: users have bytecode caches
@@ -201,8 +207,8 @@ def measure(steps: list[tuple[str, ...]], cwd: Path) -> Sample:
         capture_output=True,
         text=True,
     )
-    wall, cpu, rss_kb = json.loads(done.stdout)
-    return Sample(wall, cpu, rss_kb / 1024)
+    wall, cpu, rss_kb, passed = json.loads(done.stdout)
+    return Sample(wall, cpu, rss_kb / 1024, passed)
 
 
 def prepare(row: str, root: Path, pyproject: str) -> None:
@@ -226,10 +232,16 @@ def bench(name: str, venv: Path, rounds: int) -> dict[str, list[Sample]]:
         for row in order:
             prepare(row, root, pyproject)
             samples[row].append(measure(steps[row], root))
+            sample = samples[row][-1]
             print(
-                f"  {name} round {number + 1} {row:<10} {samples[row][-1].wall:6.2f} s",
+                f"  {name} round {number + 1} {row:<10} {sample.wall:6.2f} s"
+                f"  {sample.passed} passed",
                 file=sys.stderr,
             )
+    # a row that ran fewer tests (a collection error, a crash) is not a faster row
+    counts = {row: {s.passed for s in samples[row]} for row in ROWS}
+    if len(set().union(*counts.values())) != 1:
+        raise SystemExit(f"{name}: the rows did not pass the same tests: {counts}")
     (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     return samples
 

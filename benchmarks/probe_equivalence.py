@@ -34,13 +34,26 @@ from pytest_tddgate.facts.probes import Probes
 files = [os.path.realpath(os.path.join(d, f)) for d, _, names in os.walk({source!r})
          for f in names if f.endswith(".py")]
 probes = Probes(files, branches={branch!r})
-probes.install()
 import pytest
+
+
+class Install:
+    # when pytest has put its assertion rewriting hook in place, as the plugin does:
+    # the probes then go first, and rewrite and probe the test modules themselves
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_load_initial_conftests(self):
+        probes.install()
+
+
 # this package is imported already: pytest would warn that it cannot rewrite it
 code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:tddgate", "--no-header",
-                    "-W", "ignore::pytest.PytestAssertRewriteWarning", *{args!r}])
+                    "-W", "ignore::pytest.PytestAssertRewriteWarning", *{args!r}],
+                   plugins=[Install()])
 probes.uninstall()
 import coverage
+from coverage.files import find_python_files
+# the files coverage.py reports as never run: those of the folder's packages
+unrun = [os.path.realpath(f) for f in find_python_files({source!r}, False)]
 data = coverage.CoverageData(basename={data!r})
 if {branch!r}:
     arcs, unknown = {{}}, 0
@@ -51,11 +64,11 @@ if {branch!r}:
         if found:
             arcs[path] = found
     data.add_arcs(arcs)
-    data.touch_files(files)  # never imported: all lines and branches missing, as traced
+    data.touch_files(unrun)  # never imported: all lines and branches missing, as traced
     print("branch lines whose sides could not be told:", unknown)
 else:
     data.add_lines(probes.lines())
-    data.touch_files(files)
+    data.touch_files(unrun)
 data.write()
 print("pytest exit", int(code))
 """

@@ -258,7 +258,12 @@ def never(x):
     return x
 """
 
+# a docstring and a future import first: pytest's assertion rewriting then puts its
+# imports on line 3, without end lines, which the probes must leave alone
 TESTS = """\
+\"\"\"The numbers.\"\"\"
+from __future__ import annotations
+
 from pkg.numbers import kind
 
 
@@ -272,9 +277,9 @@ def test_prime():
 """
 
 
-def _project(pytester: pytest.Pytester) -> None:
+def _project(pytester: pytest.Pytester, source: str) -> None:
     repo = GitRepo(pytester.path)
-    repo.write("pyproject.toml", PYPROJECT)
+    repo.write("pyproject.toml", PYPROJECT.replace('["src"]', source))
     repo.write(".gitignore", ".coverage*\n.tddgate/\n*.json\n")
     repo.write("src/pkg/__init__.py", "")
     repo.write("src/pkg/numbers.py", CODE)
@@ -301,11 +306,15 @@ def _coverage_json(pytester: pytest.Pytester) -> dict[str, Any]:
     return totals
 
 
-@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "xdist"])
+@pytest.mark.parametrize(
+    ("workers", "source"),
+    [((), '["src"]'), (("-n", "2"), '["src"]'), ((), '["src", "tests"]')],
+    ids=["one process", "xdist", "tests measured"],
+)
 def test_the_gate_total_with_probes_equals_coverage_run(
-    pytester: pytest.Pytester, workers: tuple[str, ...]
+    pytester: pytest.Pytester, workers: tuple[str, ...], source: str
 ) -> None:
-    _project(pytester)
+    _project(pytester, source)
     result = pytester.runpytest_subprocess(
         "--tddgate", "--tddgate-only=tests,coverage", "-p", "no:cacheprovider", *workers
     )

@@ -26,9 +26,10 @@ the two on whole test suites.
 from __future__ import annotations
 
 import ast
-import itertools
 from collections.abc import Iterable, Mapping
 
+# statements that compile to nothing: control never stops at them
+_NO_CODE = (ast.Global, ast.Nonlocal)
 # a body on the header's line that ends so: its exit is known (see `_same_line`)
 _ENDS = (ast.Return, ast.Raise)
 
@@ -55,12 +56,34 @@ def _bodies(node: ast.AST) -> list[list[ast.stmt]]:
     return [b for b in found if isinstance(b, list) and b and isinstance(b[0], ast.stmt)]
 
 
+def _block_end(node: ast.AST, body: list[ast.stmt]) -> int | None:
+    """Where control goes when `body` (a block of `node`) ends without a jump, as
+    coverage.py's arcs have it; None where that takes its analysis (`try`, `with`,
+    `match`: left to coverage.py's parser, see `to_arcs`)."""
+    if isinstance(node, ast.Module):
+        return -1
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return -_first(node)
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+        return node.lineno if body is node.body else getattr(node, "_tddgate_next", None)
+    if isinstance(node, ast.If):
+        return getattr(node, "_tddgate_next", None)
+    return None
+
+
 def is_probe(statement: ast.stmt) -> bool:
     """A statement this module added: the line probes leave it alone."""
     return getattr(statement, "_tddgate_probe", False) is True
 
 
-def _side(name: str, values: Iterable[int], at: ast.AST) -> ast.stmt:
+def probe(
+    name: str, values: Iterable[int], at: ast.stmt | ast.pattern | ast.excepthandler
+) -> ast.stmt:
+    """`<name>.add(v)` (or `.update((v1, v2))`), placed on the first line of `at`.
+
+    Every node gets its position here: `ast.fix_missing_locations` would also give
+    end lines to nodes pytest's assertion rewriting leaves without (its imports), and
+    give them wrong ones, which `compile` refuses."""
     numbers = sorted(set(values))
     method = "add" if len(numbers) == 1 else "update"
     argument: ast.expr = (
@@ -70,8 +93,11 @@ def _side(name: str, values: Iterable[int], at: ast.AST) -> ast.stmt:
     )
     call = ast.Expr(ast.Call(ast.Attribute(ast.Name(name, ast.Load()), method, ast.Load()),
                              [argument], []))  # fmt: skip
+    for node in ast.walk(call):  # one line, whatever `at` spans
+        node.lineno = node.end_lineno = at.lineno  # type: ignore[attr-defined]
+        node.col_offset = node.end_col_offset = at.col_offset  # type: ignore[attr-defined]
     call._tddgate_probe = True  # type: ignore[attr-defined]
-    return ast.copy_location(call, at)
+    return call
 
 
 def _first(statement: ast.stmt) -> int:
@@ -133,16 +159,24 @@ class _Brancher(ast.NodeVisitor):
             self._loops = loops
             self._blocks = blocks
         if node.body[0].lineno == node.lineno:  # `def f(): ...`: defining, or running it
-            self.bodies[node.lineno] = (-start, None, True)
+            self.bodies[node.lineno] = (-start, getattr(node, "_tddgate_next", None), True)
             at = 1 if is_docstring(node.body[0]) else 0
-            node.body.insert(at, _side(self.name, [2 * node.lineno + 1], node.body[0]))
+            node.body.insert(at, probe(self.name, [2 * node.lineno + 1], node.body[0]))
             node._tddgate_defined = 2 * node.lineno  # type: ignore[union-attr]
 
     def generic_visit(self, node: ast.AST) -> None:
-        for body in _bodies(node):  # where a `break` in a one-line body goes
-            for statement, after in itertools.pairwise(body):
-                statement._tddgate_next = _first(after)  # type: ignore[attr-defined]
-        super().generic_visit(node)
+        bodies = _bodies(node)
+        for body in bodies:  # where each statement's block goes on after it
+            after = _block_end(node, body)
+            for statement in reversed(body):
+                statement._tddgate_next = after  # type: ignore[attr-defined]
+                if not isinstance(statement, _NO_CODE):
+                    after = _first(statement)
+        # statements only: branches are statements, and expressions hold none (a visit
+        # of every expression node cost a third of the import time on click's tests)
+        for body in bodies:
+            for statement in list(body):
+                self.visit(statement)
         # side 0 of a one-line `def` / `class`: the statement runs, in its own body
         for body in _bodies(node):
             self._defined(body)
@@ -152,7 +186,7 @@ class _Brancher(ast.NodeVisitor):
         for statement in body:
             side = getattr(statement, "_tddgate_defined", None)
             if side is not None:
-                out.append(_side(self.name, [side], statement))
+                out.append(probe(self.name, [side], statement))
             out.append(statement)
         body[:] = out
 
@@ -188,27 +222,29 @@ class _Brancher(ast.NodeVisitor):
         line = node.lineno
         other = _first(node.orelse[0]) if node.orelse else getattr(node, "_tddgate_next", None)
         self.bodies[line] = (self._destination(line, node.body), other, not self._blocks)
-        node.body.insert(0, _side(self.name, [2 * line + 1], node.body[0]))
+        node.body.insert(0, probe(self.name, [2 * line + 1], node.body[0]))
         if node.orelse:
-            node.orelse.insert(0, _side(self.name, [2 * line], node.orelse[0]))
+            node.orelse.insert(0, probe(self.name, [2 * line], node.orelse[0]))
         else:
-            node.orelse = [_side(self.name, [2 * line], node)]
+            node.orelse = [probe(self.name, [2 * line], node)]
 
     def visit_Match(self, node: ast.Match) -> None:
         self.generic_visit(node)
         # cases are tried in order: a case's body running means every earlier case
         # went the other way; no case matching means every one did
         tried: list[int] = []
-        for case in node.cases:
+        after = [c.pattern.lineno for c in node.cases[1:]] + [getattr(node, "_tddgate_next", None)]
+        for case, other in zip(node.cases, after, strict=True):
             line = case.pattern.lineno
-            self.bodies[line] = (self._destination(line, case.body), None, not self._blocks)
-            case.body.insert(0, _side(self.name, [*tried, 2 * line + 1], case.body[0]))
+            body = self._destination(line, case.body)
+            self.bodies[line] = (body, other, not self._blocks)
+            case.body.insert(0, probe(self.name, [*tried, 2 * line + 1], case.body[0]))
             tried.append(2 * line)
         last = node.cases[-1]
         if last.guard is None and irrefutable(last.pattern):
             return  # the last case always matches: no way past it
-        probe = _side(self.name, tried, last.pattern)
-        fallback = ast.match_case(ast.MatchAs(), None, [probe])
+        fallthrough = probe(self.name, tried, last.pattern)
+        fallback = ast.match_case(ast.MatchAs(), None, [fallthrough])
         node.cases.append(ast.copy_location(fallback, last.pattern))
         ast.copy_location(fallback.pattern, last.pattern)
 
@@ -247,8 +283,31 @@ def to_arcs(
     for value in sides:
         line, side = divmod(value, 2)
         taken_sides.setdefault(line, set()).add(side)
-    if not taken_sides:
-        return arcs, []
+    nowhere: Destinations = (None, None, False)
+    known = {line: _known(both, bodies.get(line, nowhere)) for line, both in taken_sides.items()}
+    # coverage.py's parser only where the tree did not tell: it costs as much as the
+    # report's own analysis (a second of click's run)
+    possible = _possible(path) if None in known.values() else {}
+    unknown: list[int] = []
+    for line, both in taken_sides.items():
+        found = known[line]
+        if found is None:
+            found = _taken(possible.get(line, set()), both, bodies.get(line, nowhere))
+        if found is None:
+            unknown.append(line)
+            continue
+        arcs.update((line, end) for end in found)
+    return arcs, sorted(unknown)
+
+
+def _known(sides: set[int], where: Destinations) -> set[int] | None:
+    """The arcs the sides taken stand for, when the tree told both ways' destination."""
+    body, other, _ = where
+    found = {body if side else other for side in sides}
+    return None if None in found else found  # type: ignore[return-value]
+
+
+def _possible(path: str) -> dict[int, set[int]]:
     from coverage.parser import PythonParser
 
     parser = PythonParser(filename=path)
@@ -256,15 +315,7 @@ def to_arcs(
     possible: dict[int, set[int]] = {}
     for start, end in parser.arcs():
         possible.setdefault(start, set()).add(end)
-    unknown: list[int] = []
-    for line, both in taken_sides.items():
-        ends = possible.get(line, set())
-        found = _taken(ends, both, bodies.get(line, (None, None, False)))
-        if found is None:
-            unknown.append(line)
-            continue
-        arcs.update((line, end) for end in found)
-    return arcs, sorted(unknown)
+    return possible
 
 
 def _taken(ends: set[int], sides: set[int], where: Destinations) -> set[int] | None:

@@ -47,6 +47,7 @@ from pytest_tddgate.facts.branches import (
     irrefutable,
     is_docstring,
     is_probe,
+    probe,
 )
 
 _instances = itertools.count()  # each Probes' builtins names are its own
@@ -213,11 +214,13 @@ class ProbeLoader(SourceFileLoader):
             warnings.simplefilter("ignore", DeprecationWarning)
             source = self.get_data(path)
             tree = ast.parse(source, path)
-            if self._rewrite is not None:  # first: the rewriter reads the asserts as written
-                self._rewrite(tree, source, path, fullname)
             probes, real = self._probes, self._real
+            # branches first: the `if`s pytest's rewriting makes of asserts are not
+            # branches of the source (coverage.py's parser never sees them)
             if probes.branches:
                 probes.bodies[real] = instrument_branches(tree, probes.side_names[real])
+            if self._rewrite is not None:  # before the line probes: it reads the asserts
+                self._rewrite(tree, source, path, fullname)
             code = compile(instrument(tree, probes.names[real]), path, "exec", dont_inherit=True)
         self._probes.compiled.add(self._real)
         return code  # type: ignore[no-any-return,unused-ignore]
@@ -283,22 +286,7 @@ def instrument(tree: ast.Module, name: str) -> ast.Module:
     """The module with probes that add to the set called `name`; line numbers and
     everything else as they were."""
     _Instrumenter(name).visit(tree)
-    return ast.fix_missing_locations(tree)
-
-
-def _probe(name: str, lines: Iterable[int], at: ast.AST) -> ast.stmt:
-    """`<name>.update((l1, l2))` (or `.add(l1)`), located at `at`."""
-    numbers = sorted(set(lines))
-    target = ast.Attribute(
-        ast.Name(name, ast.Load()), "add" if len(numbers) == 1 else "update", ast.Load()
-    )
-    argument: ast.expr = (
-        ast.Constant(numbers[0])
-        if len(numbers) == 1
-        else ast.Tuple([ast.Constant(n) for n in numbers], ast.Load())
-    )
-    call = ast.Expr(ast.Call(target, [argument], []))
-    return ast.copy_location(call, at)
+    return tree
 
 
 class _Instrumenter(ast.NodeVisitor):
@@ -329,12 +317,12 @@ class _Instrumenter(ast.NodeVisitor):
             keep += 1
         out: list[ast.stmt] = list(body[:keep])
         if keep:
-            out.append(_probe(self.name, [s.lineno for s in body[:keep]], body[keep - 1]))
+            out.append(probe(self.name, [s.lineno for s in body[:keep]], body[keep - 1]))
         for statement in body[keep:]:
             if is_probe(statement):  # a branch's side probe (facts/branches.py)
                 out.append(statement)
                 continue
-            out.append(_probe(self.name, _header_lines(statement), statement))
+            out.append(probe(self.name, _header_lines(statement), statement))
             self.visit(statement)
             out.append(statement)
         return out
@@ -344,7 +332,7 @@ class _Instrumenter(ast.NodeVisitor):
         if handler.type is not None:
             handler.type = _mark(self.name, handler.lineno, handler.type)
         handler.body = self._body(handler.body)
-        handler.body.insert(0, _probe(self.name, [handler.lineno], handler))
+        handler.body.insert(0, probe(self.name, [handler.lineno], handler))
 
     def _match(self, node: ast.Match) -> None:
         # patterns are tried in order: reaching a case body means every case line up to
@@ -353,11 +341,11 @@ class _Instrumenter(ast.NodeVisitor):
         for case in node.cases:
             seen.append(case.pattern.lineno)
             case.body = self._body(case.body)
-            case.body.insert(0, _probe(self.name, seen, case.pattern))
+            case.body.insert(0, probe(self.name, seen, case.pattern))
         last = node.cases[-1]
         if last.guard is not None or not irrefutable(last.pattern):
-            probe = _probe(self.name, seen, last.pattern)
-            fallback = ast.match_case(ast.MatchAs(), None, [probe])
+            fallthrough = probe(self.name, seen, last.pattern)
+            fallback = ast.match_case(ast.MatchAs(), None, [fallthrough])
             node.cases.append(ast.copy_location(fallback, last.pattern))
             ast.copy_location(fallback.pattern, last.pattern)
 
@@ -368,8 +356,9 @@ def _mark(name: str, line: int, value: ast.expr) -> ast.expr:
         ast.Attribute(ast.Name(name, ast.Load()), "add", ast.Load()), [ast.Constant(line)], []
     )
     pair = ast.Tuple([probe, value], ast.Load())
-    marked = ast.Subscript(pair, ast.Constant(1), ast.Load())
-    for new in (probe, pair, marked, *ast.walk(probe)):
+    index = ast.Constant(1)
+    marked = ast.Subscript(pair, index, ast.Load())
+    for new in (pair, marked, index, *ast.walk(probe)):
         ast.copy_location(new, value)
     return marked
 
