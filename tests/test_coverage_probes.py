@@ -27,6 +27,16 @@ from tests.test_coverage_run import (  # noqa: F401  (an autouse fixture, used b
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
+
+def plain_caches_with_probes(folder: Path) -> list[Path]:
+    """Bytecode files that imports or pytest would load and that hold probed code."""
+    return [
+        p
+        for p in folder.rglob("*.pyc")
+        if "-tddgate-" not in p.name and b"__tddgate_lines_" in p.read_bytes()
+    ]
+
+
 CONSTRUCTS = '''\
 """Module doc."""
 from __future__ import annotations
@@ -37,6 +47,7 @@ X = (
     1 +
     2
 )
+
 
 
 def deco(f):
@@ -223,11 +234,8 @@ def test_scope_changed_measures_with_probes(pytester: pytest.Pytester) -> None:
     # per-test lines come from the probes: the changed files are mapped to their test
     probed_map = json.loads((pytester.path / ".tddgate/test-map.json").read_text("utf-8"))
     assert probed_map == full_map
-    # the probed code is compiled on each import, never cached where plain runs look
-    cached = [
-        p for p in (pytester.path / "src").rglob("*.pyc") if b"__tddgate_lines_" in p.read_bytes()
-    ]
-    assert cached == []
+    # the probed code is kept under its own name, never where plain runs look
+    assert plain_caches_with_probes(pytester.path / "src") == []
 
 
 def test_scope_changed_under_xdist_equals_serial(pytester: pytest.Pytester) -> None:
@@ -395,11 +403,8 @@ def test_a_measured_changed_test_module_is_probed_with_its_asserts_rewritten(
     assert measured["covered"] == measured["new_lines"] > 0  # the failing assert ran too
     assert gate["details"]["core"] == "probes"
     assert gate["details"]["notes"] == []
-    # the probed code is compiled at each run, never cached where pytest looks
-    cached = [
-        p for p in (pytester.path / "tests").rglob("*.pyc") if b"__tddgate_lines_" in p.read_bytes()
-    ]
-    assert cached == []
+    # the probed code is kept under its own name, never where pytest looks
+    assert plain_caches_with_probes(pytester.path / "tests") == []
 
 
 def test_a_changed_module_run_by_runpy_is_measured(pytester: pytest.Pytester) -> None:

@@ -29,12 +29,13 @@ from __future__ import annotations
 import ast
 import builtins
 import fnmatch
-import itertools
+import hashlib
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, SourceFileLoader
 from pathlib import Path
@@ -49,8 +50,6 @@ from pytest_tddgate.facts.branches import (
     is_probe,
     probe,
 )
-
-_instances = itertools.count()  # each Probes' builtins names are its own
 
 
 class Probes:
@@ -67,9 +66,10 @@ class Probes:
         self.data: dict[str, set[int]] = {name: set() for name in files}
         # realpath -> the builtins name its probes add to. A builtin, not a module
         # global: code run outside its module's namespace (`runpy`, `exec` of the
-        # module's code) still finds it
-        instance = next(_instances)
-        self.names = {path: f"__tddgate_lines_{instance}_{i}__" for i, path in enumerate(self.data)}
+        # module's code) still finds it. Named after the path, so that the probed code
+        # can be kept for the next run (facts/probecache.py); a later `Probes` of the
+        # same file in this process takes its probes over
+        self.names = {path: _builtin_name(path) for path in self.data}
         # branches: realpath -> the sides of branches taken (facts/branches.py) and,
         # filled as files are compiled, where each branch line's body starts
         self.branches = branches
@@ -168,9 +168,9 @@ class _Finder(MetaPathFinder):
         if type(spec.loader) is SourceFileLoader:
             spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin)
             return spec
-        rewrite = pytest_rewriter(spec.loader)
-        if rewrite is not None:  # a test module or conftest.py: asserts rewritten, probed
-            spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin, rewrite)
+        rewriter = pytest_rewriter(spec.loader)
+        if rewriter is not None:  # a test module or conftest.py: asserts rewritten, probed
+            spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin, rewriter)
             return spec
         return None  # another loader (zip, extension, a project's own) stays in charge
 
@@ -188,8 +188,9 @@ def _spec_from_others(
 
 
 class ProbeLoader(SourceFileLoader):
-    """Compiles the file with probes, from source every time: the probed code must
-    never land in `__pycache__`, where a later plain run would find it."""
+    """Compiles the file with probes, or takes the probed code kept from an earlier run
+    (facts/probecache.py). Never where plain imports look: a later plain run must not
+    find probed code."""
 
     def __init__(
         self,
@@ -197,39 +198,78 @@ class ProbeLoader(SourceFileLoader):
         path: str,
         probes: Probes,
         real: str,
-        rewrite: Callable[[ast.Module, bytes, str, str], None] | None = None,
+        rewriter: Rewriter | None = None,
     ) -> None:
         super().__init__(fullname, path)
         self._probes = probes
         self._real = real
-        self._rewrite = rewrite  # pytest's assertion rewriting, for its test modules
+        self._rewriter = rewriter  # pytest's assertion rewriting, for its test modules
 
     def get_code(self, fullname: str) -> CodeType:
+        from pytest_tddgate.facts import probecache
+
         path = self.get_filename(fullname)
+        probes, real, rewriter = self._probes, self._real, self._rewriter
+        source = self.get_data(path)
+        variant = ("branches" if probes.branches else "lines") + (
+            f"-{rewriter.variant}" if rewriter is not None else ""
+        )
+        where = probecache.entry(path, variant)
+        expected = probecache.key(source, real, variant)
+        found = probecache.load(where, expected)
+        if found is None:
+            code, bodies = self._compile(source, path)
+            probecache.store(where, expected, code, bodies)
+        else:
+            code, bodies = found
+        if probes.branches:
+            probes.bodies[real] = bodies
+        if rewriter is not None:
+            rewriter.register(fullname, path)
+        probes.compiled.add(real)
+        return code
+
+    def _compile(self, source: bytes, path: str) -> tuple[CodeType, Bodies]:
+        probes, real = self._probes, self._real
+        bodies: Bodies = {}
         # compiling warns of things like an invalid escape; a plain import warns once,
-        # when it writes __pycache__, and this compiles at every run: never warn here,
-        # or `filterwarnings = error` would fail the run on every import
+        # when it writes __pycache__, and this compiles on other runs too: never warn
+        # here, or `filterwarnings = error` would fail the run
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            source = self.get_data(path)
             tree = ast.parse(source, path)
-            probes, real = self._probes, self._real
             # branches first: the `if`s pytest's rewriting makes of asserts are not
             # branches of the source (coverage.py's parser never sees them)
             if probes.branches:
-                probes.bodies[real] = instrument_branches(tree, probes.side_names[real])
-            if self._rewrite is not None:  # before the line probes: it reads the asserts
-                self._rewrite(tree, source, path, fullname)
+                bodies = instrument_branches(tree, probes.side_names[real])
+            if self._rewriter is not None:  # before the line probes: it reads the asserts
+                self._rewriter.rewrite(tree, source, path)
             code = compile(instrument(tree, probes.names[real]), path, "exec", dont_inherit=True)
-        self._probes.compiled.add(self._real)
-        return code  # type: ignore[no-any-return,unused-ignore]
+        return code, bodies
 
 
-def pytest_rewriter(loader: object) -> Callable[[ast.Module, bytes, str, str], None] | None:
-    """What pytest's assertion rewriting does to a module's tree, when `loader` is
-    pytest's rewriting import hook; None for any other loader, or a pytest whose
-    rewriting is not where this looks for it.
+@dataclass(frozen=True)
+class Rewriter:
+    """pytest's assertion rewriting, applied by `ProbeLoader` to a test module or
+    conftest.py (see `pytest_rewriter`)."""
+
+    rewrite_asserts: Callable[[ast.Module, bytes, str, Any], None]
+    config: Any  # pytest's Config, as its loader passes it
+    names: Any  # pytest's loader's record of the modules it rewrote
+    variant: str  # what the rewritten code depends on: pytest's version, its options
+
+    def rewrite(self, tree: ast.Module, source: bytes, path: str) -> None:
+        self.rewrite_asserts(tree, source, path, self.config)
+
+    def register(self, fullname: str, path: str) -> None:
+        if isinstance(self.names, dict):  # as pytest's loader records it, for its checks
+            self.names[fullname] = Path(path)
+
+
+def pytest_rewriter(loader: object) -> Rewriter | None:
+    """pytest's assertion rewriting, when `loader` is pytest's rewriting import hook;
+    None for any other loader, or a pytest whose rewriting is not where this looks.
 
     pytest loads test modules and conftest.py with its own loader, which rewrites their
     asserts (so that a failure shows the values) and compiles them. Probes need to
@@ -243,14 +283,13 @@ def pytest_rewriter(loader: object) -> Callable[[ast.Module, bytes, str, str], N
     if hook_type is None or rewrite_asserts is None or not isinstance(loader, hook_type):
         return None
     config = getattr(loader, "config", None)
-    names = getattr(loader, "_rewritten_names", None)
-
-    def rewrite(tree: ast.Module, source: bytes, path: str, fullname: str) -> None:
-        rewrite_asserts(tree, source, path, config)
-        if isinstance(names, dict):  # as pytest's loader records it, for its own checks
-            names[fullname] = Path(path)
-
-    return rewrite
+    try:
+        passes = bool(config.getini("enable_assertion_pass_hook")) if config else False
+    except (AttributeError, ValueError):
+        passes = False
+    version = getattr(sys.modules.get("pytest"), "__version__", "unknown")
+    variant = f"pytest{version}{'-passhook' if passes else ''}"
+    return Rewriter(rewrite_asserts, config, getattr(loader, "_rewritten_names", None), variant)
 
 
 def loaded_by_pytest(path: str) -> bool:
@@ -277,6 +316,10 @@ def module_name(path: str) -> str:
 
 def _real(path: str) -> str:
     return os.path.realpath(path)
+
+
+def _builtin_name(path: str) -> str:
+    return f"__tddgate_lines_{hashlib.sha256(path.encode()).hexdigest()[:16]}__"
 
 
 # -- instrumenting --------------------------------------------------------------------
