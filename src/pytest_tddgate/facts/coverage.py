@@ -13,6 +13,10 @@ conditions need is changed on top of it (`Plan`):
   probes compiled into them (facts/probes.py) rather than by a tracer, which would
   slow down every other module too; the tracer, limited to those files, when the
   configuration needs what probes cannot see (forked processes, plugins, ...);
+- scope `all`: every Python file of the measured folders gets line probes, and branch
+  probes when the project measures branches (facts/branches.py), rather than a
+  tracer; the tracer when the configuration needs what probes cannot see, or the
+  `probes` setting is off;
 - Python 3.12+: the `sysmon` core, when the configuration allows it and a tracer
   runs.
 
