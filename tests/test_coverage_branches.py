@@ -7,7 +7,9 @@ data files: statements run, branches, partial branches, and every arc not taken.
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -332,3 +334,53 @@ def test_the_gate_total_with_probes_equals_coverage_run(
     assert metrics["branches"] == totals["num_branches"]
     assert metrics["partial_branches"] == totals["num_partial_branches"]
     assert totals["num_partial_branches"] > 0  # the project does have partial branches
+
+
+BRANCHY = """\
+def f(x, items):
+    if x:
+        return 1
+    for i in items:
+        if i:
+            break
+    return 2
+"""
+
+
+def _probe_import(folder: Path, name: str) -> tuple[Any, Any]:
+    from pytest_tddgate.facts.probes import Probes
+
+    path = os.path.realpath(folder / f"{name}.py")
+    probes = Probes([path], branches=True)
+    probes.install()
+    try:
+        module = importlib.import_module(name)
+    finally:
+        probes.uninstall()
+    return probes, module
+
+
+def test_sides_become_the_arcs_coverage_would_measure_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same through this process's import system, twice: the second import takes
+    the probed code kept in `__pycache__`."""
+    from pytest_tddgate.facts.branches import to_arcs
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "branchy.py").write_text(BRANCHY, encoding="utf-8")
+    path = os.path.realpath(tmp_path / "branchy.py")
+    found = []
+    for _ in range(2):
+        probes, module = _probe_import(tmp_path, "branchy")
+        sys.modules.pop("branchy", None)
+        module.f(0, [0, 1])
+        found.append(to_arcs(path, probes.data[path], probes.sides[path], probes.bodies[path]))
+
+    arcs, unknown = found[0]
+    assert found[1] == found[0]
+    assert list(tmp_path.glob("__pycache__/branchy.*-tddgate-branches.pyc"))
+    assert unknown == []
+    assert {(2, 4), (4, 5), (5, 4), (5, 6)} <= arcs  # every side taken
+    assert not {(2, 3), (4, 7)} & arcs  # x was false; the loop ended by `break`
