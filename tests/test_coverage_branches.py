@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.gitrepo import GitRepo
+from tests.test_coverage_run import tool
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
@@ -291,18 +292,8 @@ def _project(pytester: pytest.Pytester, source: str) -> None:
 
 
 def _coverage_json(pytester: pytest.Pytester) -> dict[str, Any]:
-    for command in (
-        ["coverage", "run", "-m", "pytest", "-p", "no:tddgate", "-p", "no:cacheprovider"],
-        ["coverage", "json", "-o", "traced.json"],
-    ):
-        done = subprocess.run(
-            [sys.executable, "-m", *command],
-            cwd=pytester.path,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    tool(pytester, "coverage", "run", "-m", "pytest", "-p", "no:tddgate", "-p", "no:cacheprovider")
+    tool(pytester, "coverage", "json", "-o", "traced.json")
     report = json.loads((pytester.path / "traced.json").read_text("utf-8"))
     totals: dict[str, Any] = report["totals"]
     return totals

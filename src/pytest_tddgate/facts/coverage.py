@@ -385,9 +385,9 @@ class Measurement:
         earlier: Probes | None = None,
     ) -> Measurement:
         """Read the configuration, decide the plan (`changed`, `probes_in_tests`,
-        `probes`: as for `make_plan`) and start measuring. `earlier`: probes compiled into modules
-        imported before now; they go on measuring those, and the tracer leaves them
-        alone (it would see the probes' own code). Raises `UsageError` for a coverage
+        `probes`: as for `make_plan`) and start measuring. `earlier`: probes compiled
+        into modules imported before now; they go on measuring those, and the tracer
+        leaves them alone (it would see the probes' own code). Raises `UsageError` for a coverage
         configuration coverage.py rejects."""
         measurement = cls.configure(where, changed, probes_in_tests=probes_in_tests, probes=probes)
         measurement.earlier = earlier
