@@ -119,6 +119,21 @@ SHAPES = textwrap.dedent('''\
         for i in range(a):
             if i == 2: break
         return a
+
+
+    def annotated(flag):
+        if flag:
+            return 0
+        # a bare annotation in a function compiles to nothing: the branch skips it
+        local: int
+        local = 1
+        return local
+
+
+    class Annotated:
+        if typing.TYPE_CHECKING:
+            pass
+        field: int  # in a class it runs
 ''')
 
 DRIVER = textwrap.dedent("""\
@@ -129,6 +144,7 @@ DRIVER = textwrap.dedent("""\
     sample.D().n()
     list(sample.gen(2)); list(sample.gen(0))
     sample.one_line_bodies(3)
+    sample.annotated(0); sample.annotated(1)
     async def items(v):
         for i in v: yield i
     asyncio.run(sample.agen(items([0, 0])))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 
-# statements that compile to nothing: control never stops at them
+# statements that compile to nothing: control never stops at them (see `_has_code`)
 _NO_CODE = (ast.Global, ast.Nonlocal)
 # a body on the header's line that ends so: its exit is known (see `_same_line`)
 _ENDS = (ast.Return, ast.Raise)
@@ -100,6 +100,20 @@ def probe(
     return call
 
 
+def _has_code(statement: ast.stmt, *, in_function: bool) -> bool:
+    """Whether control stops at `statement`: coverage.py takes its statements from the
+    compiled code, and the compiler emits nothing for `global`, `nonlocal`, or a bare
+    annotation of a name in a function (`x: int`, never evaluated there)."""
+    if isinstance(statement, _NO_CODE):
+        return False
+    return not (
+        in_function
+        and isinstance(statement, ast.AnnAssign)
+        and statement.value is None
+        and isinstance(statement.target, ast.Name)
+    )
+
+
 def _first(statement: ast.stmt) -> int:
     """The line coverage.py gives a statement: a decorated one starts at its decorator."""
     decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
@@ -130,6 +144,7 @@ class _Brancher(ast.NodeVisitor):
         self.name = name
         self.bodies: Bodies = {}
         self._starts = [1]  # the first line of each enclosing code object (module: 1)
+        self._functions = [False]  # whether each of those code objects is a function
         # the enclosing loops: their header line, and the line after them (None: the
         # loop is the last statement of its block)
         self._loops: list[tuple[int, int | None, int]] = []  # + `_blocks` at the loop
@@ -150,12 +165,14 @@ class _Brancher(ast.NodeVisitor):
     def _code_object(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
         start = _first(node)
         self._starts.append(start)
+        self._functions.append(not isinstance(node, ast.ClassDef))
         loops, self._loops = self._loops, []
         blocks, self._blocks = self._blocks, 0
         try:
             self.generic_visit(node)
         finally:
             self._starts.pop()
+            self._functions.pop()
             self._loops = loops
             self._blocks = blocks
         if node.body[0].lineno == node.lineno:  # `def f(): ...`: defining, or running it
@@ -170,7 +187,7 @@ class _Brancher(ast.NodeVisitor):
             after = _block_end(node, body)
             for statement in reversed(body):
                 statement._tddgate_next = after  # type: ignore[attr-defined]
-                if not isinstance(statement, _NO_CODE):
+                if _has_code(statement, in_function=self._functions[-1]):
                     after = _first(statement)
         # statements only: branches are statements, and expressions hold none (a visit
         # of every expression node cost a third of the import time on click's tests)
