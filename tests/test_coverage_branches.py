@@ -130,6 +130,33 @@ SHAPES = textwrap.dedent('''\
         return local
 
 
+    def annotated_bodies(value, flag):
+        if value:
+            return 1
+        elif flag:
+            a: int
+            if value is None:
+                a = 1
+            else:
+                a = 2
+            return a
+        else:
+            b: int
+            b = 3
+        for i in range(flag):
+            c: int
+        while flag > 5:
+            d: int
+            flag -= 1
+        match flag:
+            case 1:
+                e: int
+                flag = 2
+            case _:
+                f: int
+        return flag
+
+
     class Annotated:
         if typing.TYPE_CHECKING:
             pass
@@ -145,6 +172,8 @@ DRIVER = textwrap.dedent("""\
     list(sample.gen(2)); list(sample.gen(0))
     sample.one_line_bodies(3)
     sample.annotated(0); sample.annotated(1)
+    for v, f in [(1, 0), (0, 1), (None, 1), (0, 0), (0, 7)]:
+        sample.annotated_bodies(v, f)
     async def items(v):
         for i in v: yield i
     asyncio.run(sample.agen(items([0, 0])))

@@ -237,7 +237,7 @@ class _Brancher(ast.NodeVisitor):
 
     def _two_ways(self, node: ast.If | ast.For | ast.AsyncFor | ast.While) -> None:
         line = node.lineno
-        other = _first(node.orelse[0]) if node.orelse else getattr(node, "_tddgate_next", None)
+        other = self._entry(node.orelse) if node.orelse else getattr(node, "_tddgate_next", None)
         self.bodies[line] = (self._destination(line, node.body), other, not self._blocks)
         node.body.insert(0, probe(self.name, [2 * line + 1], node.body[0]))
         if node.orelse:
@@ -268,8 +268,16 @@ class _Brancher(ast.NodeVisitor):
     def _destination(self, line: int, body: list[ast.stmt]) -> int | None:
         """Where coverage.py's arc for the body goes from `line`."""
         if body[0].lineno != line:
-            return _first(body[0])
+            return self._entry(body)
         return self._same_line(body)
+
+    def _entry(self, body: list[ast.stmt]) -> int | None:
+        """The line control enters `body` at: its first statement with code, or where
+        the block goes on after it when it has none (`x: int` alone)."""
+        first = body[0]
+        if _has_code(first, in_function=self._functions[-1]):
+            return _first(first)
+        return getattr(first, "_tddgate_next", None)
 
     def _same_line(self, body: list[ast.stmt]) -> int | None:
         """A body on the header's line (`if x: return 1`) has no line of its own: the
