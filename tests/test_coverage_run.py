@@ -379,6 +379,46 @@ def test_coverage_warnings_become_notes_not_failures(pytester: pytest.Pytester) 
     assert gate["status"] == "fail"  # judged as usual: 45.45 % < 80 %
 
 
+@pytest.mark.parametrize("probes", ["true", "false"])
+def test_files_that_do_not_parse_are_left_out_with_a_note(
+    pytester: pytest.Pytester, probes: str
+) -> None:
+    """Test data broken on purpose, and a template whose code ran under its own name
+    (jinja2's), inside a measured folder: `coverage report` stops at them, pytest-cov
+    leaves them out; so does the gate, with a note, never an error."""
+    build(pytester)
+    (pytester.path / "pyproject.toml").write_text(
+        PYPROJECT.format(tddgate=f"[tool.tddgate.gates.coverage]\nprobes = {probes}").replace(
+            'source = ["src"]', 'source = ["src", "tests"]'
+        ),
+        encoding="utf-8",
+    )
+    (pytester.path / "tests/data").mkdir()
+    (pytester.path / "tests/data/__init__.py").write_text("", encoding="utf-8")
+    (pytester.path / "tests/data/broken_case.py").write_text("def broken(:\n", encoding="utf-8")
+    (pytester.path / "tests/data/page").write_text("<h1>{{ title }}</h1>\n", encoding="utf-8")
+    (pytester.path / "tests/test_page.py").write_text(
+        "from pathlib import Path\n\n\ndef test_page():\n"
+        '    page = Path(__file__).parent / "data" / "page"\n'
+        '    exec(compile("x = 1", str(page), "exec"), {})\n',
+        encoding="utf-8",
+    )
+    result, gate = run(pytester, "--tddgate-only=tests,coverage")
+
+    result.assert_outcomes(passed=5)
+    assert gate["status"] == "fail"  # judged: the new code is not all covered
+    assert gate["metrics"]["total_percent"] > 0
+    notes = gate["details"]["notes"]
+    assert any("broken_case.py" in n and "parse" in n for n in notes), notes
+    if probes == "false":  # only the tracer sees the template's code run
+        assert any("data/page" in n for n in notes), notes
+    # pytest-cov's figure: its report ignores the errors, `coverage json` is told to
+    tool(pytester, "pytest", "-p", "no:tddgate", "-p", "no:cacheprovider", "--cov")
+    tool(pytester, "coverage", "json", "-q", "--ignore-errors", "-o", "cov.json")
+    data = json.loads((pytester.path / "cov.json").read_text(encoding="utf-8"))
+    assert gate["metrics"]["total_percent"] == round(data["totals"]["percent_covered"], 2)
+
+
 def test_not_a_git_repository_is_an_error(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(PYPROJECT.format(tddgate=""))
     pytester.mkdir("tests")
