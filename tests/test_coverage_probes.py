@@ -297,6 +297,30 @@ def test_a_changed_module_imported_before_the_run_is_traced(pytester: pytest.Pyt
     assert probed["details"]["core"] == "probes"
 
 
+@pytest.mark.parametrize("branch", ["true", "false"])
+def test_a_module_imported_before_the_run_is_traced_by_the_cheapest_tracer(
+    pytester: pytest.Pytester, branch: str
+) -> None:
+    """Scope `all`: the tracer takes over, the one the plugin picks when probes are
+    off (sysmon on 3.12+ when the settings allow it), with the same numbers."""
+    build(pytester)
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text("utf-8").replace("branch = true", f"branch = {branch}")
+    )
+    _, probed = run(pytester, "--tddgate-only=tests,coverage")
+
+    _, traced = run(pytester, "--tddgate-only=tests,coverage", "-p", "shop.cart")
+
+    sysmon = hasattr(sys, "monitoring") and (branch == "false" or sys.version_info >= (3, 14))
+    assert traced["details"]["core"] == ("sysmon" if sysmon else "ctrace")
+    notes = [n for n in traced["details"]["notes"] if "imported before the run" in n]
+    assert len(notes) == 1 and "cart.py" in notes[0]
+    assert probed["details"]["core"] == "probes"
+    # module-level lines of cart.py ran before any measurement, as under `pytest --cov`
+    assert traced["metrics"]["missing"] > probed["metrics"]["missing"]
+
+
 def test_a_changed_module_loaded_by_its_own_loader_is_named(pytester: pytest.Pytester) -> None:
     build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
     # a test that loads tax.py from its path: the import hook never sees it

@@ -442,6 +442,10 @@ class Measurement:
             if unprobed:
                 names = ", ".join(Path(n).name for n in unprobed[:3])
                 self.notes.append(f"scope `{plan.scope}` traced: {names} imported before the run")
+            # the tracer `make_plan` would have picked had it known
+            config = self.cov.config
+            if sysmon_allowed(config, branch=bool(config.branch)):
+                self.cov.set_option("run:core", "sysmon")
         if probed_earlier:  # the probes go on measuring those; the tracer would see them
             self.cov.set_option("run:omit", [*self.cov.config.run_omit, *sorted(probed_earlier)])
         self.cov.start()
