@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,41 +285,70 @@ def test_a_project_that_measures_forked_processes_is_traced(pytester: pytest.Pyt
     assert traced["metrics"] == probed["metrics"]
 
 
-def test_a_changed_module_imported_before_the_run_is_traced(pytester: pytest.Pytester) -> None:
-    build(pytester, '[tool.tddgate.gates.coverage]\nscope = "changed"\n')
-    _, probed = run(pytester, "--tddgate-only=tests,coverage")
+def _probes_off(pytester: pytest.Pytester) -> None:
+    pyproject = pytester.path / "pyproject.toml"
+    text = pyproject.read_text("utf-8")
+    if "[tool.tddgate.gates.coverage]" not in text:
+        text += "\n[tool.tddgate.gates.coverage]\n"
+    pyproject.write_text(text.replace("[tool.tddgate.gates.coverage]\n", _OFF))
 
-    # `-p` imports it as a plugin, before the measurement starts: no probes in its code
+
+_OFF = "[tool.tddgate.gates.coverage]\nprobes = false\n"
+
+
+@pytest.mark.parametrize("scope", ["all", "changed"])
+def test_a_module_imported_before_the_run_is_probed_in_place(
+    pytester: pytest.Pytester, scope: str
+) -> None:
+    """`-p shop.cart` imports it as a plugin, before the import hook is in place: its
+    functions get probed code in place, and the numbers are the tracer's (which also
+    starts after the module-level lines ran)."""
+    build(pytester, f'[tool.tddgate.gates.coverage]\nscope = "{scope}"\n')
+    _, fresh = run(pytester, "--tddgate-only=tests,coverage")
+
+    _, adopted = run(pytester, "--tddgate-only=tests,coverage", "-p", "shop.cart")
+    _probes_off(pytester)
     _, traced = run(pytester, "--tddgate-only=tests,coverage", "-p", "shop.cart")
 
+    assert fresh["details"]["core"] == adopted["details"]["core"] == "probes"
     assert traced["details"]["core"] in ("ctrace", "sysmon")
-    notes = [n for n in traced["details"]["notes"] if "imported before the run" in n]
-    assert len(notes) == 1 and "cart.py" in notes[0]
-    assert probed["details"]["core"] == "probes"
+    notes = [n for n in adopted["details"]["notes"] if "imported before the run" in n]
+    assert len(notes) == 1 and "cart.py" in notes[0] and "probed in place" in notes[0]
+    assert adopted["metrics"] == traced["metrics"]
+
+    def lines(gate: dict[str, Any]) -> list[Any]:
+        return [f for f in gate["findings"] if f["rule"] != "coverage-note"]
+
+    assert lines(adopted) == lines(traced)
+    # cart.py's module-level lines ran before any measurement, as under `pytest --cov`
+    assert adopted["metrics"]["new_covered"] < fresh["metrics"]["new_covered"]
 
 
 @pytest.mark.parametrize("branch", ["true", "false"])
-def test_a_module_imported_before_the_run_is_traced_by_the_cheapest_tracer(
+def test_a_module_that_cannot_be_probed_in_place_is_traced_by_the_cheapest_tracer(
     pytester: pytest.Pytester, branch: str
 ) -> None:
-    """Scope `all`: the tracer takes over, the one the plugin picks when probes are
-    off (sysmon on 3.12+ when the settings allow it), with the same numbers."""
+    """A generator of the module suspended at import would go on in its old code: the
+    tracer takes over, the one the plugin picks when probes are off (sysmon on 3.12+
+    when the settings allow it)."""
     build(pytester)
     pyproject = pytester.path / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text("utf-8").replace("branch = true", f"branch = {branch}")
     )
-    _, probed = run(pytester, "--tddgate-only=tests,coverage")
+    cart = pytester.path / "src/shop/cart.py"
+    cart.write_text(cart.read_text("utf-8") + "\n_IDS = (n for n in range(9))\nnext(_IDS)\n")
 
     _, traced = run(pytester, "--tddgate-only=tests,coverage", "-p", "shop.cart")
+    _probes_off(pytester)
+    _, off = run(pytester, "--tddgate-only=tests,coverage", "-p", "shop.cart")
 
     sysmon = hasattr(sys, "monitoring") and (branch == "false" or sys.version_info >= (3, 14))
+    assert traced["details"]["core"] == off["details"]["core"]
     assert traced["details"]["core"] == ("sysmon" if sysmon else "ctrace")
     notes = [n for n in traced["details"]["notes"] if "imported before the run" in n]
-    assert len(notes) == 1 and "cart.py" in notes[0]
-    assert probed["details"]["core"] == "probes"
-    # module-level lines of cart.py ran before any measurement, as under `pytest --cov`
-    assert traced["metrics"]["missing"] > probed["metrics"]["missing"]
+    assert len(notes) == 1 and "cart.py" in notes[0] and "traced" in notes[0]
+    assert traced["metrics"] == off["metrics"]
 
 
 def test_a_changed_module_loaded_by_its_own_loader_is_named(pytester: pytest.Pytester) -> None:

@@ -432,6 +432,12 @@ class Measurement:
             files = plan.files if plan.scope == "all" else plan.options.get("run:include", ())
             probes = Probes(files, branches=bool(self.cov.config.branch))
             early = probes.imported()
+            if early and self.earlier is None:
+                from pytest_tddgate.facts.adopt import adopt, adopted_note
+
+                if adopt(probes, early):  # their functions now run probed code
+                    self.notes.append(adopted_note(early))
+                    early = []
             if not early:
                 probes.install()
                 self.probes = probes

@@ -85,14 +85,15 @@ class Probes:
     def imported(self) -> list[str]:
         """Probed files that were imported before the hook was installed: their code
         has no probes, so they cannot be measured this way."""
-        return sorted({_real(m.__file__) for m in self._loaded()})
+        return sorted({_real(m.__file__) for m in self.loaded()})
 
     def unprobed(self) -> list[str]:
         """Probed files that were loaded without probes all the same: by a loader of
         their own (`spec_from_file_location`, pytest's assertion rewriting, ...)."""
-        return sorted({_real(m.__file__) for m in self._loaded()} - self.compiled)
+        return sorted({_real(m.__file__) for m in self.loaded()} - self.compiled)
 
-    def _loaded(self) -> list[Any]:
+    def loaded(self) -> list[Any]:
+        """The modules of `sys.modules` loaded from probed files (with probes or not)."""
         names = {Path(path).name for path in self.data}
         found = []
         for module in list(sys.modules.values()):
