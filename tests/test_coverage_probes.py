@@ -285,15 +285,15 @@ def test_a_project_that_measures_forked_processes_is_traced(pytester: pytest.Pyt
     assert traced["metrics"] == probed["metrics"]
 
 
+_OFF = "[tool.tddgate.gates.coverage]\nprobes = false\n"
+
+
 def _probes_off(pytester: pytest.Pytester) -> None:
     pyproject = pytester.path / "pyproject.toml"
     text = pyproject.read_text("utf-8")
     if "[tool.tddgate.gates.coverage]" not in text:
         text += "\n[tool.tddgate.gates.coverage]\n"
     pyproject.write_text(text.replace("[tool.tddgate.gates.coverage]\n", _OFF))
-
-
-_OFF = "[tool.tddgate.gates.coverage]\nprobes = false\n"
 
 
 @pytest.mark.parametrize("scope", ["all", "changed"])

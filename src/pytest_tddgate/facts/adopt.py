@@ -21,15 +21,13 @@ the caller traces as before.
 
 from __future__ import annotations
 
-import builtins
 import gc
 import os
 from collections.abc import Iterator, Sequence
-from importlib.machinery import SourceFileLoader
 from types import AsyncGeneratorType, CodeType, CoroutineType, FunctionType, GeneratorType
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.facts.probes import ProbeLoader, pytest_rewriter
+from pytest_tddgate.facts.probes import probe_loader
 
 if TYPE_CHECKING:
     from pytest_tddgate.facts.probes import Probes
@@ -42,39 +40,35 @@ def adopt(probes: Probes, paths: Sequence[str]) -> bool:
     modules imported already, `Probes.imported`); False, with nothing changed, when
     that cannot be done for all of them."""
     wanted = set(paths)
-    modules = {os.path.realpath(m.__file__): m for m in probes.loaded() if m.__file__}
+    modules = {os.path.realpath(m.__file__): m for m in probes.loaded()}
     if not wanted <= set(modules):
         return False
     probed: dict[str, dict[_Key, CodeType | None]] = {}
     for path in wanted:
-        code = _probed_code(probes, modules[path], path)
+        code = _probed_code(probes, modules[path])
         if code is None:
             return False
         probed[path] = _functions(code)
     swaps = _matches(probed)
     if swaps is None:
         return False
-    for path in wanted:  # the probes' sets first: swapped code may run at once
-        setattr(builtins, probes.names[path], probes.data[path])
-        if path in probes.sides:
-            setattr(builtins, probes.side_names[path], probes.sides[path])
+    probes.install(hook=False)  # the probes' sets first: swapped code may run at once
     for function, code in swaps:
         function.__code__ = code
     return True
 
 
-def _probed_code(probes: Probes, module: Any, path: str) -> CodeType | None:
+def _probed_code(probes: Probes, module: Any) -> CodeType | None:
+    """The module compiled as the import hook would have compiled it (pytest rewrote
+    the asserts of a plugin it loaded: so are they here)."""
     spec = getattr(module, "__spec__", None)
-    loader = getattr(spec, "loader", None)
-    if spec is None or not isinstance(module.__file__, str):
+    if spec is None:
         return None
-    rewriter = None
-    if type(loader) is not SourceFileLoader:
-        rewriter = pytest_rewriter(loader)  # a plugin pytest rewrote the asserts of
-        if rewriter is None:
-            return None
+    loader = probe_loader(probes, spec.name, module.__file__, spec.loader)
+    if loader is None:
+        return None
     try:
-        return ProbeLoader(spec.name, module.__file__, probes, path, rewriter).get_code(spec.name)
+        return loader.get_code(spec.name)
     except (OSError, SyntaxError, ValueError):
         return None  # changed or gone since it was imported
 

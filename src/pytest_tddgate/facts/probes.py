@@ -166,14 +166,23 @@ class _Finder(MetaPathFinder):
         origin = _real(spec.origin)
         if origin not in self._probes.data:
             return None
-        if type(spec.loader) is SourceFileLoader:
-            spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin)
-            return spec
-        rewriter = pytest_rewriter(spec.loader)
-        if rewriter is not None:  # a test module or conftest.py: asserts rewritten, probed
-            spec.loader = ProbeLoader(fullname, spec.origin, self._probes, origin, rewriter)
-            return spec
-        return None  # another loader (zip, extension, a project's own) stays in charge
+        loader = probe_loader(self._probes, fullname, spec.origin, spec.loader)
+        if loader is None:
+            return None  # another loader (zip, extension, a project's own) stays in charge
+        spec.loader = loader
+        return spec
+
+
+def probe_loader(probes: Probes, fullname: str, path: str, loader: object) -> ProbeLoader | None:
+    """The loader that compiles `path` with probes where `loader` would have loaded it:
+    Python's own source loader, or pytest's (a test module or conftest.py, its asserts
+    rewritten too); None for any other loader."""
+    if type(loader) is SourceFileLoader:
+        return ProbeLoader(fullname, path, probes, _real(path))
+    rewriter = pytest_rewriter(loader)
+    if rewriter is None:
+        return None
+    return ProbeLoader(fullname, path, probes, _real(path), rewriter)
 
 
 def _spec_from_others(
