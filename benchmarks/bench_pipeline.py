@@ -34,12 +34,14 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,22 +83,29 @@ def sh(*command: str, cwd: Path | None = None) -> None:
 
 def venv_for(python: str) -> Path:
     """A virtualenv of `python` with the tools, the test deps, this plugin, the projects."""
+    editables = [project_dir(name) for name in PROJECTS]
+    return make_venv(python, WORK, (*TOOLS, *TEST_DEPS), editables)
+
+
+def make_venv(python: str, folder: Path, packages: Sequence[str], projects: Sequence[Path]) -> Path:
+    """`folder/venv-X.Y` with `packages`, this plugin and `projects` (without their
+    dependencies) installed; made once, then reused."""
     version = subprocess.run(
         [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    venv = WORK / f"venv-{version}"
+    venv = folder / f"venv-{version}"
     marker = venv / "bench-ready"
     if marker.exists():
         return venv
     sh(python, "-m", "venv", "--clear", str(venv))
     pip = (str(venv / "bin" / "python"), "-m", "pip", "install", "-q")
-    sh(*pip, *TOOLS, *TEST_DEPS)
+    sh(*pip, *packages)
     sh(*pip, "-e", str(REPO))
-    for name in PROJECTS:
-        sh(*pip, "--no-deps", "-e", str(project_dir(name)))
+    for project in projects:
+        sh(*pip, "--no-deps", "-e", str(project))
     marker.write_text("ready\n")
     return venv
 
@@ -111,39 +120,44 @@ def fetch(name: str) -> Path:
     if (target / ".git").exists():
         return target
     requirement, _, module = PROJECTS[name]
-    downloads = WORK / "downloads"
-    downloads.mkdir(parents=True, exist_ok=True)
-    sh(
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "-q",
-        "--no-deps",
-        "--no-binary",
-        ":all:",
-        "-d",
-        str(downloads),
-        requirement,
-    )
-    version = requirement.split("==")[1]
-    archive = next(downloads.glob(f"{name}-{version}.tar.gz"))
-    with tarfile.open(archive) as tar:
-        tar.extractall(WORK / "projects", filter="data")
-    (WORK / "projects" / f"{name}-{version}").rename(target)
-    git = ("git", "-c", "user.name=bench", "-c", "user.email=bench@example.com")
-    sh(*git, "init", "-q", "-b", "main", cwd=target)
-    (target / ".gitignore").write_text(
-        ".coverage*\ncoverage.xml\n.tddgate/\n.mypy_cache/\n"
-        ".ruff_cache/\ndocs/expertise.md\n*.egg-info/\n"
-    )
-    sh(*git, "add", "-A", cwd=target)
-    sh(*git, "commit", "-q", "-m", "sdist", cwd=target)
-    sh(*git, "checkout", "-q", "-b", "feature", cwd=target)
+    ignore = ".coverage*\ncoverage.xml\n.tddgate/\n.mypy_cache/\n.ruff_cache/\ndocs/expertise.md\n"
+    unpack_sdist(requirement, WORK, target, ignore)
+    sh(*GIT, "checkout", "-q", "-b", "feature", cwd=target)
     with (target / module).open("a", encoding="utf-8") as handle:
         handle.write(FEATURE)
-    sh(*git, "commit", "-q", "-am", "feature", cwd=target)
+    sh(*GIT, "commit", "-q", "-am", "feature", cwd=target)
     return target
+
+
+GIT = ("git", "-c", "user.name=bench", "-c", "user.email=bench@example.com")
+
+
+def unpack_sdist(requirement: str, work: Path, target: Path, ignore: str) -> None:
+    """The sdist of `requirement` (`name==version`), downloaded into `work/downloads`,
+    unpacked as `target`: a git repository of one commit, `ignore` its .gitignore."""
+    name, version = requirement.split("==")
+    downloads = work / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    sh(sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+       "-d", str(downloads), requirement)  # fmt: skip
+    # the file is named after the normalized name: python_dateutil-4.0.0.tar.gz
+    archive = next(
+        path
+        for path in downloads.glob(f"*-{version}.tar.gz")
+        if _normal(path.name.rsplit("-", 1)[0]) == _normal(name)
+    )
+    with tarfile.open(archive) as tar:
+        top = tar.getnames()[0].split("/")[0]
+        tar.extractall(target.parent, filter="data")  # no owners: git trusts the folder
+    (target.parent / top).rename(target)
+    (target / ".gitignore").write_text(ignore + "*.egg-info/\n")
+    sh(*GIT, "init", "-q", "-b", "main", cwd=target)
+    sh(*GIT, "add", "-A", cwd=target)
+    sh(*GIT, "commit", "-q", "-m", "sdist", cwd=target)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def commands(venv: Path, root: Path) -> dict[str, list[tuple[str, ...]]]:

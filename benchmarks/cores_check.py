@@ -19,13 +19,13 @@ import argparse
 import json
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench_pipeline import make_venv, unpack_sdist  # this folder's, beside it
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 WORK = HERE / "_work" / "cores"
 PROJECTS = {
     # name: requirement; the test dependencies of all of them go into one virtualenv
@@ -57,55 +57,15 @@ GATE = "\n[tool.tddgate.gates.coverage]\ntotal = 1\n"
 OFF = "\n[tool.tddgate.gates.coverage]\ntotal = 1\nprobes = false\n"
 
 
-def sh(*command: str, cwd: Path | None = None) -> None:
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-
-
 def venv_for(python: str) -> Path:
-    version = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    venv = WORK / f"venv-{version}"
-    if (venv / "ready").exists():
-        return venv
-    sh(python, "-m", "venv", "--clear", str(venv))
-    pip = (str(venv / "bin" / "python"), "-m", "pip", "install", "-q")
-    sh(*pip, *TOOLS, *TEST_DEPS)
-    sh(*pip, "-e", str(REPO))
-    for name in PROJECTS:
-        sh(*pip, "--no-deps", "-e", str(fetch(name)))
-    (venv / "ready").write_text("ready\n")
-    return venv
+    return make_venv(python, WORK, (*TOOLS, *TEST_DEPS), [fetch(name) for name in PROJECTS])
 
 
 def fetch(name: str) -> Path:
     """The sdist, unpacked, one commit: the run then judges no new code, only totals."""
     target = WORK / "projects" / name
-    if (target / ".git").exists():
-        return target
-    requirement = PROJECTS[name]
-    downloads = WORK / "downloads"
-    downloads.mkdir(parents=True, exist_ok=True)
-    before = set(downloads.iterdir())
-    sh(sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-       "-d", str(downloads), requirement)  # fmt: skip
-    version = requirement.split("==")[1]
-    found = set(downloads.iterdir()) - before or {
-        p for p in downloads.iterdir() if version in p.name and p.name.endswith(".tar.gz")
-    }
-    archive = next(p for p in found if p.name.endswith(".tar.gz"))
-    with tarfile.open(archive) as tar:
-        top = tar.getnames()[0].split("/")[0]
-        tar.extractall(WORK / "projects", filter="data")  # no owners: git trusts it
-    (WORK / "projects" / top).rename(target)
-    (target / ".gitignore").write_text(".coverage*\n.tddgate/\n*.egg-info/\ncores.json\n")
-    git = ("git", "-c", "user.name=bench", "-c", "user.email=bench@example.com")
-    sh(*git, "init", "-q", "-b", "main", cwd=target)
-    sh(*git, "add", "-A", cwd=target)
-    sh(*git, "commit", "-q", "-m", "sdist", cwd=target)
+    if not (target / ".git").exists():
+        unpack_sdist(PROJECTS[name], WORK, target, ".coverage*\n.tddgate/\ncores.json\n")
     return target
 
 
