@@ -13,7 +13,7 @@ Conditions (`[tool.tddgate.gates.coverage]`): `total`, `new`, `new_per_file`, an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_tddgate.engine import GateContext
@@ -21,6 +21,7 @@ from pytest_tddgate.errors import UsageError
 from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
 from pytest_tddgate.facts.covreport import CoverageSummary
 from pytest_tddgate.facts.diff import changed_lines
+from pytest_tddgate.facts.testrun import TestRun
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 NAME = "coverage"
@@ -105,7 +106,7 @@ class CoverageGate:
         if run is None:
             return GateResult(NAME, Verdict.SKIP, "no test run (coverage needs `pytest --tddgate`)")
         if not run.outcomes:
-            return GateResult(NAME, Verdict.SKIP, "no tests ran")
+            return GateResult(NAME, Verdict.SKIP, "no tests ran" + _collection_cause(run))
         if not isinstance(summary, CoverageSummary):
             message = "coverage was not measured in this run"
             return GateResult(
@@ -131,7 +132,12 @@ class CoverageGate:
                 details=_details(summary, []),
             )
         files = new_code(measured.files, ctx.facts.get(changed_lines))
-        return _judge(ctx.section, summary, files)
+        result = _judge(ctx.section, summary, files)
+        if run.collect_errors:
+            # the lines those tests would have run count as not covered
+            cause = _collection_cause(run).removeprefix(": ")
+            result = replace(result, summary=f"{result.summary}; {cause}, its tests did not run")
+        return result
 
 
 def _judge(section: Any, summary: CoverageSummary, files: list[NewCode]) -> GateResult:
@@ -211,6 +217,15 @@ def _judge(section: Any, summary: CoverageSummary, files: list[NewCode]) -> Gate
     return GateResult(
         NAME, status, "; ".join(parts), tuple(findings), metrics, details=_details(summary, files)
     )
+
+
+def _collection_cause(run: TestRun) -> str:
+    """`: collection failed in tests/a.py`, when that is why no test ran."""
+    if not run.collect_errors:
+        return ""
+    first = run.collect_errors[0]
+    more = f" and {len(run.collect_errors) - 1} more file(s)" if len(run.collect_errors) > 1 else ""
+    return f": collection failed in {first.path or first.nodeid or 'the test session'}{more}"
 
 
 def _details(summary: CoverageSummary, files: list[NewCode]) -> dict[str, Any]:

@@ -5,14 +5,19 @@ Checks, each a finding rule:
 - `test-failed`: a linked test failed or errored;
 - `not-run`: linked tests exist but did not all run (deselected, skipped, not collected);
 - `missing-file` / `missing-test`: a `code` or `tests` entry names a file, or a node
-  id names a test, that does not exist;
+  id names a test, that does not exist. A `code` file that does not exist yet is
+  *planned*, not missing, while the requirement's tests are failing, or did not run
+  and are new since the base (tests written first): the summary says so, and it
+  becomes `missing-file` once the requirement is passing;
 - `unknown-requirement`: a test is marked `@pytest.mark.req` with an id the matrix
   does not have;
 - `orphan-code`: a `code` file none of the requirement's own tests executes (only
   when coverage ran with per-test contexts).
 
 Without a test run (`tddgate check`) the matrix is still validated and the static
-checks run; the outcome checks are skipped and the summary says so.
+checks run; the outcome checks are skipped and the summary says so. When a
+collection error kept linked tests from running, the `not-run` finding names it as
+the cause (and pytest ran no test at all when it stopped at collection).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.errors import FactError
 from pytest_tddgate.facts.covdata import CoverageFacts
+from pytest_tddgate.facts.diff import changed_lines
 from pytest_tddgate.facts.jsonspans import render_path
 from pytest_tddgate.facts.matrix import Matrix, Requirement, entry_file, matrix
 from pytest_tddgate.facts.reqmarks import StaticTests, static_tests
@@ -44,10 +51,10 @@ from pytest_tddgate.facts.tracing import (
 from pytest_tddgate.model import Finding, GateResult, RequirementStatus, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from pytest_tddgate.engine import GateContext
-    from pytest_tddgate.facts.testrun import TestOutcome
+    from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 
 NAME = "traceability"
 _PROBLEM_RULES = ("missing-file", "missing-test", "unknown-requirement", "orphan-code")
@@ -79,6 +86,8 @@ class TraceabilityGate:
 class _Counts:
     statuses: Counter[str] = field(default_factory=Counter)
     orphans: int = 0
+    # requirement id -> `code` files not written yet while its tests are not passing
+    planned: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Trace:
@@ -98,6 +107,15 @@ class Trace:
         self.findings: list[Finding] = []
         self._root_text = str(self.root)
         self._exists: dict[str, bool] = {}
+        self._changed: frozenset[str] | None = None
+        self.collect_errors: tuple[CollectError, ...] = (
+            self.run.collect_errors if self.run is not None else ()
+        )
+        # pytest stops before running any test when collection fails (unless
+        # --continue-on-collection-errors): then every idle test is idle because of it
+        self.stopped = bool(self.collect_errors) and not any(
+            o.outcome in ("passed", "failed", "error", "xpassed") for o in outcomes_of(self.run)
+        )
 
     def result(self) -> GateResult:
         outcomes = self.run.outcomes if self.run is not None else ()
@@ -114,6 +132,9 @@ class Trace:
             )
             status = status_of(links, self.run is not None)
             counts.statuses[status] += 1
+            planned = self._missing_code(requirement, links, status)
+            if planned:
+                counts.planned[requirement.id] = planned
             self._outcome_findings(requirement, links, status)
             cov = self._coverage(requirement, links, status)
             if cov is not None:
@@ -146,10 +167,17 @@ class Trace:
         if self.contexts is not None:
             metrics["orphan_code"] = counts.orphans
         summary = _summary(statuses, counts, self.run is not None)
+        if self.collect_errors and counts.statuses[NOT_RUN]:
+            summary += f" ({_collection_cause(self.collect_errors)})"
         details: dict[str, object] = {
             "requirements": [s.to_json() for s in statuses],
             "matrix": self.matrix.display,
         }
+        if counts.planned:
+            planned = sum(len(paths) for paths in counts.planned.values())
+            ids = ", ".join(sorted(counts.planned))
+            summary += f"; {planned} code file(s) planned, not written yet ({ids})"
+            details["planned_code"] = counts.planned
         if self.contexts is not None:
             # per-test coverage saw it: `tddgate matrix --update` adds these to `code`
             details["discovered_code"] = discovered
@@ -168,12 +196,56 @@ class Trace:
             if missing:
                 broken.add(entry)
                 self._matrix_finding(requirement, "tests", number, missing[0], missing[1])
-        for number, entry in enumerate(requirement.code):
-            if not self._exists_path(entry):
-                self._matrix_finding(
-                    requirement, "code", number, "missing-file", f"code `{entry}` does not exist"
-                )
         return frozenset(broken)
+
+    def _missing_code(
+        self, requirement: Requirement, links: tuple[Link, ...], status: str
+    ) -> list[str]:
+        """Report `code` entries naming nothing, unless planned; return the planned ones."""
+        missing = [
+            (number, entry)
+            for number, entry in enumerate(requirement.code)
+            if not self._exists_path(entry)
+        ]
+        if missing and self._planned(links, status):
+            return [entry for _, entry in missing]
+        for number, entry in missing:
+            self._matrix_finding(
+                requirement, "code", number, "missing-file", f"code `{entry}` does not exist"
+            )
+        return []
+
+    def _planned(self, links: tuple[Link, ...], status: str) -> bool:
+        """Whether the requirement's code may not exist yet: its tests came first and
+        do not claim it works (failing, or not run and new since the base)."""
+        if status == FAILING:
+            return True
+        if status != NOT_RUN:
+            return False  # passing: the code it claims must exist; untested: no tests
+        if self._collection_errors(links):
+            return True
+        changed = self._changed_files()
+        return any(any(under(path, entry_file(link.label)) for path in changed) for link in links)
+
+    def _changed_files(self) -> frozenset[str]:
+        """Files added or changed since the base; none when git cannot say."""
+        if self._changed is None:
+            try:
+                self._changed = frozenset(self.ctx.facts.get(changed_lines))
+            except FactError:
+                self._changed = frozenset()  # not a git repository: nothing is new
+        return self._changed
+
+    def _collection_errors(self, links: Iterable[Link]) -> list[CollectError]:
+        """The collection errors that kept these links' tests from running."""
+        if self.stopped:
+            return list(self.collect_errors)
+        files = [entry_file(link.label) for link in links]
+        return [
+            error
+            for error in self.collect_errors
+            if any(under(error.path or "", f) or under(f, error.path or "") for f in files)
+        ]
 
     def _missing_test(self, entry: str) -> tuple[str, str] | None:
         path = entry_file(entry)
@@ -256,9 +328,26 @@ class Trace:
                         requirement=requirement.id,
                     )
                 )
-        idle = [link.label for link in links if not link.ran and not link.broken]
+        idle_links = [link for link in links if not link.ran and not link.broken]
+        idle = [link.label for link in idle_links]
         if idle and status != FAILING:
             shown = ", ".join(idle[:3]) + (f" and {len(idle) - 3} more" if len(idle) > 3 else "")
+            errors = self._collection_errors(idle_links)
+            if errors:
+                cause = _collection_cause(errors)
+                self._requirement_finding(
+                    requirement,
+                    "not-run",
+                    f"linked tests did not run because {cause}: {shown}",
+                    f"fix the collection error in {_error_place(errors[0])} first (the `tests` "
+                    "gate shows it); "
+                    + (
+                        "pytest runs no test at all while collection fails"
+                        if self.stopped
+                        else "the tests in that file cannot run until then"
+                    ),
+                )
+                return
             self._requirement_finding(
                 requirement,
                 "not-run",
@@ -313,6 +402,20 @@ class Trace:
         return any(under(path, root) for root in settings.source_roots) and not any(
             under(path, root) for root in settings.test_roots
         )
+
+
+def outcomes_of(run: TestRun | None) -> tuple[TestOutcome, ...]:
+    return run.outcomes if run is not None else ()
+
+
+def _error_place(error: CollectError) -> str:
+    return error.path or error.nodeid or "the test session"
+
+
+def _collection_cause(errors: Sequence[CollectError]) -> str:
+    """`collection failed in tests/a.py` (and N more)."""
+    more = f" and {len(errors) - 1} more file(s)" if len(errors) > 1 else ""
+    return f"collection failed in {_error_place(errors[0])}{more}"
 
 
 def _marker(req_id: str) -> str:
