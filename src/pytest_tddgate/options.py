@@ -167,6 +167,12 @@ class CoverageSettings:
         "Below this many changed executable lines the `new` condition is not applied.",
         kind="int",
     )
+    new_functions: bool = opt(
+        True,
+        "Every function, method and class changed since the base has a line run by a "
+        "test, whatever the percentages (`untested-new-function`).",
+        kind="bool",
+    )
     scope: str = opt(
         "all",
         "`changed`: measure only files changed since the base (no total).",
