@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
     from pytest_tddgate.model import GateResult
 
-GATE = ("--tddgate", "--tddgate-only=tests,traceability,coverage", "-p", "no:cacheprovider")
+GATE = (
+    "--tddgate",
+    "--tddgate-only=tests,traceability,coverage",
+    "--tddgate-no-learn",
+    "-p",
+    "no:cacheprovider",
+)
 PYPROJECT = '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n'
 MATRIX = {
     "requirements": [

@@ -6,8 +6,10 @@ code is every line added or changed since the base (committed, staged, unstaged,
 untracked) that coverage.py counts as executable; its coverage is covered / executable
 among those lines, which is diff-cover's figure on the same data.
 
-Conditions (`[tool.tddgate.gates.coverage]`): `total`, `new`, `new_per_file`, and
-`min_new_lines`, below which the `new` condition is not applied.
+Conditions (`[tool.tddgate.gates.coverage]`): `total`, `new`, `new_per_file`,
+`min_new_lines`, below which the `new` condition is not applied, and `new_functions`:
+every function, method and class changed since the base has a line run by a test
+(gates/coverage_functions.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
 from pytest_tddgate.facts.covreport import CoverageSummary
 from pytest_tddgate.facts.diff import changed_lines
 from pytest_tddgate.facts.testrun import TestRun
+from pytest_tddgate.gates.coverage_functions import UntestedDefinition, untested_definitions
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 NAME = "coverage"
@@ -131,8 +134,18 @@ class CoverageGate:
                 (Finding("cannot-evaluate", message, hint=summary.fix),),
                 details=_details(summary, []),
             )
-        files = new_code(measured.files, ctx.facts.get(changed_lines))
+        changed = ctx.facts.get(changed_lines)
+        files = new_code(measured.files, changed)
         result = _judge(ctx.section, summary, files)
+        if ctx.section.new_functions:
+            settings = ctx.settings
+            untested = untested_definitions(
+                settings.root,
+                measured.files,
+                changed,
+                skip=tuple(str(r) for r in settings.test_roots),
+            )
+            result = _with_untested(result, untested)
         if run.collect_errors:
             # the lines those tests would have run count as not covered
             cause = _collection_cause(run).removeprefix(": ")
@@ -216,6 +229,33 @@ def _judge(section: Any, summary: CoverageSummary, files: list[NewCode]) -> Gate
     status = Verdict.FAIL if failures else Verdict.PASS
     return GateResult(
         NAME, status, "; ".join(parts), tuple(findings), metrics, details=_details(summary, files)
+    )
+
+
+def _with_untested(result: GateResult, untested: list[UntestedDefinition]) -> GateResult:
+    """The gate's result with the `new_functions` condition applied."""
+    if not untested:
+        return result
+    findings = [
+        Finding(
+            "untested-new-function",
+            f"{d.kind} `{d.name}` is new or changed, and no test runs any line of it",
+            path=d.path,
+            line=d.line,
+            hint="write a test that calls it; if it must not be measured, mark its "
+            "`def` line `# pragma: no cover`",
+        )
+        for d in untested
+    ]
+    count = len(untested)
+    summary = f"{result.summary}; {count} new function(s) or class(es) not run by any test"
+    metrics = {**result.metrics, "untested_new_functions": count}
+    return replace(
+        result,
+        status=Verdict.FAIL,
+        summary=summary,
+        findings=(*findings, *result.findings),
+        metrics=metrics,
     )
 
 

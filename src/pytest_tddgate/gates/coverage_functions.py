@@ -1,0 +1,215 @@
+"""The `coverage` gate's `new_functions` condition: no new function goes untested.
+
+An aggregate such as "new code 88 %" can hide a whole function no test calls. This
+condition looks at each function, method and class that has a line changed since the
+base (its decorators, signature or body) and asks whether a test ran at least one of
+its lines, whatever the percentages.
+
+What counts as "a line run", as coverage.py counts lines:
+- a function: a line of its body. The `def` line and its decorators run when the
+  module is imported, which proves nothing about the function;
+- a class: a line of one of its methods' bodies; a class without method code (an
+  exception, an enum, a dataclass of fields) needs only its own lines to have run.
+  An untested class is reported once, not once per method.
+
+Not judged, because no test could or should run them: definitions whose body has no
+line coverage.py counts (a `# pragma: no cover` on the `def`, the project's
+`exclude_lines`, a docstring only), a body of `...`, `@abstractmethod` and
+`@overload` definitions, the members of a `Protocol`, and anything under
+`if TYPE_CHECKING:`. A function nested in an untested one is not reported apart.
+"""
+
+from __future__ import annotations
+
+import ast
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+
+    from pytest_tddgate.facts.covdata import FileCoverage
+
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+_NOT_JUDGED_DECORATORS = frozenset({"abstractmethod", "overload"})
+
+
+@dataclass(frozen=True, slots=True)
+class UntestedDefinition:
+    """A new or changed function, method or class none of whose lines a test ran."""
+
+    path: str
+    line: int  # the `def` / `class` line
+    name: str  # qualified: `Cart.total`
+    kind: str  # function | method | class
+
+
+def untested_definitions(
+    root: Path,
+    files: Mapping[str, FileCoverage],
+    changed: Mapping[str, frozenset[int]],
+    skip: tuple[str, ...] = (),
+) -> list[UntestedDefinition]:
+    """Per measured Python file with changed lines (outside the `skip` folders)."""
+    found: list[UntestedDefinition] = []
+    for path in sorted(changed):
+        measured = files.get(path)
+        if measured is None or not path.endswith(".py") or _inside(path, skip):
+            continue
+        tree = _parse(root / path)
+        if tree is not None:
+            judge = _FileJudge(path, measured, changed[path])
+            found += judge.body(tree.body, "", in_class=False)
+    return found
+
+
+def _inside(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path.startswith(folder.rstrip("/") + "/") for folder in folders if folder)
+
+
+def _parse(path: Path) -> ast.Module | None:
+    """The file's tree; None when it cannot be read or parsed (coverage notes those)."""
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+class _FileJudge:
+    """Walks one file's definitions, nested ones included."""
+
+    def __init__(self, path: str, measured: FileCoverage, changed: frozenset[int]) -> None:
+        self.path = path
+        # sorted, so that the lines of a definition are one bisection away
+        self.executable = sorted(measured.executable)
+        self.executed = measured.executed
+        self.changed = sorted(changed)
+
+    def body(
+        self, statements: list[ast.stmt], prefix: str, *, in_class: bool
+    ) -> list[UntestedDefinition]:
+        found: list[UntestedDefinition] = []
+        for node in _definitions(statements):
+            if _not_judged(node):
+                continue
+            name = prefix + node.name
+            if isinstance(node, ast.ClassDef):
+                found += self._class(node, name)
+            else:
+                found += self._function(node, name, "method" if in_class else "function")
+        return found
+
+    def _function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, kind: str
+    ) -> list[UntestedDefinition]:
+        body = self._lines(_first_line(node.body[0]), _end(node))
+        if not body:
+            return []  # nothing coverage.py would count: excluded, or a docstring only
+        if not body & self.executed:
+            # its nested functions cannot have run either: one finding says it all
+            return self._untested(node, name, kind)
+        return self.body(node.body, name + ".", in_class=False)
+
+    def _class(self, node: ast.ClassDef, name: str) -> list[UntestedDefinition]:
+        if _is_protocol(node):
+            return []
+        method_lines: set[int] = set()
+        for method in _definitions(node.body):
+            if not isinstance(method, ast.ClassDef) and not _not_judged(method):
+                method_lines |= self._lines(_first_line(method.body[0]), _end(method))
+        lines = method_lines or self._lines(_start(node), _end(node))
+        if lines and not lines & self.executed:
+            return self._untested(node, name, "class")
+        return self.body(node.body, name + ".", in_class=True)
+
+    def _untested(self, node: _Def, name: str, kind: str) -> list[UntestedDefinition]:
+        """The finding, when the definition is new or changed since the base."""
+        return [UntestedDefinition(self.path, node.lineno, name, kind)] if self._new(node) else []
+
+    def _lines(self, first: int, last: int) -> set[int]:
+        return set(_between(self.executable, first, last))
+
+    def _new(self, node: _Def) -> bool:
+        return bool(_between(self.changed, _start(node), _end(node)))
+
+
+def _between(lines: list[int], first: int, last: int) -> list[int]:
+    """The lines in `first..last` of a sorted list."""
+    return lines[bisect_left(lines, first) : bisect_right(lines, last)]
+
+
+def _definitions(statements: list[ast.stmt]) -> Iterator[_Def]:
+    """Definitions among these statements, inside `if` / `try` / `with` blocks too,
+    but not under `if TYPE_CHECKING:` (never run)."""
+    for node in statements:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            yield node
+        elif isinstance(node, ast.If):
+            if not _type_checking(node.test):
+                yield from _definitions(node.body)
+            yield from _definitions(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody):
+                yield from _definitions(block)
+            for handler in node.handlers:
+                yield from _definitions(handler.body)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            yield from _definitions(node.body)
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _not_judged(node: _Def) -> bool:
+    """Stubs: abstract methods, overloads, and functions whose body is only `...`."""
+    if any(_name_of(d) in _NOT_JUDGED_DECORATORS for d in node.decorator_list):
+        return True
+    if isinstance(node, ast.ClassDef):
+        return False
+    body = node.body[1:] if _is_docstring(node.body[0]) else node.body
+    return all(
+        isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is ...
+        for s in body
+    )
+
+
+def _is_protocol(node: ast.ClassDef) -> bool:
+    return any(_name_of(base) == "Protocol" for base in node.bases)
+
+
+def _name_of(expr: ast.expr) -> str:
+    """`abc.abstractmethod` -> `abstractmethod`; `Protocol[T]` -> `Protocol`."""
+    if isinstance(expr, ast.Subscript | ast.Call):
+        return _name_of(expr.value if isinstance(expr, ast.Subscript) else expr.func)
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return expr.id if isinstance(expr, ast.Name) else ""
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def _start(node: _Def) -> int:
+    """The first line of a definition: its first decorator, else the `def` line."""
+    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
+
+
+def _first_line(statement: ast.stmt) -> int:
+    """Where a statement starts, decorators included."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return _start(statement)
+    return statement.lineno
+
+
+def _end(node: _Def) -> int:
+    return node.end_lineno or node.lineno
