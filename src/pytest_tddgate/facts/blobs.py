@@ -11,11 +11,15 @@ range, then, if more is asked, all the rest.
 
 Two versions are compared as multisets of their lines with all whitespace removed
 (as `-w --ignore-blank-lines` does): a change that adds no such line only re-indented,
-reordered or deleted code, and needs no test.
+reordered or deleted code, and needs no test. A change that adds lines is then
+compared by what the two versions do (facts/behaviour.py: the syntax trees without
+comments, docstrings, import order, excluded code and unread annotations): the same
+fingerprint, no test needed. A version that does not parse is judged by its lines.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -24,6 +28,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import ToolError
+from pytest_tddgate.facts import behaviour
 from pytest_tddgate.facts.git import git, git_command, git_environment
 
 if TYPE_CHECKING:
@@ -41,8 +46,10 @@ _TIMEOUT_S = 120.0
 class Substance:
     """Counts the lines a change adds, ignoring whitespace; shared by one history."""
 
-    def __init__(self, toplevel: Path) -> None:
+    def __init__(self, toplevel: Path, root: Path | None = None) -> None:
         self.toplevel = toplevel
+        self.judge = Behaviour(root or toplevel)  # the project root: its coverage config
+        self._raw: dict[str, bytes] = {}  # the blobs read, for `judge` when lines differ
         self._changes: list[Change] = []  # the Python changes of the range, oldest first
         self._blobs: dict[str, bytes] = {}
         self._lines: dict[str, Lines | None] = {}  # None: binary
@@ -74,6 +81,7 @@ class Substance:
         for object_id, data in batch.arrived().items():
             if object_id not in self._lines:
                 self._lines[object_id] = _read(data)
+                self._raw[object_id] = data
         waiting = []
         for change in self._sent:
             if all(i is None or i in self._lines for i in (change.old_blob, change.new_blob)):
@@ -109,10 +117,16 @@ class Substance:
         old = self._text(change.old_blob, change)
         if new is None or old is None:
             return None
-        if not new.unique <= old.unique:  # a line that was not there at all: the usual case
-            return True
-        old_counts = old.counts
-        return any(count > old_counts[line] for line, count in new.counts.items())
+        if new.unique <= old.unique:
+            old_counts = old.counts
+            if not any(count > old_counts[line] for line, count in new.counts.items()):
+                return False  # re-indented, reordered or deleted: no line added
+        # a line was added: it may still be a comment, a docstring, an import's order
+        return not self.judge.same(self._data(change.old_blob), self._data(change.new_blob))
+
+    def _data(self, object_id: str | None) -> bytes | None:
+        """The content of a blob whose lines were read (b"": the file did not exist)."""
+        return b"" if object_id is None else self._raw.get(object_id)
 
     def added(self, change: Change) -> int | None:
         """Lines `change` adds that the old version did not have (None: binary)."""
@@ -128,7 +142,9 @@ class Substance:
         if object_id not in self._lines:
             if object_id not in self._blobs:
                 self._load(change)
-            self._lines[object_id] = _read(self._blobs.pop(object_id, b""))
+            data = self._blobs.pop(object_id, b"")
+            self._lines[object_id] = _read(data)
+            self._raw[object_id] = data
         return self._lines[object_id]
 
     def _load(self, asked: Change) -> None:
@@ -191,13 +207,44 @@ def _added(old: Lines, new: Lines) -> int:
     return (new.counts - old.counts).total()
 
 
-def lines_added(old: bytes, new: bytes) -> int | None:
+def lines_added(old: bytes, new: bytes, judge: Behaviour | None = None) -> int | None:
     """What `Substance.added` counts for a committed change, for two texts (None:
-    binary): an uncommitted change is counted as it will be once committed."""
+    binary): an uncommitted change is counted as it will be once committed, and
+    with `judge`, a change that keeps behaviour (see `Substance._compare`) adds 0."""
     before, after = _read(old), _read(new)
     if before is None or after is None:
         return None
-    return _added(before, after)
+    added = _added(before, after)
+    if added and judge is not None and judge.same(old, new):
+        return 0
+    return added
+
+
+class Behaviour:
+    """Tells whether two versions of a Python file behave alike (facts/behaviour.py),
+    each version's fingerprint computed once, and the coverage configuration's
+    exclusions read once, when first needed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._excluded: tuple[str, ...] | None = None
+        self._prints: dict[bytes, tuple[bytes, bytes] | None] = {}
+
+    def same(self, old: bytes | None, new: bytes | None) -> bool:
+        if old is None or new is None:
+            return False
+        before, after = self.fingerprint(old), self.fingerprint(new)
+        if before is None or after is None:
+            return False
+        return before[0] == after[0] or before[1] == after[1]
+
+    def fingerprint(self, data: bytes) -> tuple[bytes, bytes] | None:
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if digest not in self._prints:
+            if self._excluded is None:
+                self._excluded = behaviour.exclusions(self.root)
+            self._prints[digest] = behaviour.fingerprint(data, self._excluded)
+        return self._prints[digest]
 
 
 def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
-from pytest_tddgate.facts.blobs import Substance, lines_added, read_blobs
+from pytest_tddgate.facts.blobs import Behaviour, Substance, lines_added, read_blobs
 from pytest_tddgate.facts.git import Revisions, git, git_start, revisions
 
 if TYPE_CHECKING:
@@ -176,8 +176,9 @@ class LogReader:
     end of the output is parsed by `commits`, so the result is the same however much
     was read before."""
 
-    def __init__(self, toplevel: Path) -> None:
-        self.substance = Substance(toplevel)
+    def __init__(self, toplevel: Path, root: Path | None = None) -> None:
+        self.root = root  # the project root: its coverage configuration's exclusions
+        self.substance = Substance(toplevel, root)
         self._parsed: list[Commit] = []  # newest first, as git writes them
         self._pending = b""
         self._done = 0  # bytes of the output parsed so far
@@ -233,7 +234,8 @@ def start_history(facts: Facts) -> Started:
         guess.cancel()
     # the working tree's diff and file listing run while `git log` reads the range
     uncommitted = tuple(_start_uncommitted(facts, revs))
-    return Started(revs, log, guess is None, uncommitted, LogReader(revs.toplevel))
+    reader = LogReader(revs.toplevel, facts.settings.root)
+    return Started(revs, log, guess is None, uncommitted, reader)
 
 
 def history(facts: Facts) -> History:
@@ -270,7 +272,7 @@ def _commits(started: Started) -> tuple[list[Commit], Substance]:
             commits = []
         if commits and commits[-1].sha == revs.head:
             return commits, reader.substance
-        reader = LogReader(revs.toplevel)
+        reader = LogReader(revs.toplevel, reader.root)
         return reader.commits(_log_output(_start_log(revs.toplevel, _spec(revs)))), reader.substance
     return reader.commits(_log_output(started.log)), reader.substance
 
@@ -492,7 +494,7 @@ def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Co
     state = _relative(facts.settings.root / STATE_DIR, root)
     inside = (state + "/",) if state is not None else ()
     changes = [c for c in changes if not c.path.startswith(inside)]
-    changes = _count_like_commits(root, changes, staged=facts.staged)
+    changes = _count_like_commits(root, changes, staged=facts.staged, project=facts.settings.root)
     changes += [_untracked(root / p, p) for p in untracked if p and not p.startswith(inside)]
     role = facts.settings.project.role or ""
     message = facts.provided.get(COMMIT_MESSAGE)
@@ -502,20 +504,20 @@ def _uncommitted(facts: Facts, revs: Revisions, pending: list[Background]) -> Co
     )
 
 
-def _count_like_commits(root: Path, changes: list[Change], *, staged: bool) -> list[Change]:
+def _count_like_commits(
+    root: Path, changes: list[Change], *, staged: bool, project: Path | None = None
+) -> list[Change]:
     """Recount, as a commit's change is counted (facts/blobs.py), each Python change
-    git's diff saw both add and delete lines in: it may only reorder them, which
-    needs no test once committed, so it needs none before either (the pre-commit
-    hook and CI must agree). Pure additions and deletions are already right."""
-    suspects = [
-        c
-        for c in changes
-        if c.path.endswith(".py") and c.added and c.deleted and c.old_blob is not None
-    ]
+    that adds lines to a file HEAD has: it may only reorder them, or only touch
+    comments, docstrings or excluded code, which needs no test once committed, so it
+    needs none before either (the pre-commit hook and CI must agree). Deletions are
+    already right."""
+    suspects = [c for c in changes if c.path.endswith(".py") and c.added and c.old_blob is not None]
     if not suspects:  # the usual case: no process, no read
         return changes
     wanted = {c.old_blob for c in suspects} | {c.new_blob for c in suspects if staged}
     blobs = read_blobs(root, sorted(i for i in wanted if i))
+    judge = Behaviour(project or root)
     counted: dict[str, Change] = {}
     for change in suspects:
         old = blobs.get(change.old_blob or "")
@@ -527,7 +529,7 @@ def _count_like_commits(root: Path, changes: list[Change], *, staged: bool) -> l
             except OSError:
                 new = None
         if old is not None and new is not None:
-            counted[change.path] = replace(change, added=lines_added(old, new))
+            counted[change.path] = replace(change, added=lines_added(old, new, judge))
     return [counted.get(c.path, c) for c in changes]
 
 

@@ -1,0 +1,277 @@
+"""What a version of a Python file does, as a fingerprint: two versions with the same
+one behave alike, so a change between them needs no test.
+
+The fingerprint is the file's syntax tree (`ast`, which already drops comments and
+formatting) with what cannot change what the code does set aside:
+
+- docstrings, and any other statement that is a bare string;
+- the order of consecutive import statements, and of the names one imports;
+- the code the project's coverage configuration excludes (`exclude_lines`,
+  `exclude_also`; by default `# pragma: no cover`), read with coverage.py's own
+  configuration reader, and excluded as coverage.py does: a matching line excludes
+  its statement, and a statement that opens a block (`if`, `def`, `else:`) excludes
+  the block;
+- the body of `if TYPE_CHECKING:`, which never runs;
+- the annotations Python never reads: those of local variables (never evaluated),
+  and those of a function's signature, unless a decorator that may read them wraps
+  the function (`functools.singledispatch`'s `register`, FastAPI, typer, pydantic's
+  `validate_call` do). Annotations in a class body or at module level stay: a
+  dataclass, a `NamedTuple`, a `TypedDict` or a pydantic model builds its fields
+  from them.
+
+A version that does not parse has no fingerprint (the caller compares lines).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+# coverage.py's DEFAULT_EXCLUDE (coverage/config.py), used as is when the project
+# configures no exclusion: reading the configuration imports coverage.py (~40 ms)
+DEFAULT_EXCLUDE = (r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)",)
+_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+# decorators that never read the annotations of what they wrap
+_BLIND_DECORATORS = frozenset(
+    {
+        "abstractmethod",
+        "asynccontextmanager",
+        "cache",
+        "cached_property",
+        "classmethod",
+        "contextmanager",
+        "deleter",
+        "final",
+        "getter",
+        "lru_cache",
+        "overload",
+        "override",
+        "property",
+        "setter",
+        "staticmethod",
+        "wraps",
+    }
+)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_IMPORTS = (ast.Import, ast.ImportFrom)
+_PASS = ast.Pass()
+
+
+def exclusions(root: Path) -> tuple[str, ...]:
+    """The regexes of lines the project's coverage configuration excludes."""
+    if "COVERAGE_RCFILE" not in os.environ and not any(
+        b"exclude" in _read(root / name) for name in _CONFIG_FILES
+    ):
+        return DEFAULT_EXCLUDE  # nothing configured: no need to import coverage.py
+    try:
+        from coverage.config import read_coverage_config
+    except ImportError:
+        return DEFAULT_EXCLUDE
+    before = Path.cwd()
+    try:
+        os.chdir(root)  # coverage.py finds its configuration in the current folder
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            config = read_coverage_config(config_file=True, warn=lambda *_: None)
+        return tuple(config.exclude_list)
+    except Exception:  # a broken configuration: the coverage gate says so
+        return DEFAULT_EXCLUDE
+    finally:
+        os.chdir(before)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def fingerprint(data: bytes, excluded: Sequence[str]) -> tuple[bytes, bytes] | None:
+    """The behaviour of one version of a Python file, with the excluded code left out
+    and with it kept (the same digest twice when nothing is excluded); None: it does
+    not parse. Two versions with either digest in common behave alike: a change that
+    only touches excluded code, or only a comment that excludes it (`# pragma: no
+    cover` added or dropped), needs no test."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    hits = _excluded_lines(text, excluded)
+    without = _digest(text, hits)
+    if without is None or not hits:
+        return None if without is None else (without, without)
+    kept = _digest(text, frozenset())
+    return None if kept is None else (without, kept)
+
+
+def _digest(text: str, hits: frozenset[int]) -> bytes | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like
+            tree = ast.parse(text)
+        tree.body = _statements(tree.body, hits)
+        dump = ast.dump(tree)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    return hashlib.blake2b(dump.encode(), digest_size=16).digest()
+
+
+def _excluded_lines(text: str, excluded: Sequence[str]) -> frozenset[int]:
+    if not excluded:
+        return frozenset()
+    pattern = re.compile("|".join(f"(?:{r})" for r in excluded))
+    return frozenset(
+        number for number, line in enumerate(text.splitlines(), 1) if pattern.search(line)
+    )
+
+
+def _statements(
+    body: list[ast.stmt], hits: frozenset[int], *, local: bool = False
+) -> list[ast.stmt]:
+    """`body` normalized: excluded and inert statements dropped, imports sorted."""
+    kept: list[ast.stmt] = []
+    for statement in body:
+        if _is_excluded(statement, hits) or _inert(statement):
+            continue
+        kept.append(_normalized(statement, hits, local=local))
+    return _sorted_imports(kept)
+
+
+def _is_excluded(statement: ast.stmt | ast.excepthandler, hits: frozenset[int]) -> bool:
+    if not hits:
+        return False
+    first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
+    body = getattr(statement, "body", None) or getattr(statement, "cases", None)
+    if isinstance(body, list) and body:  # a block: its header lines
+        opening = body[0].pattern if isinstance(body[0], ast.match_case) else body[0]
+        last = max(first, opening.lineno - 1)
+    else:
+        last = statement.end_lineno or statement.lineno
+    return any(line in hits for line in range(first, last + 1))
+
+
+def _decorators(statement: ast.stmt | ast.excepthandler) -> list[ast.expr]:
+    return list(getattr(statement, "decorator_list", ()))
+
+
+def _inert(statement: ast.stmt) -> bool:
+    """A bare string (a docstring) does nothing; nor does a TYPE_CHECKING block
+    without an `else`."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return isinstance(statement.value.value, str)
+    return isinstance(statement, ast.If) and _type_checking(statement.test) and not statement.orelse
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _normalized(statement: ast.stmt, hits: frozenset[int], *, local: bool) -> ast.stmt:
+    """One statement with its blocks normalized (the tree is changed in place: it
+    was parsed for this fingerprint alone)."""
+    if isinstance(statement, _FUNCTIONS):
+        _signature(statement)
+        statement.body = _block(statement.body, hits, local=True)
+        return statement
+    if isinstance(statement, ast.ClassDef):
+        statement.body = _block(statement.body, hits, local=False)
+        return statement
+    if isinstance(statement, ast.AnnAssign) and local:
+        # a local's annotation is never evaluated: `x: int = 1` is `x = 1`
+        if statement.value is None:
+            statement.annotation = ast.Constant(None)
+            return statement
+        return ast.Assign([statement.target], statement.value)
+    if isinstance(statement, ast.If) and _type_checking(statement.test):
+        statement.body = [_PASS]
+    if isinstance(statement, _IMPORTS):
+        statement.names.sort(key=lambda a: (a.name, a.asname or ""))
+    for name, block in _blocks(statement):
+        setattr(
+            statement, name, _block(block, hits, local=local, header=_else_line(statement, name))
+        )
+    handlers = getattr(statement, "handlers", None)
+    if isinstance(handlers, list):  # try: an excluded `except` line excludes its handler
+        handlers[:] = [h for h in handlers if not _is_excluded(h, hits)]
+    for part in (*(handlers or ()), *getattr(statement, "cases", ())):
+        part.body = _block(part.body, hits, local=local)
+    return statement
+
+
+def _blocks(statement: ast.stmt) -> Iterator[tuple[str, list[ast.stmt]]]:
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(statement, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield name, block
+
+
+def _else_line(statement: ast.stmt, name: str) -> range:
+    """The lines of the `else:` / `finally:` header before block `name`."""
+    if name == "body":
+        return range(0)
+    before = getattr(statement, "body", [])
+    if name == "finalbody":
+        before = [*before, *getattr(statement, "handlers", ()), *getattr(statement, "orelse", ())]
+    block = getattr(statement, name)
+    start = max((s.end_lineno or s.lineno for s in before), default=statement.lineno) + 1
+    return range(start, block[0].lineno)
+
+
+def _block(
+    body: list[ast.stmt], hits: frozenset[int], *, local: bool, header: range = range(0)
+) -> list[ast.stmt]:
+    """A block's statements; an excluded `else:` excludes its block."""
+    if any(line in hits for line in header):
+        return []
+    return _statements(body, hits, local=local) or [_PASS]
+
+
+def _signature(function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    """Drop a function's annotations when nothing that wraps it may read them."""
+    if not all(_blind(d) for d in function.decorator_list):
+        return
+    arguments = function.args
+    for argument in (
+        *arguments.posonlyargs,
+        *arguments.args,
+        *arguments.kwonlyargs,
+        *(a for a in (arguments.vararg, arguments.kwarg) if a is not None),
+    ):
+        argument.annotation = None
+        argument.type_comment = None
+    function.returns = None
+    function.type_comment = None
+
+
+def _blind(decorator: ast.expr) -> bool:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(target, ast.Attribute):
+        return target.attr in _BLIND_DECORATORS
+    return isinstance(target, ast.Name) and target.id in _BLIND_DECORATORS
+
+
+def _sorted_imports(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Each run of consecutive import statements in a stable order (their order is
+    formatting; isort and ruff rewrite it)."""
+    result: list[ast.stmt] = []
+    run: list[ast.stmt] = []
+    for statement in [*body, None]:
+        if isinstance(statement, _IMPORTS):
+            run.append(statement)
+            continue
+        result += sorted(run, key=ast.dump)
+        run = []
+        if statement is not None:
+            result.append(statement)
+    return result
