@@ -12,6 +12,7 @@ import yaml
 from pytest_tddgate.facts import ledger
 from pytest_tddgate.learn import update_expertise
 from pytest_tddgate.model import Finding, GateResult, RequirementStatus
+from tests.branchkit import GitProject
 from tests.ledgerkit import Project, gate, outcome
 
 ADD = "tests/test_calc.py::test_add"
@@ -20,7 +21,8 @@ BOOM = "TypeError: unsupported operand type(s) for -: 'str' and 'int'"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    return Project(tmp_path / "proj")
+    # runs on one branch of a real repository: learnings compare only such runs
+    return GitProject(tmp_path / "proj")
 
 
 def learned(project: Project) -> str:
@@ -159,30 +161,40 @@ def test_recurring_ruff_and_mypy_codes_are_counted(project: Project) -> None:
 
     line = entry(avoid, "E501")
     assert line.startswith(
-        "- 2026-03-03 · `ruff` · ruff `E501` came up 3 times in 2 files "
-        "(`src/pkg/calc.py`, `src/pkg/io.py`), first in run #1."
+        "- 2026-03-03 · `ruff` · Avoid ruff `E501`: it came up 3 times in 2 files "
+        "(`src/pkg/calc.py`, `src/pkg/io.py`) since 2026-03-01, e.g. "
+        "`Line too long (101 > 100)`. Run ruff before you commit. <!-- tddgate:"
     )
     assert "arg-type" not in avoid  # one finding, seen three times, is not recurring
 
 
-def test_tdd_and_role_violations_and_their_resolution(project: Project) -> None:
+def test_tdd_and_role_violations_become_rules_with_their_resolution(project: Project) -> None:
     tdd = Finding(
-        "test-after", "src/pkg/calc.py changed in abc1234 before any test of it", "src/pkg/calc.py"
+        "test-not-first",
+        'implementation changed first, in abc12345 "Add" (2026-03-01)',
+        "src/pkg/calc.py",
+        commit="abc12345",
     )
-    role = Finding("never", "backend may not change tests/test_calc.py", "tests/test_calc.py")
+    role = Finding(
+        "role-never",
+        "changed by role `backend` (trailer) in abc12345: forbidden by `never: tests/**`",
+        "tests/test_calc.py",
+        commit="abc12345" + "0" * 32,
+    )
     project.record(gates=[gate("tdd", "fail", [tdd]), gate("roles", "fail", [role])])
     project.record(gates=[gate("tdd", "fail", [tdd]), gate("roles", "pass")])
 
     avoid = section(learned(project), "patterns_to_avoid")
 
-    assert entry(avoid, "tdd violation") == (
-        "- 2026-03-01 · `src/pkg/calc.py` · tdd violation `test-after`: src/pkg/calc.py changed "
-        "in abc1234 before any test of it (first seen 2026-03-01, run #1). "
-        "<!-- tddgate:" + entry(avoid, "tdd violation").split("<!-- tddgate:")[1]
+    assert entry(avoid, "src/pkg/calc.py").startswith(
+        "- 2026-03-01 · `src/pkg/calc.py` · Write the test for `src/pkg/calc.py` first, "
+        "before its implementation changes (`test-not-first`) — 1 violation since 2026-03-01. "
+        "<!-- tddgate:"
     )
-    assert (
-        "roles violation `never`: backend may not change tests/test_calc.py (first seen "
-        "2026-03-01, run #1); resolved in run #2 (2026-03-02)." in entry(avoid, "roles")
+    assert entry(avoid, "Role `backend`").startswith(
+        "- 2026-03-02 · `backend` · Role `backend` must not change `tests/**` — 1 violation "
+        "since 2026-03-01 (in `tests/test_calc.py`); the latest was resolved in run #2 on "
+        "`main`. <!-- tddgate:"
     )
 
 
@@ -195,8 +207,8 @@ def test_a_gate_from_red_to_green_names_the_files_that_did_it(project: Project) 
     works = section(learned(project), "patterns_that_work")
 
     assert (
-        "`coverage` went from red to green in run #3 after changes to `tests/test_io.py`."
-        in entry(works, "`coverage` went")
+        "`coverage` went from red (run #1) to green in run #3 on `main` after changes to "
+        "`tests/test_io.py`." in entry(works, "`coverage` went")
     )
 
 

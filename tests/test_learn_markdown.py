@@ -11,6 +11,7 @@ from pytest_tddgate.errors import UsageError
 from pytest_tddgate.learn import update_expertise
 from pytest_tddgate.learn.derive import Learning, code
 from pytest_tddgate.learn.markdown import merge, render
+from tests.branchkit import GitProject
 from tests.ledgerkit import Project, outcome
 
 FILE = Path("docs/expertise.md")
@@ -53,7 +54,7 @@ def persons(text: str) -> list[str]:
 
 
 def test_a_persons_edits_between_runs_are_kept_byte_for_byte(tmp_path: Path) -> None:
-    project = Project(tmp_path / "proj")
+    project = GitProject(tmp_path / "proj")  # one branch: the fix of a stuck test is learned
     for _ in range(3):
         project.record(outcome("tests/test_calc.py::test_add", "failed"))
     update_expertise(project.settings)

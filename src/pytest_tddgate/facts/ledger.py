@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_tddgate.facts.ledger_store import Foreign, LedgerError, check, connect
+from pytest_tddgate.facts.ledger_store import Foreign, LedgerError, check, connect, upgrade
 from pytest_tddgate.facts.ledger_write import Recorded, record
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class RunRecord:
     head: str | None
     passed: bool
     gates: Mapping[str, GateRecord]
+    branch: str | None = None  # None: detached HEAD, no git, or recorded before version 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,9 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
 
     Other runs wait to record (up to the busy timeout) until the block ends, so
     work that must not interleave between runs, such as merging learnings into
-    expertise.md, is serialized without a separate lock file. Nothing is written.
+    expertise.md, is serialized without a separate lock file. A ledger of an older
+    schema is upgraded first; what the block writes (the learnings' cache of commit
+    ancestry) is committed when it ends without an exception, and dropped otherwise.
     """
     if not path.is_file():
         raise LedgerError(
@@ -130,7 +133,9 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
                     raise LedgerError(
                         f"{path} has no recorded runs", fix="run `pytest --tddgate` first"
                     )
+                upgrade(conn)
                 yield conn
+                conn.execute("COMMIT")
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -151,8 +156,11 @@ def recent_runs(path: Path, limit: int) -> list[RunRecord]:
     with reader(path) as conn:
         if conn is None or limit < 1:
             return []
+        # a ledger of version 1 (read-only readers do not upgrade it) has no branch
+        branch = "branch" if _has_column(conn, "runs", "branch") else "NULL"
         runs = conn.execute(
-            "SELECT run_id, started_at, head, passed FROM runs ORDER BY run_id DESC LIMIT ?",
+            f"SELECT run_id, started_at, head, passed, {branch} FROM runs"
+            " ORDER BY run_id DESC LIMIT ?",
             (limit,),
         ).fetchall()
         if not runs:
@@ -170,9 +178,20 @@ def recent_runs(path: Path, limit: int) -> list[RunRecord]:
         ):
             gates.setdefault(run_id, {})[gate] = GateRecord(status, metrics.get((run_id, gate), {}))
     return [
-        RunRecord(run_id, started, head, bool(passed), gates.get(run_id, {}))
-        for run_id, started, head, passed in reversed(runs)
+        RunRecord(
+            run_id,
+            started,
+            head,
+            bool(passed),
+            gates.get(run_id, {}),
+            branch if isinstance(branch, str) else None,
+        )
+        for run_id, started, head, passed, branch in reversed(runs)
     ]
+
+
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def test_outcomes(path: Path, test_files: Sequence[str], impl_path: str) -> list[RecordedOutcome]:

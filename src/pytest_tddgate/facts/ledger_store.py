@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 APP = "pytest-tddgate ledger"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0  # a run's write takes milliseconds; three at once never wait this long
 
 # Each statement is idempotent, so concurrent first runs may all execute it.
@@ -33,7 +33,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS runs ("
     " run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL,"
     " head TEXT, base TEXT, role TEXT, passed INTEGER NOT NULL, exitstatus INTEGER,"
-    " tool_version TEXT, code_digest TEXT)",
+    " tool_version TEXT, code_digest TEXT, branch TEXT, settings_digest TEXT, env TEXT)",
     "CREATE TABLE IF NOT EXISTS gates ("
     " run_id INTEGER NOT NULL, gate TEXT NOT NULL, position INTEGER NOT NULL,"
     " status TEXT NOT NULL, summary TEXT NOT NULL, duration_s REAL,"
@@ -44,7 +44,7 @@ SCHEMA = (
     " PRIMARY KEY (run_id, gate, key)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS findings ("
     " run_id INTEGER NOT NULL, gate TEXT NOT NULL, rule TEXT NOT NULL, path TEXT,"
-    " line INTEGER, message TEXT NOT NULL, waived INTEGER NOT NULL)",
+    " line INTEGER, message TEXT NOT NULL, waived INTEGER NOT NULL, commit_sha TEXT)",
     "CREATE INDEX IF NOT EXISTS findings_by_run ON findings (run_id)",
     "CREATE INDEX IF NOT EXISTS findings_by_rule ON findings (gate, rule, run_id)",
     "CREATE TABLE IF NOT EXISTS nodes ("
@@ -73,6 +73,17 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS hash_cache ("
     " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
     " hashed_ns INTEGER NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID",
+    # `git merge-base --is-ancestor` answers never change: asked once per pair of commits
+    "CREATE TABLE IF NOT EXISTS ancestry ("
+    " ancestor TEXT NOT NULL, descendant TEXT NOT NULL, answer INTEGER NOT NULL,"
+    " PRIMARY KEY (ancestor, descendant)) WITHOUT ROWID",
+)
+# version 1 -> 2: the columns added to existing tables (new tables come from SCHEMA)
+_ADDED_COLUMNS = (
+    ("runs", "branch", "TEXT"),
+    ("runs", "settings_digest", "TEXT"),
+    ("runs", "env", "TEXT"),
+    ("findings", "commit_sha", "TEXT"),
 )
 RUN_TABLES = ("gates", "metrics", "findings", "tests", "files", "requirements")
 
@@ -145,15 +156,15 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def check(conn: sqlite3.Connection) -> bool:
-    """True when the schema is ours and current; False for an empty database.
+def check(conn: sqlite3.Connection) -> int:
+    """The schema version when the file is ours (current or older); 0 for an empty database.
 
     Raises `Foreign` for another program's database or an unknown version, and
     `LedgerError` for a ledger written by a newer pytest-tddgate (kept as it is).
     """
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     if not tables:
-        return False
+        return 0
     if "schema_version" not in tables:
         raise Foreign("it has no schema_version table")
     row = conn.execute("SELECT app, version FROM schema_version").fetchone()
@@ -170,7 +181,26 @@ def check(conn: sqlite3.Connection) -> bool:
     missing = {"runs", "tests", "nodes", "files", "hash_cache"} - tables
     if missing:
         raise Foreign(f"tables are missing: {', '.join(sorted(missing))}")
-    return True
+    return row[1]
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Bring an older ledger to SCHEMA_VERSION inside the caller's write transaction.
+
+    Old runs keep every fact they had; what they did not record (the branch, the
+    settings digest, a finding's commit) stays NULL, and the learnings never compare
+    a run that lacks them with another, so an old run cannot make a learning untrue.
+    """
+    version = check(conn)
+    if not version or version >= SCHEMA_VERSION:
+        return
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    for statement in SCHEMA:
+        conn.execute(statement)
+    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
 
 def create_schema(conn: sqlite3.Connection) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts import filehash
 from pytest_tddgate.facts.filehash import FileHash
+from pytest_tddgate.facts.ledger_context import RunContext, run_context
 from pytest_tddgate.facts.ledger_store import (
     RUN_TABLES,
     Foreign,
@@ -26,6 +27,7 @@ from pytest_tddgate.facts.ledger_store import (
     create_schema,
     is_corrupt,
     set_aside,
+    upgrade,
 )
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from pytest_tddgate.model import Report
     from pytest_tddgate.settings import Settings
 
+_PSEUDO_COMMITS = frozenset({"WORKTREE", "INDEX"})  # facts.history's pseudo-commits
 _TEXT_LIMIT = 500  # characters kept of a message: enough to recognise it again
 
 
@@ -92,15 +95,17 @@ def _record_once(
     with contextlib.closing(connect(path)) as conn:
         identity = _identity(path)
         cache = _hash_cache(conn) if check(conn) else {}
-        # hashing happens outside the write lock, so concurrent runs overlap here
+        # hashing and git happen outside the write lock, so concurrent runs overlap here
         files = filehash.snapshot(settings, cache)
+        context = run_context(settings)
         conn.execute("BEGIN IMMEDIATE")
         try:
             if _identity(path) != identity:
                 raise _Moved
             if not check(conn):
                 create_schema(conn)
-            run_id = _insert_run(conn, report, test_run, files)
+            upgrade(conn)
+            run_id = _insert_run(conn, report, test_run, files, context)
             _insert_files(conn, run_id, files)
             pruned = _prune(conn, settings.project.ledger_keep)
         except BaseException:
@@ -124,11 +129,12 @@ def _insert_run(
     report: Report,
     test_run: TestRun | None,
     files: tuple[FileHash, ...],
+    context: RunContext,
 ) -> int:
     started = report.generated_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     cursor = conn.execute(
         "INSERT INTO runs (started_at, head, base, role, passed, exitstatus, tool_version,"
-        " code_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " code_digest, branch, settings_digest, env) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             started,
             report.head,
@@ -138,6 +144,9 @@ def _insert_run(
             test_run.exitstatus if test_run else None,
             report.tool_version,
             filehash.code_digest(files),
+            context.branch,
+            context.settings_digest,
+            context.env,
         ),
     )
     run_id = cursor.lastrowid
@@ -158,9 +167,18 @@ def _insert_run(
         ],
     )
     conn.executemany(
-        "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (run_id, g.name, f.rule, f.path, f.line, f.message[:_TEXT_LIMIT], int(f.waived))
+            (
+                run_id,
+                g.name,
+                f.rule,
+                f.path,
+                f.line,
+                f.message[:_TEXT_LIMIT],
+                int(f.waived),
+                _commit(f.commit),
+            )
             for g in report.gates
             for f in g.findings
         ],
@@ -239,6 +257,13 @@ def _ids(
     return {name: number for number, name in conn.execute(query) if name in wanted}
 
 
+def _commit(commit: str | None) -> str | None:
+    """A finding's commit as the gate named it; NULL for uncommitted or staged changes."""
+    if commit is None or commit in _PSEUDO_COMMITS:
+        return None
+    return commit
+
+
 def _metric(value: object) -> float | int | str | None:
     if isinstance(value, bool):
         return int(value)
@@ -280,6 +305,10 @@ def _prune(conn: sqlite3.Connection, keep: int) -> int:
     )
     for table in RUN_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE run_id < ?", row)
+    conn.execute(
+        "DELETE FROM ancestry WHERE ancestor NOT IN (SELECT head FROM runs WHERE head IS NOT NULL)"
+        " OR descendant NOT IN (SELECT head FROM runs WHERE head IS NOT NULL)"
+    )
     conn.execute(
         "DELETE FROM paths WHERE NOT EXISTS"
         " (SELECT 1 FROM files WHERE files.path_id = paths.path_id)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_tddgate.errors import UsageError
+from pytest_tddgate.errors import TddGateError, UsageError
 from pytest_tddgate.facts import ledger
 from pytest_tddgate.fsutil import atomic_write_text
 from pytest_tddgate.learn import history
@@ -21,6 +21,7 @@ from pytest_tddgate.learn.markdown import merge
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from pytest_tddgate.facts.roles import RoleRules
     from pytest_tddgate.settings import Settings
 
 __all__ = ["LearnResult", "Learning", "update_expertise"]
@@ -53,8 +54,8 @@ def update_expertise(settings: Settings) -> LearnResult:
     target = settings.path(settings.project.expertise)
     with ledger.write_lock(ledger_path) as conn:
         try:
-            past = history.load(conn)
-            learnings = derive(past)
+            past = history.load(conn, settings.root)
+            learnings = derive(past, _roles(settings) if past.violations else None)
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             # SQLite keeps any type in any column: rows edited or damaged into other
             # types cost this run its learnings, not the run itself
@@ -78,6 +79,18 @@ def update_expertise(settings: Settings) -> LearnResult:
         file=target,
         fix="save it and run `tddgate learn` again",
     )
+
+
+def _roles(settings: Settings) -> RoleRules | None:
+    """The project's role file, to name who owns a path; None when it cannot be read
+    (the roles gate reports that, with its fix: the learnings only leave owners out)."""
+    from pytest_tddgate.facts.roles import parse_roles
+
+    try:
+        text = settings.path(settings.project.roles).read_text(encoding="utf-8")
+        return parse_roles(text, settings.project.roles)
+    except (OSError, UnicodeDecodeError, TddGateError):
+        return None
 
 
 def _read(path: Path) -> str | None:

@@ -14,11 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_tddgate.learn.history import LINT_GATES, VIOLATION_GATES
+from pytest_tddgate.learn.history import LINT_GATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from pytest_tddgate.facts.roles import RoleRules
     from pytest_tddgate.learn.history import FindingSeen, History, TestPoint
 
 SECTIONS = ("patterns_that_work", "patterns_to_avoid", "common_issues", "tips")
@@ -39,13 +40,18 @@ class Learning:
     text: str  # Markdown, one line
 
 
-def derive(history: History) -> list[Learning]:
-    """Every learning the ledger supports, in a stable order."""
+def derive(history: History, roles: RoleRules | None = None) -> list[Learning]:
+    """Every learning the ledger supports, in a stable order.
+
+    `roles`: the project's role file, so that a roles rule can name who owns a path.
+    """
+    from pytest_tddgate.learn.rules import violation_rules  # it builds on this module
+
     found = [
         *stuck_tests(history),
         *flaky_tests(history),
         *recurring_codes(history),
-        *violations(history),
+        *violation_rules(history, roles),
         *red_to_green(history),
         *test_first_requirements(history),
     ]
@@ -116,10 +122,14 @@ def _stuck_entries(
     )
     if after.outcome in _FAILED:
         text += f" Then it failed differently in run #{after.run_id} ({date})."
+    elif not history.comparable(b.run_id, after.run_id):
+        # a branch switch or another setting made it pass: no file can take the credit
+        how = history.difference(b.run_id, after.run_id)
+        text += f" It passed in run #{after.run_id} ({date}), {how}."
     else:
         fix = history.changed(b.run_id, after.run_id)
         text += f" It passed in run #{after.run_id} ({date})"
-        text += f" after changes to {files(fix)}." if fix else " with no file changed."
+        text += f" after changes to {files(fix)}." if fix else " with no Python file changed."
         if fix:
             yield Learning(
                 key("fix", nodeid, signature),
@@ -147,6 +157,9 @@ def flaky_tests(history: History) -> Iterable[Learning]:
                 and run_b
                 and run_a.code_digest
                 and run_a.code_digest == run_b.code_digest
+                # another role or setting may change what a test does: not the test's fault
+                and run_a.settings_digest is not None
+                and run_a.settings_digest == run_b.settings_digest
                 and before.file_blob is not None
                 and before.file_blob == after.file_blob
             ):
@@ -184,61 +197,57 @@ def recurring_codes(history: History) -> Iterable[Learning]:
             if paths
             else ""
         )
+        since = history.date(min(s.first_run for s in seen))
+        example = max(seen, key=lambda s: (s.last_run, s.first_run, s.message)).message
         yield Learning(
             key("code", gate, rule),
             "patterns_to_avoid",
             history.date(newest),
             gate,
-            f"{gate} {code(rule)} came up {len(seen)} times{where}, first in run "
-            f"#{min(s.first_run for s in seen)}. Example: {code(seen[-1].message)}.",
-        )
-
-
-def violations(history: History) -> Iterable[Learning]:
-    """Findings of the `tdd` and `roles` gates, one entry per gate, rule and file."""
-    grouped: dict[tuple[str, str, str], list[FindingSeen]] = defaultdict(list)
-    for finding in history.findings:
-        if finding.gate in VIOLATION_GATES:
-            grouped[finding.gate, finding.rule, finding.path or ""].append(finding)
-    for (gate, rule, path), seen in sorted(grouped.items()):
-        first = min(s.first_run for s in seen)
-        last = max(s.last_run for s in seen)
-        message = max(seen, key=lambda s: (s.last_run, s.message)).message
-        subject = path or gate
-        text = (
-            f"{gate} violation {code(rule)}: {_plain(message)} "
-            f"(first seen {history.date(first)}, run #{first})"
-        )
-        date = history.date(first)
-        judged_later = [
-            run
-            for run, status in history.gates.get(gate, ())
-            if run > last and status in ("pass", "fail")
-        ]
-        if judged_later:
-            date = history.date(judged_later[0])
-            text += f"; resolved in run #{judged_later[0]} ({date})"
-        yield Learning(
-            key("violation", gate, rule, path), "patterns_to_avoid", date, subject, text + "."
+            f"Avoid {gate} {code(rule)}: it came up {len(seen)} times{where} since {since}, "
+            f"e.g. {code(clip(example, 120))}. Run {gate} before you commit.",
         )
 
 
 def red_to_green(history: History) -> Iterable[Learning]:
-    """For each gate, the latest time it went from `fail` to `pass` and what changed."""
+    """For each gate, the latest time it went from `fail` to `pass` and what changed.
+
+    Red and green must be comparable runs (the same branch, a descendant commit, the
+    same settings): a branch switch or a newly set TDDGATE_ROLE is no "fix".
+    """
     for gate, points in sorted(history.gates.items()):
         judged = [(run, status) for run, status in points if status in ("pass", "fail")]
         turns = [
-            (a, b)
-            for (a, sa), (b, sb) in itertools.pairwise(judged)
-            if sa == "fail" and sb == "pass"
+            (red, green)
+            for index, (green, status) in enumerate(judged)
+            if status == "pass"
+            and (red := _previous_red(history, judged[:index], green)) is not None
         ]
         if not turns:
             continue
         red, green = turns[-1]
         changed = history.changed(red, green)
-        text = f"{code(gate)} went from red to green in run #{green} "
-        text += f"after changes to {files(changed)}." if changed else "with no file changed."
+        where = _on_branch(history, green)
+        text = f"{code(gate)} went from red (run #{red}) to green in run #{green}{where} "
+        text += (
+            f"after changes to {files(changed)}."
+            if changed
+            else "with no Python file changed (only commits or other files)."
+        )
         yield Learning(key("green", gate), "patterns_that_work", history.date(green), gate, text)
+
+
+def _previous_red(history: History, before: Sequence[tuple[int, str]], green: int) -> int | None:
+    """The run before `green` on its line of work, when that run was red; else None."""
+    for run, status in reversed(before):
+        if history.same_line(run, green):
+            return run if status == "fail" and history.comparable(run, green) else None
+    return None
+
+
+def _on_branch(history: History, run_id: int) -> str:
+    run = history.by_id.get(run_id)
+    return f" on `{run.branch}`" if run is not None and run.branch else ""
 
 
 def test_first_requirements(history: History) -> Iterable[Learning]:
@@ -251,6 +260,8 @@ def test_first_requirements(history: History) -> Iterable[Learning]:
         if green is None:
             continue
         red, done = judged[green - 1], judged[green]
+        if not history.comparable(red.run_id, done.run_id):
+            continue  # green on another branch or with other settings: no evidence
         changed = history.changed(red.run_id, done.run_id)
         own = [path for path in changed if path in done.code] or list(changed)
         title = f" ({_plain(done.title)})" if done.title else ""
@@ -289,4 +300,12 @@ def _plain(text: str) -> str:
     """One line, no HTML comment delimiters (they would end an entry's marker early)."""
     flat = " ".join(text.split())
     flat = flat.replace("<!--", "<!-").replace("-->", "->")
-    return flat[:200] + "…" if len(flat) > 200 else flat
+    return clip(flat, 200)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` up to `limit` characters, shortened at a word boundary, never mid-word."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:") + " …"

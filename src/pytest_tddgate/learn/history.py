@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Mapping
+    from pathlib import Path
 
 LINT_GATES = ("ruff", "mypy")
 VIOLATION_GATES = ("tdd", "roles")
@@ -26,6 +27,22 @@ class Run:
     run_id: int
     date: str  # YYYY-MM-DD of the run
     code_digest: str | None  # implementation files and conftest.py, see filehash
+    head: str | None = None  # the commit checked out
+    branch: str | None = None  # None: detached HEAD, no git, or recorded before schema 2
+    settings_digest: str | None = None  # None: recorded before schema 2
+    env: str | None = None  # JSON object of the relevant environment variables
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One finding of the `tdd` or `roles` gate in one recorded run."""
+
+    run_id: int
+    gate: str
+    rule: str
+    path: str | None
+    commit: str | None  # abbreviated to 8 characters; None: uncommitted or unknown
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +88,8 @@ class History:
         gates: Mapping[str, tuple[tuple[int, str], ...]],
         findings: tuple[FindingSeen, ...],
         requirements: Mapping[str, tuple[RequirementPoint, ...]],
+        violations: tuple[Violation, ...] = (),
+        ancestry: Ancestry | None = None,
     ) -> None:
         self._conn = conn
         self.runs = runs
@@ -79,6 +98,54 @@ class History:
         self.gates = gates
         self.findings = findings
         self.requirements = requirements
+        self.violations = violations
+        self._ancestry = ancestry
+
+    def same_line(self, before: int, after: int) -> bool:
+        """True when both runs are on one line of work: the same branch (or both outside
+        git) with the same settings; their commits may still be unrelated."""
+        a, b = self.by_id.get(before), self.by_id.get(after)
+        if a is None or b is None or a.settings_digest is None:
+            return False
+        if a.settings_digest != b.settings_digest or a.branch != b.branch:
+            return False
+        return a.branch is not None or (a.head is None and b.head is None)
+
+    def comparable(self, before: int, after: int) -> bool:
+        """True when run `after` differs from run `before` by the code alone.
+
+        Both ran on the same branch, with the same settings (and roles file and
+        relevant environment), and `after`'s commit is `before`'s or descends from it.
+        Only then can a difference between them be put down to the files that changed.
+        A run recorded without a branch or settings digest is comparable with none.
+        """
+        if before > after or not self.same_line(before, after):
+            # no git at all (no branch, no commit) is one line of work; a detached
+            # HEAD is not: its runs may be anywhere in the history
+            return False
+        a, b = self.by_id[before], self.by_id[after]
+        if a.head is None or a.head == b.head:
+            return True  # the same commit, or the branch's first commit after none
+        if b.head is None or self._ancestry is None:
+            return False
+        return self._ancestry.is_ancestor(a.head, b.head)
+
+    def difference(self, before: int, after: int) -> str:
+        """How run `after` differs from run `before` other than by the code, in words."""
+        a, b = self.by_id.get(before), self.by_id.get(after)
+        if a is None or b is None:
+            return "in a run that cannot be compared"
+        if a.settings_digest is None or b.settings_digest is None:
+            return "in a run recorded before branches were recorded"
+        if a.branch is None and b.branch is None:
+            return "on a detached HEAD, where runs are not compared"
+        if a.branch != b.branch:
+            where = f"on branch `{b.branch}`" if b.branch else "on a detached HEAD"
+            since = f"`{a.branch}`" if a.branch else "a detached HEAD"
+            return f"{where}, not on {since} like run #{before}"
+        if a.settings_digest != b.settings_digest:
+            return f"with other settings or environment than run #{before}{_env_change(a, b)}"
+        return f"on a commit that does not descend from the one of run #{before}"
 
     def date(self, run_id: int) -> str:
         run = self.by_id.get(run_id)
@@ -112,12 +179,84 @@ _BLOB_AT = (
 )
 
 
-def load(conn: sqlite3.Connection) -> History:
-    """Read everything the learnings need from a ledger connection."""
+def _env_change(a: Run, b: Run) -> str:
+    old, new = _env(a.env), _env(b.env)
+    changed = [
+        f"{name} {'unset' if name not in new else repr(new[name])}"
+        for name in sorted({*old, *new})
+        if old.get(name) != new.get(name)
+    ]
+    return f" ({', '.join(changed)})" if changed else ""
+
+
+def _env(text: str | None) -> dict[str, str]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+class Ancestry:
+    """`git merge-base --is-ancestor`, asked once per pair of commits.
+
+    Answers are kept in the ledger's `ancestry` table (written inside the learnings'
+    write transaction): ancestry between two commits never changes. A commit git
+    does not know (pruned, or a ledger from another clone) is no ancestor and is not
+    remembered, so it is asked again once it is known.
+    """
+
+    def __init__(self, conn: sqlite3.Connection | None, root: Path) -> None:
+        self._conn = conn
+        self._root = root
+        self._known: dict[tuple[str, str], bool] = {}
+        if conn is not None:
+            for ancestor, descendant, answer in conn.execute(
+                "SELECT ancestor, descendant, answer FROM ancestry"
+            ):
+                self._known[str(ancestor), str(descendant)] = bool(answer)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        pair = (ancestor, descendant)
+        if pair not in self._known:
+            answer = self._ask(ancestor, descendant)
+            if answer is None:
+                return False
+            self._known[pair] = answer
+            if self._conn is not None:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO ancestry VALUES (?, ?, ?)", (*pair, int(answer))
+                )
+        return self._known[pair]
+
+    def _ask(self, ancestor: str, descendant: str) -> bool | None:
+        from pytest_tddgate.errors import ToolError
+        from pytest_tddgate.facts.git import git
+
+        try:
+            done = git(
+                ["merge-base", "--is-ancestor", ancestor, descendant],
+                self._root,
+                ok_codes=(0, 1, 128),
+            )
+        except ToolError:
+            return None
+        return {0: True, 1: False}.get(done.returncode)
+
+
+def load(conn: sqlite3.Connection, root: Path | None = None) -> History:
+    """Read everything the learnings need from a ledger connection.
+
+    `root`: the project, where git answers which commits descend from which;
+    without it no two runs on different commits are comparable.
+    """
     runs = tuple(
-        Run(run_id, started[:10], digest)
-        for run_id, started, digest in conn.execute(
-            "SELECT run_id, started_at, code_digest FROM runs ORDER BY run_id"
+        Run(run_id, started[:10], digest, head, branch, settings, env)
+        for run_id, started, digest, head, branch, settings, env in conn.execute(
+            "SELECT run_id, started_at, code_digest, head, branch, settings_digest, env"
+            " FROM runs ORDER BY run_id"
         )
     )
     gates: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -137,6 +276,8 @@ def load(conn: sqlite3.Connection) -> History:
         gates={gate: tuple(points) for gate, points in gates.items()},
         findings=_findings(conn),
         requirements={req: tuple(points) for req, points in requirements.items()},
+        violations=_violations(conn),
+        ancestry=Ancestry(conn, root) if root is not None else None,
     )
 
 
@@ -191,6 +332,20 @@ def _findings(conn: sqlite3.Connection) -> tuple[FindingSeen, ...]:
         gates,
     )
     return tuple(FindingSeen(*row) for row in rows)
+
+
+def _violations(conn: sqlite3.Connection) -> tuple[Violation, ...]:
+    marks = ", ".join("?" * len(VIOLATION_GATES))
+    rows = conn.execute(
+        "SELECT run_id, gate, rule, path, commit_sha, message FROM findings"
+        f" WHERE waived = 0 AND gate IN ({marks}) ORDER BY run_id, gate, rule, path",
+        VIOLATION_GATES,
+    )
+    return tuple(
+        # the tdd gate names a commit by 8 characters, the roles gate by all 40
+        Violation(run_id, gate, rule, path, commit[:8].lower() if commit else None, message)
+        for run_id, gate, rule, path, commit, message in rows
+    )
 
 
 def _strings(text: str) -> tuple[str, ...]:
