@@ -1,11 +1,18 @@
-"""The terminal report: one line per gate, then the findings of gates that need them."""
+"""The terminal report: one line per gate, then the findings of gates that need them,
+then what needs attention beyond the gates (stuck and flaky tests, facts/attention.py)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pytest_tddgate.model import Finding, GateResult, Report, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pytest_tddgate.facts.attention import Attention
 
 _COLORS = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "red", Verdict.SKIP: "yellow"}
 MAX_FINDINGS_PER_GATE = 20
@@ -37,8 +44,23 @@ def render(report: Report, report_path: str | None = None) -> list[Line]:
         lines += [_finding_line(f) for f in shown[:MAX_FINDINGS_PER_GATE]]
         if len(shown) > MAX_FINDINGS_PER_GATE:
             lines.append(Line(f"  ... {len(shown) - MAX_FINDINGS_PER_GATE} more in the report"))
+    lines += _attention_lines(attention)
     lines.append(Line(""))
     lines.append(_verdict_line(report, report_path))
+    return lines
+
+
+def _attention_lines(attention: Sequence[Attention]) -> list[Line]:
+    """Nothing at all when nothing needs attention."""
+    if not attention:
+        return []
+    lines = [Line(""), Line("needs attention beyond the gates:", "yellow", bold=True)]
+    lines += [
+        Line(f"  {_plain(item.message)} [{item.kind}]\n    fix: {_plain(item.fix)}")
+        for item in attention[:MAX_FINDINGS_PER_GATE]
+    ]
+    if len(attention) > MAX_FINDINGS_PER_GATE:
+        lines.append(Line(f"  ... {len(attention) - MAX_FINDINGS_PER_GATE} more"))
     return lines
 
 
