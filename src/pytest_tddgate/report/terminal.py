@@ -29,7 +29,9 @@ class Line:
     bold: bool = False
 
 
-def render(report: Report, report_path: str | None = None) -> list[Line]:
+def render(
+    report: Report, report_path: str | None = None, attention: Sequence[Attention] = ()
+) -> list[Line]:
     """The report as lines with colours; the caller decides how to print them."""
     width = max((len(g.name) for g in report.gates), default=5)
     lines = [_gate_line(g, width) for g in report.gates]
