@@ -48,7 +48,7 @@ def test_staged_changes_take_the_environment_role(
     code, out, _ = check(capsys)
     assert code == 1
     assert (
-        "tests/test_legacy.py: changed by role `backend` (--tddgate-role / TDDGATE_ROLE) in "
+        "tests/test_legacy.py: changed by role `backend` (TDDGATE_ROLE) in "
         "staged changes: forbidden by `never: tests/**` [role-never]"
     ) in out
 
@@ -94,6 +94,4 @@ def test_an_undefined_role_option_exits_4(
     code, _, err = check(capsys, "--role", "QA")
 
     assert code == 4
-    assert err.startswith(
-        "tddgate: --tddgate-role / TDDGATE_ROLE: unknown role `QA`; did you mean `qa`?"
-    )
+    assert err.startswith("tddgate: --role: unknown role `QA`; did you mean `qa`?")

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.facts import Facts
-from pytest_tddgate.facts.roles import load_roles, parse_roles
+from pytest_tddgate.facts.roles import load_roles, parse_roles, writers
 from pytest_tddgate.settings import resolve
 from tests.rolerepo import RULES
 
@@ -35,7 +35,7 @@ def test_the_documented_example_loads() -> None:
     assert backend.forbidding_rule("tests/test_x.py") == ("role-never", "never: tests/**")
     assert backend.forbidding_rule("db/schema.sql") is None  # `*.sql` matches at any depth
     assert backend.forbidding_rule("README.md") == ("role-owns", "not in owns: src/**, *.sql")
-    assert rules.allowed_roles("migrations/0002.sql") == ("dba",)
+    assert writers(rules, "migrations/0002.sql") == ("dba",)
 
 
 def test_the_deciding_never_pattern_is_named() -> None:

@@ -53,7 +53,7 @@ def test_never_wins_and_the_finding_names_file_commit_author_role_and_rule(
         f"<{BACKEND}>: forbidden by `never: tests/**`"
     )
     assert finding.hint is not None
-    assert "leave it to `qa`" in finding.hint
+    assert finding.hint.startswith("tests/test_legacy.py belongs to `qa`: ask `qa`")
     assert result.metrics["violations"] == 1
 
 
@@ -178,7 +178,7 @@ def test_the_option_role_applies_to_commits_without_trailer_or_member(repo: GitR
 
     assert judge(repo.path, role="qa").status is Verdict.PASS
     finding = only(judge(repo.path, role="backend"))
-    assert "by role `backend` (--tddgate-role / TDDGATE_ROLE)" in finding.message
+    assert "by role `backend` (--tddgate-role (`tddgate check --role`))" in finding.message
 
 
 def test_member_emails_match_whatever_their_case(repo: GitRepo) -> None:
@@ -197,7 +197,8 @@ def test_uncommitted_changes_take_the_option_role(repo: GitRepo) -> None:
     finding = only(judge(repo.path, role="backend"))
     assert finding.commit == "WORKTREE"
     assert finding.message == (
-        "changed by role `backend` (--tddgate-role / TDDGATE_ROLE) in uncommitted changes: "
+        "changed by role `backend` (--tddgate-role (`tddgate check --role`)) in uncommitted "
+        "changes: "
         "forbidden by `never: tests/**`"
     )
 
@@ -307,7 +308,8 @@ def test_an_undefined_option_role_is_a_usage_error(repo: GitRepo) -> None:
         judge(repo.path, role="backnd")
 
     assert caught.value.render() == (
-        "--tddgate-role / TDDGATE_ROLE: unknown role `backnd`; did you mean `backend`?\n"
+        "--tddgate-role (`tddgate check --role`): unknown role `backnd`; did you mean "
+        "`backend`?\n"
         "  fix: use one of: qa, backend, dba (defined in tddgate-roles.yaml), or add "
         "`backnd` under `roles:` there"
     )

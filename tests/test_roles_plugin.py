@@ -33,8 +33,9 @@ def test_a_role_violation_fails_the_run(pytester: pytest.Pytester, project: GitR
             "roles (fail):",
             f'  tests/test_legacy.py: changed by role `backend` (members) in {sha[:8]} "Loosen the '
             f'legacy test" by Dev <{BACKEND}>: forbidden by `never: tests/**` [[]role-never[]]',
-            "    fix: leave it to `qa` (a commit with `Role: qa`), or change the rule in "
-            "tddgate-roles.yaml",
+            "    fix: tests/test_legacy.py belongs to `qa`: ask `qa` for this change, or revert "
+            f"it (`git revert {sha[:8]}`; a change undone later in the range is not judged); "
+            "or change the rule in tddgate-roles.yaml",
             "tddgate: FAILED: roles*",
         ]
     )
@@ -94,7 +95,7 @@ def test_the_environment_role_judges_uncommitted_changes(
     result.stdout.fnmatch_lines(
         [
             "  tests/test_legacy.py: changed by role `backend` "
-            "(--tddgate-role / TDDGATE_ROLE) in uncommitted changes: *"
+            "(TDDGATE_ROLE) in uncommitted changes: *"
         ]
     )
 
@@ -216,8 +217,7 @@ def test_an_undefined_environment_role_exits_4(
     assert result.ret == 4
     result.stderr.fnmatch_lines(
         [
-            "ERROR: tddgate: --tddgate-role / TDDGATE_ROLE: unknown role `backnd`; did you mean "
-            "`backend`?",
+            "ERROR: tddgate: TDDGATE_ROLE: unknown role `backnd`; did you mean `backend`?",
             "  fix: use one of: qa, backend, dba (defined in tddgate-roles.yaml), or add `backnd` "
             "under `roles:` there",
         ]

@@ -78,7 +78,7 @@ def test_a_revert_that_does_not_restore_the_content_clears_nothing(repo: GitRepo
     result = judge(repo.path)
 
     assert result.status is Verdict.FAIL
-    assert [f.commit for f in result.findings][0] == sha
+    assert result.findings[0].commit == sha
     assert result.metrics["violations"] == 2
     assert result.metrics["undone"] == 0
 

@@ -7,32 +7,41 @@ first (`order`). It is read with `yaml.safe_load`; every mistake in it is a
 rule file can never look like a broken rule.
 
 The role of a commit is decided here too (`role_of`): its `Role:` trailer, else its
-author's entry in `members`, else `--tddgate-role` / `TDDGATE_ROLE`. Uncommitted or
-staged changes take the option / environment role.
+author's entry in `members`, else `--tddgate-role` / `TDDGATE_ROLE` / `role` in
+pyproject.toml (`option_origin` says which one, for messages). Uncommitted or staged
+changes take that role. `writers` says whom a hint should send a change to.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.errors import UsageError, position
+from pytest_tddgate.errors import FactError, UsageError, position
+from pytest_tddgate.facts.history import history
 from pytest_tddgate.globs import Globs, compiled
+from pytest_tddgate.settings import load_pyproject
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
     import yaml
 
     from pytest_tddgate.facts import Facts
     from pytest_tddgate.facts.history import Commit
+    from pytest_tddgate.options import Settings
 
 TOP_KEYS = ("roles", "members", "order")
 ROLE_KEYS = ("owns", "never")
 ORDER_KEYS = ("before", "after")
 OPTION = "--tddgate-role / TDDGATE_ROLE"
+# the option has another name in `tddgate check`; a gate cannot tell which command runs it
+CLI_OPTION = "--tddgate-role (`tddgate check --role`)"
+ENV = "TDDGATE_ROLE"
 GUIDE = "docs/gates/roles.md"
 _EXAMPLE = 'roles:\n    qa: {owns: ["tests/**"]}\n    backend: {never: ["tests/**"]}'
 
@@ -74,9 +83,44 @@ class RoleRules:
     members: Mapping[str, str]  # lower-case author email -> role name
     order: tuple[OrderRule, ...] = ()
 
-    def allowed_roles(self, path: str) -> tuple[str, ...]:
-        """The roles that may change `path`, for the fix of a finding."""
-        return tuple(r.name for r in self.roles.values() if r.forbidding_rule(path) is None)
+
+def writers(rules: RoleRules, path: str, role: str | None = None) -> tuple[str, ...]:
+    """The roles a hint should send a change of `path` to; () when `role` may change
+    it itself, or when no role may.
+
+    The roles whose `owns` names the path come alone: a role without `owns` may change
+    anything outside its `never`, and a fix that sent every change to such a catch-all
+    would only teach an agent to relabel its commits. It is named when nobody owns the
+    path.
+    """
+    own = rules.roles.get(role) if role is not None else None
+    if own is not None and own.forbidding_rule(path) is None:
+        return ()
+    allowed = [r for r in rules.roles.values() if r.forbidding_rule(path) is None]
+    owners = tuple(r.name for r in allowed if r.owns is not None)
+    return owners or tuple(r.name for r in allowed)
+
+
+def test_writers(facts: Facts, test: str, commit: Commit | None) -> tuple[str, ...]:
+    """The roles to ask for `test` (a path relative to the project root) when the role
+    of `commit` (None: of the option / environment) may not write it itself; () when it
+    may, or when there are no role rules to tell. For the `tdd` gate's fix."""
+    try:
+        rules = facts.get(load_roles)
+        toplevel = facts.get(history).revisions.toplevel.resolve()
+    except (UsageError, FactError):  # the roles gate reports a broken file itself
+        return ()
+    if rules is None:
+        return ()
+    option = facts.settings.project.role
+    role = role_of(commit, rules, option).name if commit is not None else option
+    if role is None or role not in rules.roles:
+        return ()  # nobody to compare with: the usual wording is right
+    try:
+        path = facts.settings.path(test).relative_to(toplevel).as_posix()
+    except ValueError:  # pragma: no cover - the project is inside its checkout
+        return ()
+    return writers(rules, path, role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +128,65 @@ class CommitRole:
     """The role a commit was judged under, and where that came from."""
 
     name: str | None  # None: no trailer, no member entry, no option
-    source: str  # "Role: trailer", "members", OPTION, or "" when unknown
+    source: str  # "Role: trailer", "members", an `Origin.label`, or "" when unknown
     defined: bool  # False: a trailer names a role the file does not define
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the role of uncommitted changes (and of commits without a trailer or a
+    member entry) came from: an error about it must send the user to that place."""
+
+    label: str  # "TDDGATE_ROLE", "`role` in pyproject.toml", CLI_OPTION
+    file: str | None = None  # the pyproject file, when the value is written there
+    line: int | None = None
+    fix: str = ""  # what else to do than defining the role
+
+
+def option_origin(settings: Settings) -> Origin:
+    """Where `settings.project.role` came from: the command line wins over
+    `TDDGATE_ROLE`, which wins over pyproject.toml (settings.py resolves it so).
+
+    Settings keep the value, not its source; the environment and the file still
+    tell, except when two of them give the same value, where naming either is true.
+    """
+    value = settings.project.role
+    env = os.environ.get(ENV) or None
+    if env is not None:
+        return Origin(ENV) if env == value else Origin(CLI_OPTION)
+    file = settings.config_file
+    if file is not None and _pyproject_role(file) == value:
+        name = file.name if file.parent == settings.root else str(file)
+        return Origin(
+            f"`role` in {name}",
+            file=name,
+            line=_role_line(file),
+            fix=f"; or delete the `role =` line and give each person or agent its role with {ENV}",
+        )
+    return Origin(CLI_OPTION)
+
+
+def _pyproject_role(file: Path) -> object:
+    try:
+        return load_pyproject(file.parent)[0].get("role")
+    except UsageError:  # pragma: no cover - settings were read from it a moment ago
+        return None
+
+
+def _role_line(file: Path) -> int | None:
+    """The line of `role =` under `[tool.tddgate]` (tomllib keeps no positions)."""
+    try:
+        lines = file.read_text(encoding="utf-8", errors="replace").split("\n")
+    except OSError:  # pragma: no cover - read a moment ago
+        return None
+    table = ""
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"^\s*\[([^\[\]]+)\]", line)
+        if header:
+            table = header.group(1).replace(" ", "").replace('"', "")
+        elif table == "tool.tddgate" and re.match(r"^\s*\"?role\"?\s*=", line):
+            return number
+    return None
 
 
 def load_roles(facts: Facts) -> RoleRules | None:
@@ -127,18 +228,26 @@ def parse_roles(text: str, file: str) -> RoleRules:
     return _Parser(text, file).rules(data)
 
 
-def check_role_name(rules: RoleRules, name: str | None, where: str) -> None:
-    """A role given on the command line or in the environment must be defined."""
-    if name is not None and name not in rules.roles:
-        raise UsageError(
-            f"unknown role `{name}`; {did_you_mean(name, rules.roles)}",
-            key=where,
-            fix=f"use one of: {', '.join(rules.roles)} (defined in {rules.file}),"
-            f" or add `{name}` under `roles:` there",
-        )
+def check_role_name(rules: RoleRules, settings: Settings) -> None:
+    """The role from the command line, the environment or pyproject must be defined;
+    the error names the one it came from."""
+    name = settings.project.role
+    if name is None or name in rules.roles:
+        return
+    origin = option_origin(settings)
+    raise UsageError(
+        f"unknown role `{name}`; {did_you_mean(name, rules.roles)}",
+        file=origin.file,
+        line=origin.line,
+        key="[tool.tddgate] role" if origin.file else origin.label,
+        fix=f"use one of: {', '.join(rules.roles)} (defined in {rules.file}),"
+        f" or add `{name}` under `roles:` there{origin.fix}",
+    )
 
 
-def role_of(commit: Commit, rules: RoleRules, option_role: str | None) -> CommitRole:
+def role_of(
+    commit: Commit, rules: RoleRules, option_role: str | None, option_source: str = OPTION
+) -> CommitRole:
     """Trailer, else members by author email, else the option / environment role.
 
     Staged changes carry trailers only when `tddgate check --message-file` gives the
@@ -151,7 +260,7 @@ def role_of(commit: Commit, rules: RoleRules, option_role: str | None) -> Commit
     if member is not None:
         return CommitRole(member, "members", True)
     if option_role:
-        return CommitRole(option_role, OPTION, option_role in rules.roles)
+        return CommitRole(option_role, option_source, option_role in rules.roles)
     return CommitRole(None, "", False)
 
 

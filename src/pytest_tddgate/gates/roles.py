@@ -8,15 +8,20 @@ working tree (or the index with `--staged`) under the `--tddgate-role` role.
 `order` rules (`{before: qa, after: backend}`) need, for every implementation file
 an `after` commit changes, a mapped test changed by a `before` commit earlier in the
 range.
+
+Not judged: a change the range undoes again (facts/undone.py: `git revert`, a file
+restored or deleted again) and the tool's own files (the expertise file, reports, the
+ledger, `.tddgate/`), which a local run rewrites whoever runs it. The baseline is
+judged: accepting findings is a team decision, like any rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from pytest_tddgate.facts.history import Change, Commit, history
+from pytest_tddgate.facts.history import INDEX, STATE_DIR, Change, Commit, history
 from pytest_tddgate.facts.mapping import mapper
 from pytest_tddgate.facts.roles import (
     GUIDE,
@@ -28,15 +33,28 @@ from pytest_tddgate.facts.roles import (
     check_role_name,
     did_you_mean,
     load_roles,
+    option_origin,
     role_of,
+    writers,
 )
+from pytest_tddgate.facts.undone import undone_changes
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from pytest_tddgate.engine import GateContext
     from pytest_tddgate.facts.mapping import Mapper
+    from pytest_tddgate.options import Settings
 
 NAME = "roles"
+# lock files that tools rewrite on their own (`uv run` creates uv.lock): who does it
+LOCK_WRITERS = {
+    "uv.lock": "`uv run` / `uv lock`",
+    "poetry.lock": "`poetry add` / `poetry lock`",
+    "pdm.lock": "`pdm add` / `pdm lock`",
+    "Pipfile.lock": "`pipenv install` / `pipenv lock`",
+}
 
 
 class RolesGate:
@@ -47,7 +65,7 @@ class RolesGate:
         """Parse the role file before any test runs: a mistake in it exits 4 at once."""
         rules = ctx.facts.get(load_roles)
         if rules is not None:
-            check_role_name(rules, ctx.settings.project.role, OPTION)
+            check_role_name(rules, ctx.settings)
 
     def evaluate(self, ctx: GateContext) -> GateResult:
         rules = ctx.facts.get(load_roles)
@@ -55,17 +73,57 @@ class RolesGate:
             return GateResult(
                 NAME, Verdict.SKIP, f"no role file {ctx.settings.project.roles} (see {GUIDE})"
             )
-        check_role_name(rules, ctx.settings.project.role, OPTION)
-        commits = ctx.facts.get(history).commits
+        settings = ctx.settings
+        check_role_name(rules, settings)
+        hist = ctx.facts.get(history)
+        commits = hist.commits
+        toplevel = hist.revisions.toplevel
         judge = _Judge(
             rules,
             _SeenTests(ctx.facts.get(mapper)) if rules.order else None,
-            ctx.settings.project.role,
+            settings.project.role,
+            option_origin(settings).label if settings.project.role else OPTION,
             skip_unknown=ctx.section.unknown_role == "skip",
+            own=_OwnFiles.of(settings, toplevel),
+            undone=undone_changes(commits, toplevel),
         )
-        for commit in commits:
-            judge.commit(commit)
+        for index, commit in enumerate(commits):
+            judge.commit(index, commit)
         return judge.result(len(commits))
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnFiles:
+    """The files pytest-tddgate writes itself, relative to the git top folder: a run
+    rewrites them whoever runs it, so they are nobody's change."""
+
+    files: frozenset[str]
+    folders: tuple[str, ...]  # each ends in "/"
+
+    @classmethod
+    def of(cls, settings: Settings, toplevel: Path) -> _OwnFiles:
+        project = settings.project
+        files = (project.expertise, project.report, project.markdown, project.sarif)
+        folders = (STATE_DIR, project.html)
+        return cls(
+            frozenset(_under(settings, toplevel, (*files, project.ledger))),
+            tuple(f"{f}/" for f in _under(settings, toplevel, folders)),
+        )
+
+    def hold(self, change: Change) -> bool:
+        paths = [change.path] if change.old_path is None else [change.path, change.old_path]
+        return all(p in self.files or p.startswith(self.folders) for p in paths)
+
+
+def _under(settings: Settings, toplevel: Path, values: Iterable[str | None]) -> list[str]:
+    found = []
+    for value in values:
+        if value:
+            try:
+                found.append(settings.path(value).relative_to(toplevel.resolve()).as_posix())
+            except ValueError:  # outside the checkout: no change of it is in the history
+                continue
+    return found
 
 
 @dataclass(slots=True)
@@ -78,9 +136,9 @@ class _SeenTests:
     by_role: dict[str, dict[str, None]] = field(default_factory=dict)  # ordered sets
     asked: dict[tuple[str, str], int] = field(default_factory=dict)  # -1: found one
 
-    def add(self, role: str, commit: Commit) -> None:
+    def add(self, role: str, changes: Sequence[Change]) -> None:
         seen = self.by_role.setdefault(role, {})
-        for change in commit.changes:
+        for change in changes:
             if change.status != "D" and self.mapper.layout.is_test(change.path):
                 seen[change.path] = None
 
@@ -112,49 +170,53 @@ class _Judge:
     rules: RoleRules
     tests: _SeenTests | None  # None: no `order` rules, so no mapping is needed
     option_role: str | None
+    option_source: str  # where the option role came from, for the findings
     skip_unknown: bool
+    own: _OwnFiles
+    undone: frozenset[tuple[int, str]]  # (commit position, path) the range undoes
     findings: list[Finding] = field(default_factory=list)
     breaches: dict[tuple[OrderRule, str], _OrderBreach] = field(default_factory=dict)
     checked: int = 0
     violations: int = 0
     unknown: int = 0
     undefined: int = 0
+    undone_count: int = 0
 
-    def commit(self, commit: Commit) -> None:
-        role = role_of(commit, self.rules, self.option_role)
+    def commit(self, index: int, commit: Commit) -> None:
+        judged = [c for c in commit.changes if not self.own.hold(c)]
+        changes = [c for c in judged if not self._undone(index, c)]
+        self.undone_count += len(judged) - len(changes)
+        if not changes:  # nothing of the project's left to judge in it
+            return
+        role = role_of(commit, self.rules, self.option_role, self.option_source)
         if role.name is None:
-            self.unknown += len(commit.changes)
+            self.unknown += len(changes)
             if not self.skip_unknown:
-                self.findings.append(self._unknown_finding(commit))
+                self.findings.append(self._unknown_finding(commit, changes))
             return
         if not role.defined:
-            self.undefined += len(commit.changes)
-            self.findings.append(self._undefined_finding(commit, role.name))
+            self.undefined += len(changes)
+            self.findings.append(self._undefined_finding(commit, role.name, changes))
             return
-        for change in commit.changes:
+        for change in changes:
             self.checked += 1
-            self._check_paths(commit, change, self.rules.roles[role.name], role)
+            self._check_paths(index, commit, change, self.rules.roles[role.name], role)
         if self.tests is not None:
-            self._check_order(commit, role.name, self.tests)
-            self.tests.add(role.name, commit)  # after the check: a test must come earlier
+            self._check_order(commit, changes, role.name, self.tests)
+            self.tests.add(role.name, changes)  # after the check: a test must come earlier
 
-    def _check_paths(self, commit: Commit, change: Change, role: Role, how: CommitRole) -> None:
-        # a rename changes both paths: moving a test out of tests/ is a change to tests/
-        paths = [change.path]
-        if change.status == "R" and change.old_path:
-            paths.append(change.old_path)
-        for path in paths:
+    def _undone(self, index: int, change: Change) -> bool:
+        return all((index, path) in self.undone for path in _paths(change))
+
+    def _check_paths(
+        self, index: int, commit: Commit, change: Change, role: Role, how: CommitRole
+    ) -> None:
+        for path in _paths(change):
             forbidden = role.forbidding_rule(path)
-            if forbidden is None:
+            if forbidden is None or (index, path) in self.undone:
                 continue
             rule_id, rule = forbidden
             self.violations += 1
-            allowed = self.rules.allowed_roles(path)
-            fix = (
-                f"leave it to {_names(allowed)} (a commit with `Role: {allowed[0]}`)"
-                if allowed
-                else "no role may change it; add it to a role's `owns`"
-            )
             self.findings.append(
                 Finding(
                     rule_id,
@@ -162,16 +224,39 @@ class _Judge:
                     f"{_who(commit)}: forbidden by `{rule}`",
                     path=path,
                     commit=commit.sha,
-                    hint=f"{fix}, or change the rule in {self.rules.file}",
+                    hint=self._fix(commit, change, path),
                 )
             )
             return
 
-    def _check_order(self, commit: Commit, role: str, tests: _SeenTests) -> None:
+    def _fix(self, commit: Commit, change: Change, path: str) -> str:
+        """Send the change to the role that owns the path, or undo it; never suggest
+        relabelling the commit as a role that may change anything."""
+        owners = writers(self.rules, path)
+        undo = _undo(commit, change, path)
+        if owners:
+            names = _names(owners)
+            text = f"{path} belongs to {names}: ask {names} for this change, or {undo}"
+        else:
+            text = (
+                f"no role may change {path}: add it to the `owns` of the role that should "
+                f"(see {GUIDE}), or {undo}"
+            )
+        tool = LOCK_WRITERS.get(PurePosixPath(path).name)
+        if tool is not None:
+            text += (
+                f"; {PurePosixPath(path).name} is rewritten by {tool} whenever the "
+                "dependencies change: list it in the `owns` of every role that may change them"
+            )
+        return f"{text}; or change the rule in {self.rules.file}"
+
+    def _check_order(
+        self, commit: Commit, changes: Sequence[Change], role: str, tests: _SeenTests
+    ) -> None:
         for rule in self.rules.order:
             if rule.after != role:
                 continue
-            for change in commit.changes:
+            for change in changes:
                 # the cheap path test first: `substantive` may read blobs from git
                 if not tests.mapper.layout.is_implementation(change.path):
                     continue
@@ -203,7 +288,7 @@ class _Judge:
             f"`Role: {rule.before}`), then `{rule.after}` changes {breach.path}",
         )
 
-    def _unknown_finding(self, commit: Commit) -> Finding:
+    def _unknown_finding(self, commit: Commit, changes: Sequence[Change]) -> Finding:
         skip = '`gates.roles.unknown_role = "skip"` lets such changes pass unchecked'
         if commit.pseudo:
             why = f"{_who(commit)}: no role, because no {OPTION} is set"
@@ -219,18 +304,18 @@ class _Judge:
             )
         return Finding(
             "role-unknown",
-            f"{why}; {len(commit.changes)} change(s) not checked",
-            path=commit.changes[0].path if len(commit.changes) == 1 else None,
+            f"{why}; {len(changes)} change(s) not checked",
+            path=changes[0].path if len(changes) == 1 else None,
             commit=commit.sha,
             hint=fix,
         )
 
-    def _undefined_finding(self, commit: Commit, name: str) -> Finding:
+    def _undefined_finding(self, commit: Commit, name: str, changes: Sequence[Change]) -> Finding:
         return Finding(
             "role-undefined",
             f"{_who(commit)} has the trailer `Role: {name}`, but {self.rules.file} defines no "
             f"role `{name}` ({did_you_mean(name, self.rules.roles)}); "
-            f"{len(commit.changes)} change(s) not checked",
+            f"{len(changes)} change(s) not checked",
             commit=commit.sha,
             hint=f"use one of: {', '.join(self.rules.roles)} in the trailer, or define `{name}`"
             f" under `roles:` in {self.rules.file}",
@@ -248,6 +333,7 @@ class _Judge:
             "order_violations": len(self.breaches),
             "unknown_role": self.unknown,
             "undefined_role": self.undefined,
+            "undone": self.undone_count,
         }
         parts = [f"{self.checked} change(s) in {commits} commit(s) checked"]
         if violations:
@@ -259,6 +345,8 @@ class _Judge:
             )
         if self.undefined:
             parts.append(f"{self.undefined} change(s) under an undefined role")
+        if self.undone_count:
+            parts.append(f"{self.undone_count} change(s) undone later in the range")
         summary = "; ".join(parts)
         if findings:
             return GateResult(NAME, Verdict.FAIL, summary, tuple(findings), metrics)
@@ -289,3 +377,26 @@ def _verb(change: Change, path: str) -> str:
 
 def _names(roles: tuple[str, ...]) -> str:
     return " or ".join(f"`{r}`" for r in roles)
+
+
+def _paths(change: Change) -> list[str]:
+    # a rename changes both paths: moving a test out of tests/ is a change to tests/
+    if change.status == "R" and change.old_path:
+        return [change.path, change.old_path]
+    return [change.path]
+
+
+def _undo(commit: Commit, change: Change, path: str) -> str:
+    """How to take a change back so that the gate passes again (facts/undone.py)."""
+    if not commit.pseudo:
+        return (
+            f"revert it (`git revert {commit.short}`; a change undone later in the range "
+            "is not judged)"
+        )
+    if change.status == "A" and path == change.path:
+        return (
+            f"undo it (`git rm -f -- {path}`)"
+            if commit.sha == INDEX
+            else f"undo it (delete {path})"
+        )
+    return f"undo it (`git restore --source=HEAD --staged --worktree -- {path}`)"

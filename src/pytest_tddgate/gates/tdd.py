@@ -32,6 +32,7 @@ from pytest_tddgate.facts.history import (
     start_history,
 )
 from pytest_tddgate.facts.mapping import Link, Mapper, mapper
+from pytest_tddgate.facts.roles import test_writers
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 if TYPE_CHECKING:
@@ -426,6 +427,10 @@ class Judge:
 
     def _hint(self, path: str, what: str, *, order: Touch | None = None) -> str:
         suggestion = _suggest_test(path, self.ctx.settings.test_roots, self.tdd.naming)
+        owners = test_writers(self.ctx.facts, suggestion, order.commit if order else None)
+        if owners:  # the roles file forbids this role the test: it asks the owner for it
+            ask = f"ask {' or '.join(f'`{o}`' for o in owners)} for a test"
+            what = ask + what.split(" a test", 1)[1].replace(" for {path}", " of {path}", 1)
         text = what.format(path=path, test=suggestion)
         when = (
             "before the implementation"
