@@ -129,6 +129,9 @@ class CoverageRun:
         self.stop()
         sent: dict[str, Any] = {"contexts": to_json(self.recorder.store) if self.recorder else {}}
         if self.measurement is not None:
+            from pytest_tddgate.facts.covreport import touch_imported
+
+            touch_imported(self.measurement)
             sent.update(self.measurement.payload())
         return sent
 
@@ -234,8 +237,10 @@ def pytest_cov_measures(config: Any) -> bool:
 def early_settings(config: Any) -> Settings | None:
     """The settings as far as they are known before conftests load; None when they are
     broken (the session reports that at configure time, with exit 4)."""
+    from pytest_tddgate.projectroot import project_testpaths, pytest_project_root
+
     options = config.known_args_namespace
-    root = config.inipath.parent if config.inipath else config.rootpath
+    root = pytest_project_root(config).path
     chosen = {
         "base": getattr(options, "tddgate_base", None),
         "only": getattr(options, "tddgate_only", None),
@@ -250,7 +255,7 @@ def early_settings(config: Any) -> Settings | None:
         return resolve(
             root,
             overrides=Overrides(values=chosen),
-            testpaths=config.getini("testpaths"),
+            testpaths=project_testpaths(config, root),
             plugin_gates=[str(n) for n in named if n not in BUILTIN_GATES],
         )
     except UsageError:

@@ -181,6 +181,46 @@ class RequirementStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    """Which project the run judged: the root, what made it the root, and the
+    configuration files read there (None: the defaults)."""
+
+    root: str  # absolute path
+    found_by: str | None = None  # e.g. "nearest pyproject.toml"
+    settings_file: str | None = None  # holds [tool.tddgate]; relative to the root
+    coverage_config: str | None = None  # the file coverage.py read its settings from
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        parts = [self.found_by] if self.found_by else []
+        parts.append(f"settings: {self.settings_file or 'defaults'}")
+        if self.coverage_config is not None:
+            parts.append(f"coverage config: {self.coverage_config}")
+        return f"project: {self.root} ({'; '.join(parts)})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "found_by": self.found_by,
+            "settings_file": self.settings_file,
+            "coverage_config": self.coverage_config,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ProjectInfo | None:
+        if data is None:
+            return None
+        if not isinstance(data, Mapping):
+            raise TypeError(f"project is {data!r}, not an object")
+        return cls(
+            root=str(data["root"]),
+            found_by=_text(data.get("found_by"), "project.found_by"),
+            settings_file=_text(data.get("settings_file"), "project.settings_file"),
+            coverage_config=_text(data.get("coverage_config"), "project.coverage_config"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The whole verdict of one run; `passed` is derived from the gates."""
 
@@ -192,6 +232,7 @@ class Report:
     base_note: str | None = None  # how the base was chosen, e.g. "merge-base with main"
     generated_at: str | None = None
     tool_version: str | None = None
+    project: ProjectInfo | None = None  # None: an older report, or none was judged
 
     @property
     def passed(self) -> bool:
@@ -210,6 +251,7 @@ class Report:
             "base_note": self.base_note,
             "generated_at": self.generated_at,
             "tool_version": self.tool_version,
+            "project": self.project.to_json() if self.project is not None else None,
             "gates": [g.to_json() for g in self.gates],
             "requirements": [r.to_json() for r in self.requirements],
         }
@@ -227,6 +269,7 @@ class Report:
             base_note=_text(data.get("base_note"), "base_note"),
             generated_at=_text(data.get("generated_at"), "generated_at"),
             tool_version=_text(data.get("tool_version"), "tool_version"),
+            project=ProjectInfo.from_json(data.get("project")),
         )
 
 

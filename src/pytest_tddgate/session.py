@@ -21,6 +21,7 @@ from pytest_tddgate.facts import Facts
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import Report
+from pytest_tddgate.projectroot import NodeIds, ProjectRoot, project_testpaths, pytest_project_root
 from pytest_tddgate.report import github_annotations, terminal, write_all, write_json
 from pytest_tddgate.report.build import build_report
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
@@ -54,6 +55,8 @@ class CoverageHooks:
 
     def __init__(self, run: Any) -> None:
         self.run = run  # covrun.CoverageRun
+        # per-test lines are keyed by node ids relative to the project root
+        self.ids = NodeIds.between(run.config.rootpath, run.settings.root)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
@@ -61,7 +64,7 @@ class CoverageHooks:
         try:
             return (yield)
         finally:
-            self.run.end_test(item.nodeid)
+            self.run.end_test(self.ids.project(item.nodeid))
 
     # trylast: the innermost wrapper, so the recorded lines are back in the tracer
     # before pytest-cov's own wrapper stops and saves its measurement
@@ -119,16 +122,27 @@ def stop_coverage(config: pytest.Config) -> None:
 class GateSession(WorkerRecorder):
     """Collects facts during the run; evaluates and reports the gates at its end."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, gates: list[engine.Gate]) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        gates: list[engine.Gate],
+        found: ProjectRoot | None = None,
+    ) -> None:
         super().__init__(config)
         self.settings = settings
         self.gates = gates
         self.facts = Facts(settings)
+        if found is not None:  # the report says how the root was found
+            self.facts.provided["project_root"] = found
+        # pytest's node ids are relative to its rootdir, the gates' to the project root
+        self.ids = NodeIds.between(config.rootpath, settings.root)
         self.report: Report | None = None
         self.report_path: Path | None = None
         self.problems: list[str] = []  # status lines about the gate itself
         self._phases: dict[str, dict[str, Any]] = {}
         self._collect_errors: list[CollectError] = []
+        self._collect_skips: set[str] = set()  # `pytest.skip(allow_module_level=True)`
 
     @classmethod
     def create(cls, config: pytest.Config, overrides: dict[str, Any]) -> GateSession:
@@ -143,20 +157,20 @@ class GateSession(WorkerRecorder):
                     f"tddgate: a plugin gate is named `{name}`, which is "
                     "already taken; give the gate a unique `name`"
                 )
-        root = config.inipath.parent if config.inipath else config.rootpath
+        found = pytest_project_root(config)
         try:
             settings = resolve(
-                root,
+                found.path,
                 overrides=Overrides(
                     values=overrides,
                     learn=False if config.getoption("tddgate_no_learn") else None,
                 ),
-                testpaths=config.getini("testpaths"),
+                testpaths=project_testpaths(config, found.path),
                 plugin_gates=names,
             )
         except UsageError as exc:
             raise pytest.UsageError(f"tddgate: {exc.render()}") from None
-        gate_session = cls(config, settings, [*builtin_gates(), *extra])
+        gate_session = cls(config, settings, [*builtin_gates(), *extra], found)
         try:
             engine.validate(gate_session.gates, settings, gate_session.facts)
         except UsageError as exc:
@@ -175,10 +189,13 @@ class GateSession(WorkerRecorder):
         engine.prepare(self.gates, self.settings, self.facts)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        nodeid = self.ids.project(report.nodeid)
         if report.failed:
             message = _first_line(str(report.longrepr)) or "collection failed"
-            path = report.nodeid.split("::")[0] or None
-            self._collect_errors.append(CollectError(report.nodeid, message, path))
+            path = nodeid.split("::")[0] or None
+            self._collect_errors.append(CollectError(nodeid, message, path))
+        elif report.skipped:  # pytest counts a module skipped at collection as skipped
+            self._collect_skips.add(nodeid)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._phases.setdefault(report.nodeid, {})[report.when] = report
@@ -190,10 +207,11 @@ class GateSession(WorkerRecorder):
         if exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             return
         self.facts.test_run = TestRun.build(
-            tuple(_fold(phases, self.config.rootpath) for phases in self._phases.values()),
+            tuple(_fold(phases, self.settings.root, self.ids) for phases in self._phases.values()),
             tuple(self._collect_errors),
             int(exitstatus),
             interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and not self._collect_errors,
+            collect_skips=tuple(sorted(self._collect_skips)),
         )
         coverage = self.config.stash.get(COVERAGE_KEY, None)
         if coverage is not None:  # the coverage, tdd and traceability gates read it
@@ -235,7 +253,7 @@ class GateSession(WorkerRecorder):
         # the ledger first, so the HTML report's trend includes this run
         self._record_and_learn(report)
         # Markdown, SARIF, HTML and the job summary: each written or reported alone
-        shown = _display_path(self.report_path, self.settings.root)
+        shown = self._in_project(self.report_path)
         problems = write_all(report, self.settings, os.environ, shown)
         self.problems += problems
         return written and not problems
@@ -264,7 +282,7 @@ class GateSession(WorkerRecorder):
             return
         terminalreporter.section("tddgate", sep="=", bold=True)
         if self.report is not None:
-            shown = _display_path(self.report_path, self.settings.root)
+            shown = self._shown(self.report_path)
             for line in terminal.render(self.report, shown):
                 markup = {line.color: True} if line.color else {}
                 if line.bold:
@@ -273,23 +291,37 @@ class GateSession(WorkerRecorder):
         for problem in self.problems:
             terminalreporter.write_line(problem, red=True)
         if self.report is not None:
-            shown = _display_path(self.report_path, self.settings.root)
+            shown = self._in_project(self.report_path)
             # workflow commands: plain lines on stdout, read by GitHub Actions
             workflow = github_annotations(self.report, self.settings, os.environ, shown)
             for command in workflow.splitlines():
                 terminalreporter.write_line(command)
 
+    def _shown(self, path: Path | None) -> str | None:
+        """A written file's path as the user can open it from where pytest ran."""
+        if path is None:
+            return None
+        return _display_path(path, Path(self.config.invocation_params.dir))
 
-def _display_path(path: Path | None, root: Path) -> str | None:
-    if path is None:
-        return None
+    def _in_project(self, path: Path | None) -> str | None:
+        """A written file's path as it is in the repository (Markdown, annotations)."""
+        if path is None:
+            return None
+        return _display_path(path, self.settings.root)
+
+
+def _display_path(path: Path, here: Path) -> str:
+    """Relative to `here` when inside or beside it (`../.tddgate/report.json` from a
+    subfolder), else absolute."""
     try:
-        return str(path.relative_to(root))
-    except ValueError:
+        shown = os.path.relpath(path, here)
+    except ValueError:  # Windows: another drive
         return str(path)
+    # more than two folders up, the absolute path reads better
+    return str(path) if Path(shown).parts[:3] == (os.pardir,) * 3 else shown
 
 
-def _fold(phases: dict[str, Any], root: Path) -> TestOutcome:
+def _fold(phases: dict[str, Any], root: Path, ids: NodeIds) -> TestOutcome:
     """setup / call / teardown reports -> one outcome, as pytest's own summary counts."""
     setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
     some = setup or call or teardown
@@ -313,12 +345,12 @@ def _fold(phases: dict[str, Any], root: Path) -> TestOutcome:
     duration = sum(r.duration for r in (setup, call, teardown) if r is not None)
     requirements = tuple(getattr(call or setup, _REQ_ATTR, ()) or ())
     return TestOutcome(
-        nodeid=some.nodeid,
+        nodeid=ids.project(some.nodeid),
         outcome=outcome,
         duration_s=round(duration, 6),
         signature=signature,
         message=message,
-        path=path.replace("\\", "/") if path else None,
+        path=ids.project(path.replace("\\", "/")) if path else None,
         line=line + 1 if isinstance(line, int) else None,
         requirements=requirements,
     )

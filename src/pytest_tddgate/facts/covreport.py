@@ -46,6 +46,7 @@ class CoverageSummary:
     partial_branches: int = 0
     contexts: bool = False  # per-test contexts were recorded
     data_file: str | None = None
+    config_file: str | None = None  # where coverage.py read its settings; None: defaults
     notes: tuple[str, ...] = ()
     error: str | None = None  # the measurement could not be used; the gate says error
     fix: str | None = None
@@ -232,6 +233,7 @@ def measure(
     data_file = None
     if measurement is not None:
         measurement.stop()
+        touch_imported(measurement)
         measurement.absorb([w for w in workers if w.get("data")])
         measurement.finish()
         cov, scope, core = measurement.cov, measurement.plan.scope, measurement.core
@@ -261,9 +263,33 @@ def measure(
         branches=total.n_branches,
         partial_branches=total.n_partial_branches,
         data_file=data_file,
+        config_file=_config_file(cov, root),
         traced=traced,
     )
     return summary, files
+
+
+def touch_imported(measurement: Measurement) -> None:
+    """Probed files imported without running a line (an empty `__init__.py`) into the
+    data with no lines, as coverage.py's tracer records them: `coverage report` lists
+    them. Called once the measurement stopped, before its data is saved or sent."""
+    probes = measurement.probes
+    if probes is None or measurement.plan.scope != "all":
+        return
+    data = measurement.cov.get_data()
+    measured = set(data.measured_files())
+    quiet_files = sorted(path for path in probes.compiled if path not in measured)
+    # coverage.py touches files only in data that knows lines from arcs
+    if quiet_files and (data.has_arcs() or measured):
+        data.touch_files(quiet_files)
+
+
+def _config_file(cov: Any, root: Path) -> str | None:
+    """The file coverage.py took its settings from, relative to the project root."""
+    used = getattr(cov.config, "config_file", None)
+    if not used:
+        return None
+    return relative(str(used), root) or str(used)
 
 
 def _test_file(path: str, settings: Settings) -> bool:

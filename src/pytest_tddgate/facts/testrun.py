@@ -40,6 +40,9 @@ class TestRun:
     exitstatus: int = 0
     interrupted: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    # modules skipped while collected (`pytest.skip(..., allow_module_level=True)`):
+    # no test of theirs is collected, and pytest counts each as one skipped
+    collect_skips: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -48,9 +51,12 @@ class TestRun:
         collect_errors: tuple[CollectError, ...],
         exitstatus: int,
         interrupted: bool,
+        collect_skips: tuple[str, ...] = (),
     ) -> TestRun:
         counts = Counter(o.outcome for o in outcomes)
-        return cls(outcomes, collect_errors, exitstatus, interrupted, dict(counts))
+        if collect_skips:
+            counts["skipped"] += len(collect_skips)
+        return cls(outcomes, collect_errors, exitstatus, interrupted, dict(counts), collect_skips)
 
     def by_nodeid(self) -> dict[str, TestOutcome]:
         return {o.nodeid: o for o in self.outcomes}

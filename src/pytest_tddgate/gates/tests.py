@@ -18,11 +18,12 @@ class TestsGate:
             return GateResult(NAME, Verdict.SKIP, "no test run")
         counts = run.counts
         metrics = {
-            "passed": counts.get("passed", 0) + counts.get("xpassed", 0),
+            "passed": counts.get("passed", 0),  # as pytest counts: xpassed apart
             "failed": counts.get("failed", 0),
             "errors": counts.get("error", 0) + len(run.collect_errors),
             "skipped": counts.get("skipped", 0),
             "xfailed": counts.get("xfailed", 0),
+            "xpassed": counts.get("xpassed", 0),
             "collected": len(run.outcomes),
         }
         findings = [
@@ -49,11 +50,11 @@ class TestsGate:
         if findings:
             return GateResult(NAME, Verdict.FAIL, summary, tuple(findings), metrics)
         if not run.outcomes:
-            return GateResult(NAME, Verdict.SKIP, "no tests ran", metrics=metrics)
+            return GateResult(NAME, Verdict.SKIP, summary, metrics=metrics)  # or "1 skipped"
         return GateResult(NAME, Verdict.PASS, summary, metrics=metrics)
 
 
 def _summary(metrics: dict[str, int]) -> str:
-    order = ("passed", "failed", "errors", "skipped", "xfailed")
+    order = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
     parts = [f"{metrics[k]} {k}" for k in order if metrics[k]]
     return ", ".join(parts) or "no tests ran"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pytest_tddgate import __version__
 from pytest_tddgate.errors import FactError, TddGateError
-from pytest_tddgate.model import Report, RequirementStatus
+from pytest_tddgate.model import ProjectInfo, Report, RequirementStatus
 
 if TYPE_CHECKING:
     from pytest_tddgate.facts import Facts
@@ -45,4 +45,23 @@ def build_report(settings: Settings, facts: Facts, results: tuple[GateResult, ..
         base_note=note,
         generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         tool_version=__version__,
+        project=project_info(settings, facts),
+    )
+
+
+def project_info(settings: Settings, facts: Facts) -> ProjectInfo:
+    """The root judged, how it was found (the session puts its `ProjectRoot` in
+    `facts.provided["project_root"]`) and the configuration files read there."""
+    from pytest_tddgate.projectroot import has_settings
+
+    found = facts.provided.get("project_root")
+    summary = facts.provided.get("coverage_summary")
+    settings_file = settings.config_file
+    return ProjectInfo(
+        root=settings.root.as_posix(),
+        found_by=found.describe() if found is not None else None,
+        settings_file=settings_file.name
+        if settings_file is not None and has_settings(settings_file)
+        else None,
+        coverage_config=getattr(summary, "config_file", None),
     )

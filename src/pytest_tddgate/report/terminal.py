@@ -37,6 +37,8 @@ def render(
     lines = [_gate_line(g, width) for g in report.gates]
     if report.base_note:
         lines.append(Line(f"base: {_plain(report.base_note)}"))
+    if report.project is not None:
+        lines.append(Line(_plain(report.project.describe())))
     for gate in report.gates:
         shown = [f for f in gate.findings if gate.status is not Verdict.PASS or f.waived]
         if not shown:
