@@ -100,14 +100,14 @@ def test_the_hook_and_ci_agree_on_a_change_that_only_reorders_lines(
     project.commit("code from before", trailers={"Tdd": "refactor"})
     project.git("branch", "-f", "main")  # history now: only what follows is judged
     first, _, second = two.partition("\n\n\n")
-    project.write("src/pkg/shapes.py", second + "\n\n\n" + first)
+    project.write("src/pkg/shapes.py", second + "\n\n" + first + "\n")  # formatted: ruff runs too
     project.git("add", "-A")
 
     assert check(capsys, "--staged")[0] == 0
     project.commit("perimeter first")
     assert check(capsys)[0] == 0
 
-    project.write("src/pkg/shapes.py", second + "\n\n\n" + first.replace("*", "+"))
+    project.write("src/pkg/shapes.py", second + "\n\n" + first.replace("*", "+") + "\n")
     project.git("add", "-A")
     code, out, _ = check(capsys, "--staged")
     assert code == 1
@@ -127,7 +127,7 @@ def test_base_only_skip_and_the_report_file(
     code, out, _ = check(capsys, "--only", "tdd", "--role", "qa", "--report", str(report))
 
     assert code == 1
-    assert gate_line(out, "tests") == "tests skip not selected (--tddgate-only)"
+    assert gate_line(out, "tests") == "tests skip not selected (--only)"
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["schema"] == "tddgate-report/1"
     assert data["passed"] is False

@@ -147,7 +147,8 @@ def test_a_ruff_usage_error_is_an_error_with_its_stderr(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         [
             "ruff*error*`ruff check` failed (exit 2)*NOPE999*",
-            "*fix: run `*ruff check --no-fix --output-format=json --select NOPE999` by hand*",
+            "*fix: run `*ruff check --no-fix --output-format=json --extend-exclude=*.md "
+            "--select NOPE999` by hand*",
         ]
     )
     assert gate(root, "ruff")["status"] == "error"

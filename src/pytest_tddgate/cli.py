@@ -14,8 +14,9 @@ from pytest_tddgate.errors import UsageError
 
 # subcommand -> one-line help; the module pytest_tddgate.commands.<name> implements it
 COMMANDS: dict[str, str] = {
-    "check": "run the gates that need no test run (tdd, roles, traceability, ruff, mypy); "
-    "the pre-commit hook",
+    "check": "run the gates that need no test run: those the `check_gates` setting names "
+    "(default tdd, traceability, roles, ruff; mypy only when named there or with --only); "
+    "with --staged, on what `git commit` would record (the pre-commit hook)",
     "matrix": "show the traceability matrix with each requirement's last status; --update "
     "adds discovered tests and code",
     "learn": "regenerate the expertise learnings (docs/expertise.md) from the run ledger",

@@ -323,6 +323,12 @@ class ProjectOptions:
         nullable=True,
     )
     only: tuple[str, ...] = opt((), "Run only these gates.", kind="strs", cli="--tddgate-only")
+    check_gates: tuple[str, ...] = opt(
+        ("tdd", "traceability", "roles", "ruff"),
+        "Gates `tddgate check` runs when `--only` is not given (`tests` and `coverage` "
+        "need a test run; `mypy` is left out because its cold start takes seconds).",
+        kind="strs",
+    )
     skip: tuple[str, ...] = opt((), "Do not run these gates.", kind="strs", cli="--tddgate-skip")
 
 

@@ -233,3 +233,71 @@ def _ini_targets(path: Path) -> bool:
     if not parser.has_section("mypy"):
         return False
     return any(parser.get("mypy", key, fallback="").strip() for key in _TARGET_KEYS)
+
+
+# ruff looks for these in a folder, in this order; pyproject.toml only with [tool.ruff]
+_RUFF_FILES = (".ruff.toml", "ruff.toml", "pyproject.toml")
+
+
+def ruff_config(root: Path) -> tuple[str, dict[str, Any]] | None:
+    """(file name, settings) of the ruff configuration in `root`, or None when the
+    project has none (ruff then runs with its default rules). Unreadable counts as
+    none here: ruff itself reports a broken file, which is the better message."""
+    for name in _RUFF_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            continue
+        if name != "pyproject.toml":
+            return name, data
+        tool = data.get("tool")
+        table = tool.get("ruff") if isinstance(tool, dict) else None
+        if isinstance(table, dict):
+            return name, table
+    return None
+
+
+def names_markdown(root: Path) -> bool:
+    """Whether the project's ruff configuration asks for Markdown files by name in
+    `include` or `extend-include` (then the gate judges them too)."""
+    found = ruff_config(root)
+    if found is None:
+        return False
+    patterns = [*_strings(found[1].get("include")), *_strings(found[1].get("extend-include"))]
+    return any(".md" in pattern for pattern in patterns)
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def ruff_config_name(root: Path) -> str | None:
+    """Where the project configures ruff, in words, or None (ruff's default rules)."""
+    found = ruff_config(root)
+    if found is None:
+        return None
+    return "[tool.ruff] in pyproject.toml" if found[0] == "pyproject.toml" else found[0]
+
+
+def mypy_config_name(root: Path) -> str | None:
+    """Where the project configures mypy, in words (the file mypy reads first), or None."""
+    for name in ("mypy.ini", ".mypy.ini"):
+        if (root / name).is_file():
+            return name
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            tool = {}
+        if isinstance(tool, dict) and isinstance(tool.get("mypy"), dict):
+            return "[tool.mypy] in pyproject.toml"
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(root / "setup.cfg", encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    return "[mypy] in setup.cfg" if parser.has_section("mypy") else None

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import FactError, ToolError
+from pytest_tddgate.facts.snapshot import staged_snapshot
 from pytest_tddgate.facts.toolparse import (
     ToolFinding,
     UnparsableOutputError,
     mypy_config_has_targets,
+    names_markdown,
     parse_mypy,
     parse_ruff_check,
     parse_ruff_format,
@@ -47,6 +49,7 @@ __all__ = [
     "findings_of",
     "start",
     "start_gate",
+    "tool_root",
     "unmeasured",
 ]
 
@@ -127,12 +130,20 @@ def _missing(tool: str, why: str) -> FactError:
 def _ruff_check_command(settings: Settings, modern: bool) -> tuple[str, ...]:
     # --no-fix: a project's `fix = true` must not let a check rewrite files
     form = ("--output-format=json",) if modern else ()
-    return (*_ruff(), "check", "--no-fix", *form, *settings.ruff.args)
+    return (*_ruff(), "check", "--no-fix", *form, *_python_only(settings), *settings.ruff.args)
 
 
 def _ruff_format_command(settings: Settings, modern: bool) -> tuple[str, ...]:
     form = ("--output-format=json",) if modern else ()
-    return (*_ruff(), "format", "--check", *form)
+    return (*_ruff(), "format", "--check", *form, *_python_only(settings))
+
+
+def _python_only(settings: Settings) -> tuple[str, ...]:
+    """Recent ruff also formats the Python blocks of Markdown files by default
+    (`*.md` in its default `include`): a README would fail a gate about the
+    project's Python. Unless the project's ruff configuration names Markdown itself,
+    the gate judges the Python files only."""
+    return () if names_markdown(settings.root) else ("--extend-exclude=*.md",)
 
 
 def _mypy_command(settings: Settings, modern: bool) -> tuple[str, ...]:
@@ -183,14 +194,43 @@ def tool_env() -> dict[str, str]:
     }
 
 
+def tool_root(facts: Facts) -> Path:
+    """Where the tools run and whose files they judge: the project root, or with
+    `--staged` its counterpart in a copy of the index (see facts/snapshot.py)."""
+    if not facts.staged:
+        return facts.settings.root
+    return facts.get(staged_snapshot).root
+
+
+def _command(facts: Facts, spec: ToolSpec, modern: bool) -> tuple[str, ...]:
+    command = spec.build(facts.settings, modern)
+    if not facts.staged:
+        return command
+    if spec.gate == "ruff":
+        # the copy's files are new on every run: ruff's cache would only grow
+        return (*command, "--no-cache")
+    if spec.gate == "mypy" and not _names_cache_dir(command):
+        # the project's own cache: mypy checks each module's content hash when its
+        # path or time changed, so the copy reuses what earlier runs learned, and a
+        # cold start (seconds) happens once, not on every commit
+        return (*command, f"--cache-dir={facts.settings.root / '.mypy_cache'}")
+    return command
+
+
+def _names_cache_dir(command: tuple[str, ...]) -> bool:
+    return bool(os.environ.get("MYPY_CACHE_DIR")) or any(
+        arg.startswith("--cache-dir") for arg in command
+    )
+
+
 def start(facts: Facts, spec: ToolSpec) -> None:
     """Launch the tool in the background unless it already runs; FactError if missing."""
     if spec.key in facts.background:
         return
     settings = facts.settings
     facts.background[spec.key] = Background(
-        spec.build(settings, True),
-        cwd=settings.root,
+        _command(facts, spec, True),
+        cwd=tool_root(facts),
         timeout=settings.gate(spec.gate).timeout,
         ok_codes=(0, 1, 2),  # 2 is judged by `collect`: blocking findings or a crash
         env=tool_env(),
@@ -223,8 +263,8 @@ def collect(facts: Facts, spec: ToolSpec) -> ToolRun:
         done = facts.background[spec.key].result()
         if done.returncode == 2 and _rejects_modern_form(spec, done.stderr):
             done = run(
-                spec.build(facts.settings, False),
-                cwd=facts.settings.root,
+                _command(facts, spec, False),
+                cwd=tool_root(facts),
                 ok_codes=(0, 1, 2),
                 timeout=facts.settings.gate(spec.gate).timeout,
                 env=tool_env(),
@@ -242,7 +282,7 @@ def collect(facts: Facts, spec: ToolSpec) -> ToolRun:
         if exc.returncode == 127:
             raise _missing(spec.gate, f"{exc.command[0]} could not be started") from None
         raise _failed(spec, exc.command, f"failed (exit {exc.returncode})", exc.stderr) from None
-    findings = _findings(spec, done, facts.settings.root)
+    findings = _findings(spec, done, tool_root(facts))
     return ToolRun(spec.key, done.command, done.returncode, findings, round(done.duration_s, 4))
 
 

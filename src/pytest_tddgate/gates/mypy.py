@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.facts.toolparse import mypy_config_name
 from pytest_tddgate.gates.toolgate import ToolGate, plural
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from pytest_tddgate.facts.toolparse import ToolFinding
     from pytest_tddgate.settings import MypySettings
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 
 class MypyGate(ToolGate):
     name = "mypy"
+
+    def configured_in(self, root: Path) -> str | None:
+        return mypy_config_name(root)
 
     def metrics(
         self, section: MypySettings, findings: Sequence[ToolFinding]

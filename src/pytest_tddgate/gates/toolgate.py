@@ -2,7 +2,8 @@
 
 Both gates start their tools in `prepare` (session start) so they run while the
 tests run, and collect them in `evaluate`. In `tddgate check` nothing ran `prepare`,
-so `evaluate` starts them itself and waits.
+so `evaluate` starts them itself and waits; there the `check_gates` setting decides
+whether they run at all (see commands/check.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from pytest_tddgate.facts import baseline as baseline_facts
 from pytest_tddgate.facts import tools
 from pytest_tddgate.model import Finding, GateResult, Metrics, Verdict
 
+# with this many findings and no baseline yet, the summary says how to adopt the gate
+MANY = 10
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from pytest_tddgate.engine import GateContext
     from pytest_tddgate.facts.toolparse import ToolFinding
@@ -25,10 +30,7 @@ class ToolGate(ABC):
     """A gate whose findings come from external tools and may be baselined."""
 
     name = ""
-    static = True  # needs no test run ...
-    # ... but is too slow for the pre-commit budget: `tddgate check` runs it only when
-    # selected with --only (mypy's cold start alone is over a second)
-    check_default = False
+    static = True  # needs no test run: `tddgate check` runs it when `check_gates` names it
 
     def validate(self, ctx: GateContext) -> None:
         # a broken baseline is a usage error before any test runs, not after
@@ -42,6 +44,10 @@ class ToolGate(ABC):
         """The findings in words, e.g. "2 violations, 1 unformatted file"."""
 
     @abstractmethod
+    def configured_in(self, root: Path) -> str | None:
+        """The file that configures the tool for this project, or None (its defaults)."""
+
+    @abstractmethod
     def metrics(self, section: Any, findings: Sequence[ToolFinding]) -> dict[str, int | None]:
         """The gate's metrics of all its findings, baselined or not."""
 
@@ -49,7 +55,7 @@ class ToolGate(ABC):
         baseline = ctx.facts.get(baseline_facts.baseline)
         found = tools.findings_of(ctx.facts, self.name)
         scope = baseline_facts.Scope(frozenset({self.name}), tools.unmeasured(ctx.settings))
-        judged = baseline_facts.judge(baseline, scope, found, ctx.settings.root)
+        judged = baseline_facts.judge(baseline, scope, found, tools.tool_root(ctx.facts))
         metrics: Metrics = {
             **self.metrics(ctx.section, found),
             "baselined": len(judged.baselined),
@@ -57,6 +63,8 @@ class ToolGate(ABC):
             "baseline_fixed": judged.fixed,
         }
         summary = self._summary(ctx.section, found, judged)
+        if len(judged.new) >= MANY and not baseline.exists:
+            summary += self._adopt(ctx.settings.root)
         details = {
             "baseline": ctx.settings.project.baseline,
             "baselined": [_finding(f).to_json() for f in judged.baselined],
@@ -88,6 +96,21 @@ class ToolGate(ABC):
                 "to tighten the baseline"
             )
         return text
+
+    def _adopt(self, root: Path) -> str:
+        """How to adopt the gate on code that has many findings already: a baseline,
+        and the tool's own configuration (named when there is none)."""
+        config = self.configured_in(root)
+        where = (
+            f"its configuration is {config}"
+            if config
+            else f"no configuration found, so {self.name}'s defaults apply"
+        )
+        return (
+            f"; to adopt the gate on existing code, `tddgate baseline` records these "
+            f"so that only new ones fail (docs/baseline.md); {where} "
+            f"(docs/gates/{self.name}.md)"
+        )
 
 
 def _finding(found: ToolFinding) -> Finding:
