@@ -224,6 +224,8 @@ def test_the_tools_own_files_are_nobodys_change(repo: GitRepo) -> None:
     result = judge(repo.path, role="backend")
 
     assert result.status is Verdict.PASS, [f.message for f in result.findings]
+    assert result.metrics["commits"] == 1  # the rewritten expertise file is no change
+    assert result.metrics["changes_checked"] == 0
 
 
 def test_the_baseline_is_a_team_decision_and_is_judged(repo: GitRepo) -> None:

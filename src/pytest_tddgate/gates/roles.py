@@ -89,7 +89,7 @@ class RolesGate:
         )
         for index, commit in enumerate(commits):
             judge.commit(index, commit)
-        return judge.result(len(commits))
+        return judge.result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +181,12 @@ class _Judge:
     unknown: int = 0
     undefined: int = 0
     undone_count: int = 0
+    commits: int = 0  # the uncommitted changes count when the project's files changed
 
     def commit(self, index: int, commit: Commit) -> None:
         judged = [c for c in commit.changes if not self.own.hold(c)]
+        if judged or not commit.pseudo:  # a run's own rewrite of its report is no change
+            self.commits += 1
         changes = [c for c in judged if not self._undone(index, c)]
         self.undone_count += len(judged) - len(changes)
         if not changes:  # nothing of the project's left to judge in it
@@ -321,7 +324,8 @@ class _Judge:
             f" under `roles:` in {self.rules.file}",
         )
 
-    def result(self, commits: int) -> GateResult:
+    def result(self) -> GateResult:
+        commits = self.commits
         findings = list(self.findings)
         if self.tests is not None:  # breaches exist only when there are order rules
             findings += [self._order_finding(b, self.tests) for b in self.breaches.values()]
