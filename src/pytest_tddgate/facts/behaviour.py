@@ -95,43 +95,121 @@ def _read(path: Path) -> bytes:
         return b""
 
 
-def fingerprint(data: bytes, excluded: Sequence[str]) -> tuple[bytes, bytes] | None:
-    """The behaviour of one version of a Python file, with the excluded code left out
-    and with it kept (the same digest twice when nothing is excluded); None: it does
-    not parse. Two versions with either digest in common behave alike: a change that
-    only touches excluded code, or only a comment that excludes it (`# pragma: no
-    cover` added or dropped), needs no test."""
+Key = tuple[str, int, int]  # a top-level statement's exact text and columns
+
+
+class Version:
+    """One parsed version: its top-level statements, each known by its exact text."""
+
+    __slots__ = ("hit_lines", "hits", "keys", "statements")
+
+    def __init__(self, tree: ast.Module, lines: list[str], hits: frozenset[int]) -> None:
+        self.statements = tree.body
+        self.hits = hits
+        self.hit_lines = tuple(sorted(lines[n - 1].strip() for n in hits))
+        self.keys: list[Key] = []
+        for statement in tree.body:
+            first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
+            segment = "".join(lines[first - 1 : statement.end_lineno])
+            self.keys.append((segment, statement.col_offset, statement.end_col_offset or 0))
+
+
+class Fingerprints:
+    """Compares versions under one set of exclusions. A top-level statement the
+    other version has with the same text is the same; only the others are
+    normalized and dumped, each once for its exact text: a change costs the
+    statements it touched, not the whole file."""
+
+    def __init__(self, excluded: Sequence[str]) -> None:
+        self._pattern = re.compile("|".join(f"(?:{r})" for r in excluded)) if excluded else None
+        # (statement, exclusions applied) -> (an import?, digest; None: dropped)
+        self._digests: dict[tuple[Key, bool], tuple[bool, bytes | None]] = {}
+
+    def of(self, data: bytes) -> Version | None:
+        """One version, parsed (None: it does not parse)."""
+        try:
+            text = data.decode("utf-8-sig")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # invalid escapes and the like
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, UnicodeDecodeError, MemoryError, RecursionError):
+            return None
+        lines = text.splitlines(keepends=True)
+        pattern = self._pattern
+        hits = (
+            frozenset(n for n, line in enumerate(lines, 1) if pattern.search(line))
+            if pattern
+            else frozenset()
+        )
+        return Version(tree, lines, hits)
+
+    def same(self, old: Version, new: Version) -> bool:
+        """Whether two versions behave alike: equal once the excluded code is left
+        out, or equal with it kept, when only what excludes it changed (a `# pragma:
+        no cover` added or dropped)."""
+        if self._digest(old, new, excluded=True) == self._digest(new, old, excluded=True):
+            return True
+        if old.hit_lines == new.hit_lines:
+            return False
+        return self._digest(old, new, excluded=False) == self._digest(new, old, excluded=False)
+
+    def _digest(self, version: Version, other: Version, *, excluded: bool) -> list[bytes]:
+        shared = set(other.keys)
+        hits = version.hits if excluded else frozenset()
+        parts: list[tuple[bool, bytes | None]] = []
+        for key, statement in zip(version.keys, version.statements, strict=True):
+            if key in shared:  # the same text in both: the same, whatever it does
+                digest = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
+                parts.append((isinstance(statement, _IMPORTS), digest))
+                continue
+            memo = (key, excluded)
+            if memo not in self._digests:
+                # the digest with exclusions may have dropped parts of the parsed
+                # statement: the one without them parses its text again
+                fresh = statement if excluded else _reparsed(key, statement)
+                self._digests[memo] = _statement_digest(fresh, hits)
+            parts.append(self._digests[memo])
+        return _combined(parts)
+
+
+def _reparsed(key: Key, statement: ast.stmt) -> ast.stmt:
+    segment, column, _ = key
+    if column == 0:
+        try:
+            body = ast.parse(segment).body
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            body = []
+        if len(body) == 1:
+            return body[0]
+    return statement  # `a; b` on one line: rare enough to compare as it is
+
+
+def _statement_digest(statement: ast.stmt, hits: frozenset[int]) -> tuple[bool, bytes | None]:
+    """A statement's digest, normalized in place (the tree was parsed for this)."""
+    kept = _statements([statement], hits)
+    if not kept:
+        return False, None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-    hits = _excluded_lines(text, excluded)
-    without = _digest(text, hits)
-    if without is None or not hits:
-        return None if without is None else (without, without)
-    kept = _digest(text, frozenset())
-    return None if kept is None else (without, kept)
+        dump = ast.dump(kept[0])
+    except RecursionError:
+        dump = ast.dump(statement, include_attributes=True)  # unlike any normalized one
+    return isinstance(statement, _IMPORTS), hashlib.blake2b(dump.encode(), digest_size=16).digest()
 
 
-def _digest(text: str, hits: frozenset[int]) -> bytes | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escapes and the like
-            tree = ast.parse(text)
-        tree.body = _statements(tree.body, hits)
-        dump = ast.dump(tree)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    return hashlib.blake2b(dump.encode(), digest_size=16).digest()
-
-
-def _excluded_lines(text: str, excluded: Sequence[str]) -> frozenset[int]:
-    if not excluded:
-        return frozenset()
-    pattern = re.compile("|".join(f"(?:{r})" for r in excluded))
-    return frozenset(
-        number for number, line in enumerate(text.splitlines(), 1) if pattern.search(line)
-    )
+def _combined(parts: list[tuple[bool, bytes | None]]) -> list[bytes]:
+    """The module's statements in order, each run of imports sorted."""
+    ordered: list[bytes] = []
+    run: list[bytes] = []
+    for is_import, digest in [*parts, (False, b"")]:
+        if digest is None:
+            continue
+        if is_import:
+            run.append(digest)
+            continue
+        ordered += sorted(run)
+        run = []
+        ordered.append(digest)
+    return ordered
 
 
 def _statements(

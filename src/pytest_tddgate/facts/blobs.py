@@ -227,24 +227,25 @@ class Behaviour:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._excluded: tuple[str, ...] | None = None
-        self._prints: dict[bytes, tuple[bytes, bytes] | None] = {}
+        self._prints: behaviour.Fingerprints | None = None
+        self._versions: dict[bytes, behaviour.Version | None] = {}
 
     def same(self, old: bytes | None, new: bytes | None) -> bool:
         if old is None or new is None:
             return False
-        before, after = self.fingerprint(old), self.fingerprint(new)
+        before, after = self.version(old), self.version(new)
         if before is None or after is None:
             return False
-        return before[0] == after[0] or before[1] == after[1]
+        assert self._prints is not None
+        return self._prints.same(before, after)
 
-    def fingerprint(self, data: bytes) -> tuple[bytes, bytes] | None:
+    def version(self, data: bytes) -> behaviour.Version | None:
         digest = hashlib.blake2b(data, digest_size=16).digest()
-        if digest not in self._prints:
-            if self._excluded is None:
-                self._excluded = behaviour.exclusions(self.root)
-            self._prints[digest] = behaviour.fingerprint(data, self._excluded)
-        return self._prints[digest]
+        if digest not in self._versions:
+            if self._prints is None:
+                self._prints = behaviour.Fingerprints(behaviour.exclusions(self.root))
+            self._versions[digest] = self._prints.of(data)
+        return self._versions[digest]
 
 
 def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:
