@@ -114,6 +114,20 @@ def test_a_lock_file_hint_says_who_should_own_it(repo: GitRepo) -> None:
     ) in finding.hint
 
 
+def test_a_lock_file_without_a_role_says_who_writes_it(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("uv.lock", "version = 1\n")  # `uv run` with no TDDGATE_ROLE set
+
+    finding = only(judge(repo.path))
+
+    assert finding.rule == "role-unknown"
+    assert finding.hint is not None
+    assert finding.hint.endswith(
+        "; uv.lock is rewritten by `uv run` / `uv lock` whenever the dependencies change: "
+        "list it in the `owns` of every role that may change them (see docs/gates/roles.md)"
+    )
+
+
 def validate_roles(path: Path, role: str | None = None) -> UsageError:
     settings = resolve(path, overrides=Overrides(values={"role": role}))
     with pytest.raises(UsageError) as caught:

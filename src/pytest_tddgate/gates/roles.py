@@ -245,13 +245,7 @@ class _Judge:
                 f"no role may change {path}: add it to the `owns` of the role that should "
                 f"(see {GUIDE}), or {undo}"
             )
-        tool = LOCK_WRITERS.get(PurePosixPath(path).name)
-        if tool is not None:
-            text += (
-                f"; {PurePosixPath(path).name} is rewritten by {tool} whenever the "
-                "dependencies change: list it in the `owns` of every role that may change them"
-            )
-        return f"{text}; or change the rule in {self.rules.file}"
+        return f"{text}{_lock_note(path)}; or change the rule in {self.rules.file}"
 
     def _check_order(
         self, commit: Commit, changes: Sequence[Change], role: str, tests: _SeenTests
@@ -310,7 +304,7 @@ class _Judge:
             f"{why}; {len(changes)} change(s) not checked",
             path=changes[0].path if len(changes) == 1 else None,
             commit=commit.sha,
-            hint=fix,
+            hint=fix + "".join(sorted({_lock_note(c.path) for c in changes})),
         )
 
     def _undefined_finding(self, commit: Commit, name: str, changes: Sequence[Change]) -> Finding:
@@ -381,6 +375,18 @@ def _verb(change: Change, path: str) -> str:
 
 def _names(roles: tuple[str, ...]) -> str:
     return " or ".join(f"`{r}`" for r in roles)
+
+
+def _lock_note(path: str) -> str:
+    """Why a lock file changed when nobody meant to: its tool rewrote it."""
+    name = PurePosixPath(path).name
+    tool = LOCK_WRITERS.get(name)
+    if tool is None:
+        return ""
+    return (
+        f"; {name} is rewritten by {tool} whenever the dependencies change: list it in "
+        f"the `owns` of every role that may change them (see {GUIDE})"
+    )
 
 
 def _paths(change: Change) -> list[str]:
