@@ -7,6 +7,10 @@ purpose in every test, and the verdict must follow the index.
 from __future__ import annotations
 
 import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,9 +19,9 @@ from pytest_tddgate.cli import main
 from tests.tddkit import IMPL, TEST, start_project
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tests.gitrepo import GitRepo
+
+SRC = Path(__file__).resolve().parent.parent / "src"
 
 UNUSED_IMPORT = "import os\n\n\ndef f() -> int:\n    return 1\n"
 CLEAN = "def f() -> int:\n    return 1\n"
@@ -151,3 +155,33 @@ def test_the_json_report_names_project_paths_not_the_temporary_copy(
     ruff = next(g for g in data["gates"] if g["name"] == "ruff")
     assert [f["path"] for f in ruff["findings"]] == ["src/pkg/m.py"]
     assert "tddgate-staged" not in report.read_text(encoding="utf-8")
+
+
+def test_as_a_git_hook_it_judges_what_the_commit_records(project: GitRepo) -> None:
+    """`git commit -a` stages into a temporary index (GIT_INDEX_FILE) just before the
+    hook runs: the copy must come from that index, not from the usual one."""
+    hook = project.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text(
+        f"#!/bin/sh\nPYTHONPATH={SRC} exec {sys.executable} -m pytest_tddgate.cli "
+        "check --staged --only ruff\n",
+        encoding="utf-8",
+    )
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    stage_then_edit(project, "src/pkg/m.py", CLEAN, UNUSED_IMPORT)
+
+    blocked = git_commit(project, "-a", "-m", "with the edit")
+    assert blocked.returncode != 0
+    assert "`os` imported but unused [F401]" in blocked.stdout + blocked.stderr
+
+    allowed = git_commit(project, "-m", "the staged content only")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def git_commit(project: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "commit", "-q", *args],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -108,7 +108,13 @@ def _check(args: argparse.Namespace, settings: Settings, terms: CheckTerms) -> i
     not_run = {g.name: why for g in gates if (why := why_not_run(g, settings)) is not None}
     running = [g for g in gates if g.name not in not_run]
     engine.validate(running, settings, facts)
-    evaluated = {r.name: r for r in engine.evaluate(running, settings, facts, static_only=True)}
+    # ruff (and mypy) start now, in the background, and run while tdd and roles read git
+    engine.prepare(running, settings, facts)
+    try:
+        outcome = engine.evaluate(running, settings, facts, static_only=True)
+    finally:
+        facts.cancel_background()  # a usage error must leave no tool running
+    evaluated = {r.name: r for r in outcome}
     results = tuple(
         terms.result(evaluated[g.name])
         if g.name in evaluated

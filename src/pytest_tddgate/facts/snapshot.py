@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.errors import FactError
 from pytest_tddgate.facts.git import git
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Snapshot:
 def staged_snapshot(facts: Facts) -> Snapshot:
     """Write the staged files the tools read into a temporary folder (a fact: once)."""
     root = facts.settings.root
-    top = Path(git(["rev-parse", "--show-toplevel"], root).text.strip()).resolve()
+    top = _toplevel(facts)
     prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
     listing = git(["ls-files", "-z", "--stage"], top).stdout  # from the top: every path
     wanted = _wanted(listing.decode("utf-8", errors="surrogateescape"), prefix)
@@ -70,6 +71,18 @@ def staged_snapshot(facts: Facts) -> Snapshot:
             stdin=paths.encode("utf-8", errors="surrogateescape"),
         )
     return Snapshot(folder, folder / prefix if prefix else folder)
+
+
+def _toplevel(facts: Facts) -> Path:
+    """The checkout's top folder: from the revisions the other gates read anyway, so
+    that the copy costs no extra git process, else asked for."""
+    from pytest_tddgate.facts.git import revisions
+
+    try:
+        return facts.get(revisions).toplevel.resolve()
+    except FactError:
+        out = git(["rev-parse", "--show-toplevel"], facts.settings.root).text
+        return Path(out.strip()).resolve()
 
 
 def _wanted(listing: str, prefix: str) -> list[str]:
