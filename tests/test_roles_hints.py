@@ -16,7 +16,7 @@ from pytest_tddgate.gates.roles import RolesGate
 from pytest_tddgate.gates.tdd import TddGate
 from pytest_tddgate.model import Finding, GateResult, Verdict
 from pytest_tddgate.settings import Overrides, resolve
-from tests.rolerepo import BACKEND, RULES, judge, start
+from tests.rolerepo import BACKEND, NOBODY, RULES, judge, start
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -251,3 +251,15 @@ def test_the_baseline_is_a_team_decision_and_is_judged(repo: GitRepo) -> None:
 
     assert finding.path == ".tddgate-baseline.json"
     assert finding.rule == "role-owns"
+
+
+def test_the_tdd_fix_keeps_its_wording_when_the_roles_cannot_tell(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("src/app/shipping.py", "def ship():\n    return 1\n")
+    repo.commit("Shipping", author=NOBODY)  # no role: nobody to compare with
+    hint = only(tdd_result(repo.path)).hint
+    assert hint is not None and hint.startswith("write a test for src/app/shipping.py")
+
+    repo.write("tddgate-roles.yaml", "roles: [\n")  # broken: the roles gate says so itself
+    hint = only(tdd_result(repo.path, role="backend")).hint
+    assert hint is not None and hint.startswith("write a test for src/app/shipping.py")
