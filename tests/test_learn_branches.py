@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from pytest_tddgate.facts import ledger
+from pytest_tddgate.learn import update_expertise
+from pytest_tddgate.model import Finding, GateResult
+from tests.branchkit import GitProject
 from tests.gitrepo import GitRepo
+from tests.ledgerkit import gate, outcome
 
 NOTE = Path(os.environ.get("TDDGATE_COORD", "/tmp/tddgate-coord")) / "expertise-two-branch.md"
 QA = "alice@example.com"
@@ -167,3 +173,204 @@ def test_an_eight_commit_two_branch_session_leaves_only_true_learnings(
         "`src/shop/shipping.py`).",
     ]
     assert found == {}, text
+
+
+# --- the rules behind it, one fact at a time (recorded runs of a real repository) ---
+
+CALC_FIRST = 'implementation changed first, in {sha} "Add" (2026-01-01)'
+NEVER = "changed by role `backend` (members) in {sha}: forbidden by `never: tests/**`"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitProject:
+    for name in ("CI", "TDDGATE_ROLE", "TDDGATE_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    return GitProject(tmp_path / "proj")
+
+
+def learned(project: GitProject) -> dict[str, list[str]]:
+    update_expertise(project.settings)
+    return entries(project.expertise.read_text(encoding="utf-8"))
+
+
+def tdd_fail(sha: str) -> list[GateResult]:
+    finding = Finding(
+        "test-not-first", CALC_FIRST.format(sha=sha[:8]), "src/pkg/calc.py", commit=sha[:8]
+    )
+    return [gate("tdd", "fail", [finding])]
+
+
+def roles_fail(sha: str) -> list[GateResult]:
+    finding = Finding("role-never", NEVER.format(sha=sha[:8]), "tests/test_calc.py", commit=sha)
+    return [gate("roles", "fail", [finding])]
+
+
+def test_violations_of_one_file_in_different_commits_count_apart(project: GitProject) -> None:
+    first = project.repo.commit("Add", paths=())
+    project.record(gates=tdd_fail(first))
+    project.repo.git("checkout", "-q", "-b", "other", "HEAD~1")
+    second = project.repo.commit("Add again")
+    project.record(gates=tdd_fail(second))
+    project.record(gates=tdd_fail(second))  # reported again: still the same violation
+
+    (rule,) = learned(project)["patterns_to_avoid"]
+
+    assert rule == (
+        "Write the test for `src/pkg/calc.py` first, before its implementation changes "
+        "(`test-not-first`) — 2 violations since 2026-03-01."
+    )
+
+
+def test_an_uncommitted_violation_that_is_then_committed_counts_once(project: GitProject) -> None:
+    uncommitted = Finding("test-not-first", "implementation changed first", "src/pkg/calc.py")
+    project.record(gates=[gate("tdd", "fail", [uncommitted])])
+    sha = project.repo.commit("Add")
+    project.record(gates=tdd_fail(sha))
+
+    (rule,) = learned(project)["patterns_to_avoid"]
+
+    assert "— 1 violation since 2026-03-01." in rule
+
+
+def test_a_violation_is_resolved_only_on_its_branch_on_a_descendant_commit(
+    project: GitProject,
+) -> None:
+    repo = project.repo
+    sha = repo.commit("Loosen the test")
+    project.record(gates=roles_fail(sha))
+    repo.git("checkout", "-q", "-b", "other", "HEAD~1")
+    project.record(gates=[gate("roles", "pass")])  # run 2: another branch
+    assert "resolved" not in " ".join(learned(project)["patterns_to_avoid"])
+
+    repo.git("checkout", "-q", "main")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.commit("Something else")  # main now: a commit that does not descend from `sha`
+    project.record(gates=[gate("roles", "pass")])  # run 3
+    assert "resolved" not in " ".join(learned(project)["patterns_to_avoid"])
+
+    repo.git("reset", "-q", "--hard", sha)
+    repo.commit("Undo it on top")  # a descendant of `sha`, on `main`
+    project.record(gates=[gate("roles", "pass")])  # run 4
+
+    (rule,) = learned(project)["patterns_to_avoid"]
+    assert rule == (
+        "Role `backend` must not change `tests/**` — 1 violation since 2026-03-01 (in "
+        "`tests/test_calc.py`); the latest was resolved in run #4 on `main`."
+    )
+
+
+def test_green_after_setting_tddgate_role_is_not_a_fix(
+    project: GitProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.record(gates=[gate("roles", "fail")])
+    project.write("src/pkg/calc.py", "def add(a, b):\n    return a + b\n")
+    monkeypatch.setenv("TDDGATE_ROLE", "backend")
+    project.record(gates=[gate("roles", "pass")])
+    update_expertise(project.settings)
+    assert not project.expertise.exists()  # nothing true to say yet
+
+    project.record(gates=[gate("roles", "fail")])  # the same environment from here on
+    project.write("src/pkg/calc.py", "def add(a, b):\n    return b + a\n")
+    project.record(gates=[gate("roles", "pass")])
+
+    assert learned(project)["patterns_that_work"] == [
+        "`roles` went from red (run #3) to green in run #4 on `main` after changes to "
+        "`src/pkg/calc.py`."
+    ]
+
+
+def test_a_stuck_test_passing_on_another_branch_names_no_fix(project: GitProject) -> None:
+    boom = "TypeError: unsupported operand"
+    for _ in range(3):
+        project.record(outcome("tests/test_calc.py::test_add", "failed", boom))
+    project.repo.git("checkout", "-q", "-b", "fixed")
+    project.write("src/pkg/calc.py", "def add(a, b):\n    return a + b\n")
+    project.record(outcome("tests/test_calc.py::test_add", "passed"))
+
+    found = learned(project)
+
+    (stuck,) = found["common_issues"]
+    assert stuck.endswith(
+        "It passed in run #4 (2026-03-04), on branch `fixed`, not on `main` like run #3."
+    )
+    assert "tips" not in found  # no "look at src/pkg/calc.py": the branch switch did it
+
+
+def test_runs_on_a_detached_head_are_compared_with_none(project: GitProject) -> None:
+    project.repo.git("checkout", "-q", "--detach")
+    project.record(gates=[gate("mypy", "fail")])
+    project.write("src/pkg/calc.py", "def add(a, b):\n    return a + b\n")
+    project.record(gates=[gate("mypy", "pass")])
+
+    update_expertise(project.settings)
+
+    assert not project.expertise.exists()
+    assert [r.branch for r in ledger.recent_runs(project.ledger, 5)] == [None, None]
+
+
+def test_each_run_records_its_branch_settings_and_environment(
+    project: GitProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.record()
+    monkeypatch.setenv("TDDGATE_ROLE", "qa")
+    project.record()
+
+    with sqlite3.connect(project.ledger) as conn:
+        rows = conn.execute("SELECT branch, settings_digest, env FROM runs").fetchall()
+
+    assert [(branch, env) for branch, _, env in rows] == [
+        ("main", "{}"),
+        ("main", '{"TDDGATE_ROLE": "qa"}'),
+    ]
+    assert rows[0][1] != rows[1][1]
+
+
+def test_ancestry_is_asked_of_git_once_and_kept_in_the_ledger(project: GitProject) -> None:
+    project.record(gates=[gate("mypy", "fail")])
+    old = project.repo.head()
+    new = project.repo.commit("Fix the types")
+    project.record(gates=[gate("mypy", "pass")])
+
+    learned(project)
+
+    with sqlite3.connect(project.ledger) as conn:
+        assert conn.execute("SELECT * FROM ancestry").fetchall() == [(old, new, 1)]
+
+
+def test_a_version_1_ledger_is_upgraded_and_its_runs_compared_with_none(
+    project: GitProject,
+) -> None:
+    project.record(gates=[gate("mypy", "fail")])
+    with sqlite3.connect(project.ledger) as conn:  # make it a ledger of version 1
+        for table, column in (("runs", "branch"), ("runs", "settings_digest"), ("runs", "env")):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("ALTER TABLE findings DROP COLUMN commit_sha")
+        conn.execute("DROP TABLE ancestry")
+        conn.execute("UPDATE schema_version SET version = 1")
+    assert [r.branch for r in ledger.recent_runs(project.ledger, 5)] == [None]  # still read
+
+    project.write("src/pkg/calc.py", "def add(a, b):\n    return a + b\n")
+    project.record(gates=[gate("mypy", "pass")])
+
+    with sqlite3.connect(project.ledger) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT run_id, branch FROM runs").fetchall() == [
+            (1, None),
+            (2, "main"),
+        ]
+    update_expertise(project.settings)
+    assert not project.expertise.exists()  # run 1 cannot be compared with run 2
+
+
+def test_a_long_message_is_shortened_between_words(project: GitProject) -> None:
+    words = " ".join(f"word{i}" for i in range(60))
+    for index in range(3):
+        finding = Finding("E501", f"{words} {index}", f"src/pkg/m{index}.py", 1)
+        project.record(gates=[gate("ruff", "fail", [finding])])
+
+    (rule,) = learned(project)["patterns_to_avoid"]
+
+    example = rule.split("e.g. `", 1)[1].split("`", 1)[0]
+    assert example.endswith(" …")
+    assert example[:-2].split(" ")[-1] in words.split(" ")  # a whole word before the cut
+    assert rule.endswith("Run ruff before you commit.")

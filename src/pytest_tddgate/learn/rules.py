@@ -88,17 +88,22 @@ def _cases(history: History, seen: Sequence[Violation]) -> list[Case]:
         where = branch if item.commit is None else None
         span = spans.setdefault((item.path, item.commit, where), [item.run_id, item.run_id])
         span[0], span[1] = min(span[0], item.run_id), max(span[1], item.run_id)
-    cases = []
-    for (path, commit, branch), (first, last) in spans.items():
-        if commit is None and any(
-            other_path == path
+    for (path, commit, branch), (first, last) in list(spans.items()):
+        if commit is not None:
+            continue
+        later = [
+            span
+            for (other_path, other_commit, _), span in spans.items()
+            if other_path == path
             and other_commit is not None
-            and other_first > last
-            and _branch(history, other_first) == branch
-            for (other_path, other_commit, _), (other_first, _l) in spans.items()
-        ):
-            continue  # committed afterwards: counted as that commit
-        cases.append(Case(path, commit, first, last))
+            and span[0] > last
+            and _branch(history, span[0]) == branch
+        ]
+        if later:  # committed afterwards: it is that commit's violation, seen earlier
+            earliest = min(later)
+            earliest[0] = min(earliest[0], first)
+            del spans[path, commit, branch]
+    cases = [Case(path, commit, first, last) for (path, commit, _), (first, last) in spans.items()]
     return sorted(cases, key=lambda case: (case.first_run, case.path or "", case.commit or ""))
 
 
