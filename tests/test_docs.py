@@ -17,6 +17,7 @@ from pytest_tddgate.commands.demo import remove_tree
 from pytest_tddgate.facts import testrun
 from pytest_tddgate.facts.attention import needs_attention
 from pytest_tddgate.report import json_report, terminal
+from tests import test_traceability_planned as planned
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -188,3 +189,18 @@ def test_outputs_attention_is_what_the_terminal_report_ends_with(
     lines = terminal.render(report, ".tddgate/report.json", items)
     real = "\n".join(line.text for line in lines)
     assert_quoted(quoted["attention"], real, "docs/outputs.md attention")
+
+
+def test_traceability_planned_code_and_collection_errors_as_documented(
+    pytester: pytest.Pytester,
+) -> None:
+    quoted = quoted_outputs("docs/gates/traceability.md")
+    repo = planned.start(pytester.path)
+    repo.write("tests/test_discounts.py", planned.IMPORTS_FIRST)
+    planned.write_matrix(repo)
+    # the test file cannot be imported yet: pytest stops at collection
+    stopped = pytester.runpytest(*planned.GATE)
+    assert_quoted(quoted["collection-error"], stopped.stdout.str(), "collection-error")
+    repo.write("tests/test_discounts.py", planned.IMPORTS_INSIDE)
+    failing = pytester.runpytest(*planned.GATE)
+    assert_quoted(quoted["planned"], failing.stdout.str(), "planned")
