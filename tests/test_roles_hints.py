@@ -16,12 +16,11 @@ from pytest_tddgate.gates.roles import RolesGate
 from pytest_tddgate.gates.tdd import TddGate
 from pytest_tddgate.model import Finding, GateResult, Verdict
 from pytest_tddgate.settings import Overrides, resolve
+from tests.gitrepo import GitRepo
 from tests.rolerepo import BACKEND, NOBODY, RULES, judge, start
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from tests.gitrepo import GitRepo
 
 # a catch-all role, as `tddgate init` used to write: it may change anything
 WITH_LEAD = RULES.replace("  dba:", "  lead: {}\n  dba:")
@@ -263,3 +262,15 @@ def test_the_tdd_fix_keeps_its_wording_when_the_roles_cannot_tell(repo: GitRepo)
     repo.write("tddgate-roles.yaml", "roles: [\n")  # broken: the roles gate says so itself
     hint = only(tdd_result(repo.path, role="backend")).hint
     assert hint is not None and hint.startswith("write a test for src/app/shipping.py")
+
+
+def test_pytest_names_the_pyproject_role_it_cannot_use(pytester: pytest.Pytester) -> None:
+    start(GitRepo(pytester.path), pyproject='[tool.tddgate]\nrole = "dev"\n')
+
+    result = pytester.runpytest("--tddgate", "-p", "no:cacheprovider")
+
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        ["ERROR: tddgate: pyproject.toml:2: [[]tool.tddgate[]] role: unknown role `dev`*"]
+    )
+    assert "TDDGATE_ROLE:" not in result.stderr.str()

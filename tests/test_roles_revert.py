@@ -4,15 +4,11 @@ the working tree. Real git throughout."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from pytest_tddgate.model import Verdict
+from tests.gitrepo import GitRepo
 from tests.rolerepo import BACKEND, QA, judge, start
-
-if TYPE_CHECKING:
-    from tests.gitrepo import GitRepo
 
 
 @pytest.fixture(autouse=True)
@@ -119,3 +115,24 @@ def test_reverted_code_needs_no_test_first(repo: GitRepo) -> None:
 
     assert result.status is Verdict.PASS, [f.message for f in result.findings]
     assert result.metrics["order_violations"] == 0
+
+
+def test_pytest_passes_once_the_forbidden_commit_is_reverted(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TDDGATE_BASE", raising=False)
+    project = start(GitRepo(pytester.path))
+    sha = break_the_test(project)
+    args = ("--tddgate", "--tddgate-only=roles", "-p", "no:cacheprovider")
+
+    before = pytester.runpytest(*args)
+    assert before.ret == 1
+    before.stdout.fnmatch_lines([f"    fix: *or revert it (`git revert {sha[:8]}`*"])
+
+    revert(project, sha)
+    after = pytester.runpytest(*args)
+
+    assert after.ret == 0
+    after.stdout.fnmatch_lines(
+        ["roles * pass * 0 change(s) in 2 commit(s) checked; 2 change(s) undone later in the range"]
+    )
