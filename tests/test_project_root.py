@@ -89,7 +89,8 @@ def measured_files(pytester: pytest.Pytester) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [("tests",), ("tests/test_core.py",), ("-k", "double or negative")]
+    "args",
+    [("tests",), ("tests/test_core.py",), ("-k", "double or negative"), ("-n", "2", "tests")],
 )
 def test_a_path_under_tests_judges_the_same_project(
     pytester: pytest.Pytester, args: tuple[str, ...]
@@ -118,6 +119,8 @@ def test_a_path_under_tests_judges_the_same_project(
     assert coverage["details"]["branch"] is True  # the repository's .coveragerc
     assert coverage["details"]["data_file"] == ".coverage"
     assert measured_files(pytester) == expected_files == ["src/pkg/__init__.py", "src/pkg/core.py"]
+    test_map = json.loads((pytester.path / ".tddgate" / "test-map.json").read_text("utf-8"))
+    assert test_map["tests"] == {"tests/test_core.py": ["src/pkg/core.py"]}  # node ids
     root = str(pytester.path.resolve())
     assert report["project"] == expected["project"]
     assert report["project"]["root"] == root
