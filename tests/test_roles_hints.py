@@ -65,6 +65,28 @@ def test_the_never_fix_asks_the_owner_or_a_revert_never_a_relabel(repo: GitRepo)
     assert "lead" not in finding.hint
 
 
+def test_a_commit_with_allowed_changes_too_can_restore_the_file_alone(repo: GitRepo) -> None:
+    start(repo)
+    repo.write("src/app/api.py", "def api():\n    return 1\n")
+    repo.write("tests/test_api.py", "def test_api():\n    assert True\n")
+    repo.write("migrations/0002_users.sql", "create table users (id int);\n")
+    repo.commit("Everything at once", author=BACKEND)
+
+    hints = {f.path: f.hint for f in judge(repo.path).findings}
+
+    assert "or this file alone: `git rm -- tests/test_api.py` and commit;" in str(
+        hints["tests/test_api.py"]
+    )
+    repo.write("tests/test_legacy.py", "def test_old():\n    assert 9\n")
+    repo.write("src/app/legacy.py", "def old():\n    return 9\n")
+    later = repo.commit("Legacy", author=BACKEND)
+    hints = {f.path: f.hint for f in judge(repo.path).findings}
+    assert (
+        f"revert it (`git revert {later[:8]}`, or this file alone: `git checkout "
+        f"{later[:8]}~1 -- tests/test_legacy.py` and commit; a change undone later"
+    ) in str(hints["tests/test_legacy.py"])
+
+
 def test_an_uncommitted_forbidden_change_is_undone_not_relabelled(repo: GitRepo) -> None:
     start(repo)
     repo.write("tests/test_legacy.py", "def test_old():\n    assert 2\n")

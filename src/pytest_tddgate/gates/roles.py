@@ -396,12 +396,25 @@ def _paths(change: Change) -> list[str]:
     return [change.path]
 
 
+def _restore(commit: Commit, change: Change, path: str) -> str:
+    """The commands that put `path` back as it was before `commit`, then commit."""
+    if change.status in ("A", "C") and path == change.path:
+        return f"`git rm -- {path}` and commit"  # it did not exist before
+    return f"`git checkout {commit.short}~1 -- {path}` and commit"
+
+
 def _undo(commit: Commit, change: Change, path: str) -> str:
     """How to take a change back so that the gate passes again (facts/undone.py)."""
     if not commit.pseudo:
+        # reverting a commit that also holds allowed changes would undo those too
+        alone = (
+            ""
+            if len(commit.changes) == 1
+            else f", or this file alone: {_restore(commit, change, path)}"
+        )
         return (
-            f"revert it (`git revert {commit.short}`; a change undone later in the range "
-            "is not judged)"
+            f"revert it (`git revert {commit.short}`{alone}; a change undone later in the "
+            "range is not judged)"
         )
     if change.status == "A" and path == change.path:
         return (
