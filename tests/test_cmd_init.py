@@ -11,6 +11,7 @@ import pytest
 import pytest_tddgate
 from pytest_tddgate.cli import main
 from pytest_tddgate.commands import init
+from pytest_tddgate.facts.roles import parse_roles
 from pytest_tddgate.settings import resolve
 from tests.gitrepo import GitRepo
 
@@ -55,12 +56,11 @@ def test_init_writes_settings_roles_matrix_and_gitignore(
     text = (repo.path / "pyproject.toml").read_text(encoding="utf-8")
     assert text.startswith(PROJECT + "\n[tool.tddgate]\n")
     assert tomllib.loads(text)["tool"]["tddgate"] == {
-        "role": "dev",
         "gates": {"tdd": {}, "coverage": {}, "ruff": {}, "mypy": {}},
     }
     assert "# Minimum coverage of lines changed since the base, in percent.\n# new = 80\n" in text
-    settings = resolve(repo.path)  # what init wrote is valid settings
-    assert settings.project.role == "dev"
+    settings = resolve(repo.path, environ={})  # what init wrote is valid settings
+    assert settings.project.role is None
     assert (repo.path / ".gitignore").read_text(encoding="utf-8") == (
         "__pycache__/\n# pytest-tddgate: reports and the run ledger\n.tddgate/\n"
         "# coverage data that `pytest --tddgate` writes\n.coverage\n.coverage.*\n"
@@ -68,9 +68,8 @@ def test_init_writes_settings_roles_matrix_and_gitignore(
     assert (repo.path / "traceability_matrix.json").read_text(encoding="utf-8") == (
         '{\n  "requirements": []\n}\n'
     )
-    assert "  dev: {}\n" in (repo.path / "tddgate-roles.yaml").read_text(encoding="utf-8")
     for expected in (
-        "pyproject.toml: added [tool.tddgate] to (commented settings)",
+        "pyproject.toml: added [tool.tddgate], its settings commented out",
         "tddgate-roles.yaml: created",
         "traceability_matrix.json: created",
         ".gitignore: added .tddgate/, .coverage, .coverage.*",
@@ -116,20 +115,45 @@ def test_without_pyproject_a_minimal_one_is_created(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (repo.path / "My Project").mkdir()
-    assert run_init(repo.path / "My Project", capsys)[0] == 0
+    status, out, _ = run_init(repo.path / "My Project", capsys)
+    assert status == 0
     data = tomllib.loads((repo.path / "My Project/pyproject.toml").read_text(encoding="utf-8"))
     assert data["project"] == {"name": "my-project", "version": "0.1.0"}
-    assert data["tool"]["tddgate"]["role"] == "dev"
+    assert "role" not in data["tool"]["tddgate"]
+    assert "pyproject.toml: created, with [tool.tddgate] and its settings commented out" in out
 
 
-def test_an_existing_role_file_is_not_given_the_dev_role(
+def test_init_writes_no_catch_all_role_and_no_active_role_line(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo.write("tddgate-roles.yaml", "roles: {qa: {}}\n")
+    """issue 18: `dev: {}` plus `role = "dev"` let any commit without a trailer
+    change anything; both are now written only as explained comments."""
+    repo.write("pyproject.toml", PROJECT)
     assert run_init(repo.path, capsys)[0] == 0
     text = (repo.path / "pyproject.toml").read_text(encoding="utf-8")
-    assert '\n# role = "dev"\n' in text
+    assert '\n# role = "backend"\n' in text
     assert "role" not in tomllib.loads(text)["tool"]["tddgate"]
+    role_file = (repo.path / "tddgate-roles.yaml").read_text(encoding="utf-8")
+    rules = parse_roles(role_file, "tddgate-roles.yaml")
+    assert sorted(rules.roles) == ["backend", "qa"]
+    assert all(r.owns is not None or r.never.patterns for r in rules.roles.values())
+    assert "  # dev: {}\n" in role_file
+
+
+def test_after_init_a_change_without_a_role_fails_until_one_is_given(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("TDDGATE_BASE", "TDDGATE_ROLE"):
+        monkeypatch.delenv(name, raising=False)
+    repo.write("pyproject.toml", PROJECT)
+    repo.commit("project")
+    assert run_init(repo.path, capsys)[0] == 0
+    monkeypatch.chdir(repo.path)
+
+    assert main(["check"]) == 1
+    assert "no role, because no --role / TDDGATE_ROLE is set" in capsys.readouterr().out
+    monkeypatch.setenv("TDDGATE_ROLE", "backend")
+    assert main(["check"]) == 0, capsys.readouterr().out
 
 
 def test_outside_a_git_repository_init_exits_4(
@@ -179,8 +203,9 @@ def test_pytest_tddgate_runs_after_init(
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([source, *filter(None, [os.environ.get("PYTHONPATH")])])
     )
-    for name in ("TDDGATE_BASE", "TDDGATE_ROLE", "GITHUB_ACTIONS", "CI"):
+    for name in ("TDDGATE_BASE", "GITHUB_ACTIONS", "CI"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TDDGATE_ROLE", "backend")  # init's files are uncommitted changes
     result = pytester.run(sys.executable, "-m", "pytest", "--tddgate", "-p", "no:cacheprovider")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(

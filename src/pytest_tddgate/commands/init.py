@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_tddgate import __version__
 from pytest_tddgate.errors import ToolError, UsageError
 from pytest_tddgate.fsutil import atomic_write_text
 from pytest_tddgate.settings import (
@@ -33,8 +32,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-REPOSITORY = "https://github.com/pytest-tddgate/pytest-tddgate"
-DEFAULT_ROLE = "dev"
+# the role shown, commented out, as an example of `role` in [tool.tddgate]
+EXAMPLE_ROLE = "backend"
 # (key, example value or None for the default) of [tool.tddgate], commented out
 _TOP_KEYS: tuple[tuple[str, Any], ...] = (
     ("source", None),
@@ -60,27 +59,38 @@ ROLES_FILE = """\
 # Globs are gitignore-style: `docs/*.md` stays in docs/, `**` crosses folders.
 #
 # The role of a commit is its `Role:` trailer, else its author's entry in
-# `members`, else the `role` setting of [tool.tddgate] in pyproject.toml, which is
-# also the role of changes not committed yet.
+# `members`, else TDDGATE_ROLE, else `role` in [tool.tddgate] of pyproject.toml;
+# changes not committed yet take TDDGATE_ROLE or `role`. A change with no role
+# fails the gate (see `unknown_role` in docs/configuration.md).
+#
+# Example roles, to rename and adapt: qa writes the tests, backend everything else.
 roles:
-  # A role without `owns` may change anything that its `never` does not deny.
-  dev: {}
-  # qa:      {owns: ["tests/**"]}
-  # backend: {owns: ["src/**"], never: ["tests/**"]}
-members: {}
+  qa: {{owns: {tests}}}
+  backend: {{never: {tests}}}
+  # A role with neither `owns` nor `never` is a catch-all: whoever has it may change
+  # every file, and the gate checks nothing for them. None is written on purpose;
+  # add one only for people who may change anything, e.g.
+  # dev: {{}}
+members: {{}}
   # "alice@example.com": qa
 # Tests changed by `qa` must come before the implementation changed by `backend`:
 # order:
-#   - {before: qa, after: backend}
+#   - {{before: qa, after: backend}}
 """
 
-PRE_COMMIT_SNIPPET = f"""\
+# a local hook: it runs the tddgate, ruff and mypy of the project's own environment,
+# where mypy resolves the project's imports as the tests do (docs/pre-commit.md)
+PRE_COMMIT_SNIPPET = """\
 # .pre-commit-config.yaml
 repos:
-  - repo: {REPOSITORY}
-    rev: v{__version__}
+  - repo: local
     hooks:
       - id: tddgate
+        name: tddgate check --staged
+        entry: tddgate check --staged
+        language: system
+        pass_filenames: false
+        always_run: true
 """
 
 WORKFLOW_SNIPPET = """\
@@ -128,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
     roles = settings.path(settings.project.roles)
     matrix = settings.path(settings.project.matrix)
     actions = [
-        write_pyproject(root, roles_created=not roles.exists()),
-        _create(roles, ROLES_FILE, root),
+        write_pyproject(root),
+        _create(roles, roles_file(settings.test_roots), root),
         _create(matrix, json.dumps({"requirements": []}, indent=2) + "\n", root),
         ignore_tddgate(root / ".gitignore"),
     ]
@@ -140,11 +150,21 @@ def run(args: argparse.Namespace) -> int:
     print(PRE_COMMIT_SNIPPET)
     print("Make it a required check on GitHub:\n")
     print(WORKFLOW_SNIPPET)
-    print("Next: `pytest --tddgate` runs your tests and every gate.")
+    print(
+        "Next: edit the example roles in the role file, and give each person or agent\n"
+        "its role (TDDGATE_ROLE=qa, a `Role:` trailer, or `members`); then\n"
+        "`pytest --tddgate` runs your tests and every gate."
+    )
     return 0
 
 
-def pyproject_section(root: Path, *, with_role: bool) -> str:
+def roles_file(test_roots: tuple[str, ...]) -> str:
+    """The example role file, with the project's own test folders as qa's."""
+    tests = _toml([f"{folder.rstrip('/')}/**" for folder in test_roots or ("tests",)])
+    return ROLES_FILE.format(tests=tests)
+
+
+def pyproject_section(root: Path) -> str:
     """The commented `[tool.tddgate]` section; help texts and defaults come from the
     settings table, so the comments cannot drift from what the settings accept."""
     fields = {f.name: f for f in dataclasses.fields(ProjectOptions)}
@@ -159,7 +179,10 @@ def pyproject_section(root: Path, *, with_role: bool) -> str:
     lines += [
         "",
         f"# {role.metadata['help']}",
-        f"{'' if with_role else '# '}role = {_toml(DEFAULT_ROLE)}",
+        "# Unset on purpose: a change with no role fails the `roles` gate. Give each person",
+        "# or agent its role with TDDGATE_ROLE or a `Role:` trailer; a `role` here is the",
+        "# role of everyone who has none, so name one with few rights, never a catch-all.",
+        f"# role = {_toml(EXAMPLE_ROLE)}",
     ]
     for key, example in _TOP_KEYS:
         f = fields[key]
@@ -177,22 +200,22 @@ def pyproject_section(root: Path, *, with_role: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_pyproject(root: Path, *, roles_created: bool) -> str:
+def write_pyproject(root: Path) -> str:
     """Append the section to pyproject.toml (create a minimal one); never overwrite."""
     path = root / "pyproject.toml"
     _, _, text = load_pyproject(root)  # UsageError (exit 4) for a broken file
     if text and "tddgate" in _tool_tables(text):
         return "pyproject.toml: [tool.tddgate] exists, left unchanged"
-    section = pyproject_section(root, with_role=roles_created)
+    section = pyproject_section(root)
     if text:
         new_text = text + ("" if text.endswith("\n") else "\n") + section
-        verb = "added [tool.tddgate] to"
+        done = "added [tool.tddgate], its settings commented out"
     else:
         new_text = f'[project]\nname = "{_project_name(root)}"\nversion = "0.1.0"\n' + section
-        verb = "created"
+        done = "created, with [tool.tddgate] and its settings commented out"
     tomllib.loads(new_text)  # the result must parse before it replaces anything
     atomic_write_text(path, new_text)
-    return f"pyproject.toml: {verb} (commented settings)"
+    return f"pyproject.toml: {done}"
 
 
 # What `pytest --tddgate` writes into the project: the reports and the ledger, and the
