@@ -205,6 +205,14 @@ def test_monorepo_projects_are_their_own_roots(tmp_path: Path) -> None:
     assert (found.path, found.marker) == (top, ".git")
 
 
+def test_a_tox_ini_marks_a_project_a_pytest_ini_does_not(tmp_path: Path) -> None:
+    top = make(tmp_path / "repo", git=True)
+    app = make(top / "app", "tox.ini")
+    unit = make(app / "tests" / "unit", "pytest.ini")
+
+    assert find_project_root(unit, fallback=unit).path == app
+
+
 def test_tddgate_settings_above_win_over_nearer_packaging(tmp_path: Path) -> None:
     top = make(tmp_path / "mono", "tddgate", git=True)
     one = make(top / "one", "pyproject.toml")

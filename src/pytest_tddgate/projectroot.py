@@ -10,8 +10,9 @@ judge the same project either way. The rule:
    runs in when it was given none);
 2. walk up to the nearest folder whose `pyproject.toml` has a `[tool.tddgate]` table
    (explicit settings win: a monorepo configured once at its top is one project);
-3. else to the nearest folder with packaging files (`pyproject.toml`, `setup.py`,
-   `setup.cfg`): each project of a monorepo is its own root;
+3. else to the nearest folder with project files (`pyproject.toml`, `setup.py`,
+   `setup.cfg`, `tox.ini`; not `pytest.ini`, which projects keep in `tests/` too):
+   each project of a monorepo is its own root;
 4. the walk stops at the top of the git checkout (the folder holding `.git`), which is
    the root when nothing nearer is; outside git, it goes up to the file system's root;
 5. nothing found: pytest's rootdir (the folder of its ini file).
@@ -33,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-PACKAGING = ("pyproject.toml", "setup.py", "setup.cfg")
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini")
 SETTINGS_MARKER = "pyproject.toml [tool.tddgate]"
 # a pyproject.toml that is not valid TOML still says where the settings are meant to
 # be; settings.resolve reports the syntax error with its line
@@ -49,7 +50,7 @@ class ProjectRoot:
 
     def describe(self) -> str:
         if self.marker is None:
-            return "pytest's rootdir: no pyproject.toml, setup.py or git checkout above"
+            return "pytest's rootdir: no project file or git checkout above"
         if self.marker == ".git":
             return "the top of the git checkout"
         return f"nearest {self.marker}"
@@ -68,7 +69,7 @@ def find_project_root(start: Path, fallback: Path) -> ProjectRoot:
         if has_settings(folder / "pyproject.toml"):
             return ProjectRoot(folder, SETTINGS_MARKER)
     for folder in chain:
-        marker = next((name for name in PACKAGING if (folder / name).is_file()), None)
+        marker = next((name for name in PROJECT_FILES if (folder / name).is_file()), None)
         if marker is not None:
             return ProjectRoot(folder, marker)
     if (chain[-1] / ".git").exists():
