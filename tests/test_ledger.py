@@ -15,6 +15,7 @@ import pytest
 from pytest_tddgate.facts import ledger
 from pytest_tddgate.facts.ledger_store import APP, SCHEMA_VERSION
 from pytest_tddgate.model import Finding, RequirementStatus
+from tests.branchkit import GitProject
 from tests.ledgerkit import Project, gate, outcome
 
 
@@ -313,3 +314,19 @@ def test_a_recently_written_file_is_hashed_again_even_with_the_same_stat(
 
     hashes = recorded_hashes(project, "src/pkg/calc.py")
     assert hashes[1] == git_blob(calc) != hashes[0]
+
+
+def test_recent_runs_of_one_branch(tmp_path: Path) -> None:
+    project = GitProject(tmp_path / "proj")
+    project.record()
+    project.repo.git("checkout", "-q", "-b", "feature")
+    project.record()
+    project.repo.git("checkout", "-q", "main")
+    project.record()
+
+    assert [r.run_id for r in ledger.recent_runs(project.ledger, 10, branch="main")] == [1, 3]
+    assert [r.branch for r in ledger.recent_runs(project.ledger, 10)] == [
+        "main",
+        "feature",
+        "main",
+    ]

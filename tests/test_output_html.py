@@ -171,3 +171,43 @@ RED, GREEN, BLUE, PURPLE = (
     (0x09, 0x69, 0xDA),
     (0x82, 0x50, 0xDF),
 )
+
+
+def test_trends_show_only_the_branch_of_this_run_and_say_so() -> None:
+    def recorded(run_id: int, branch: str, passed: int) -> RunRecord:
+        metrics = {"passed": passed, "failed": 0, "errors": 0}
+        return RunRecord(
+            run_id,
+            f"2026-01-0{run_id}T09:00:00+00:00",
+            f"{run_id}" * 40,
+            True,
+            {"tests": GateRecord("pass", metrics)},
+            branch,
+        )
+
+    runs = [
+        recorded(1, "main", 10),
+        recorded(2, "feature", 99),
+        recorded(3, "main", 11),
+        recorded(4, "main", 12),
+    ]
+    this = Report(
+        gates=(GateResult("tests", Verdict.PASS, "12 passed"),),
+        head="4" * 40,
+        generated_at="2026-01-04T09:00:00+00:00",
+    )
+
+    page = html.render(this, runs)
+
+    assert (
+        "Runs on branch <code>main</code>; runs on other branches are not shown: "
+        "3 runs, #1 to #4" in page
+    )
+    assert "passed: 99" not in page and "#2 " not in page  # feature's run is not drawn
+    assert "passed: 12" in page
+
+
+def test_a_run_not_in_the_ledger_shows_the_trends_of_all_branches() -> None:
+    page = html.render(passing_report(), sample_runs())
+
+    assert "Runs of all branches (this run is not in the ledger): 8 runs, #1 to #8" in page

@@ -151,17 +151,22 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
         ) from None
 
 
-def recent_runs(path: Path, limit: int) -> list[RunRecord]:
-    """The newest `limit` runs, oldest first, with each gate's status and metrics."""
+def recent_runs(path: Path, limit: int, *, branch: str | None = None) -> list[RunRecord]:
+    """The newest `limit` runs, oldest first, with each gate's status and metrics.
+
+    `branch`: only the runs recorded on that branch (for trends that do not mix
+    branches); None: the runs of every branch.
+    """
     with reader(path) as conn:
         if conn is None or limit < 1:
             return []
         # a ledger of version 1 (read-only readers do not upgrade it) has no branch
-        branch = "branch" if _has_column(conn, "runs", "branch") else "NULL"
+        column = "branch" if _has_column(conn, "runs", "branch") else "NULL"
+        where = f"WHERE {column} = ?" if branch is not None else ""
         runs = conn.execute(
-            f"SELECT run_id, started_at, head, passed, {branch} FROM runs"
+            f"SELECT run_id, started_at, head, passed, {column} FROM runs {where}"
             " ORDER BY run_id DESC LIMIT ?",
-            (limit,),
+            (*([branch] if branch is not None else []), limit),
         ).fetchall()
         if not runs:
             return []
@@ -184,9 +189,9 @@ def recent_runs(path: Path, limit: int) -> list[RunRecord]:
             head,
             bool(passed),
             gates.get(run_id, {}),
-            branch if isinstance(branch, str) else None,
+            on if isinstance(on, str) else None,
         )
-        for run_id, started, head, passed, branch in reversed(runs)
+        for run_id, started, head, passed, on in reversed(runs)
     ]
 
 

@@ -55,6 +55,9 @@ class RunLike(Protocol):
     @property
     def gates(self) -> Mapping[str, GateRecordLike]: ...
 
+    @property
+    def branch(self) -> str | None: ...
+
 
 # chart title, unit, fixed top (None: from the data), then (series name, gate, metric, colour)
 _CHARTS: tuple[tuple[str, str, float | None, tuple[tuple[str, str, str, str], ...]], ...] = (
@@ -131,7 +134,7 @@ def render(report: Report, runs: Sequence[RunLike] = (), links: RepoLinks | None
     if report.requirements:
         body += ["<h2>Requirements</h2>", _requirement_table(report.requirements, links)]
     body += ["<h2>Findings</h2>", *_findings(report, links)]
-    body += ["<h2>Trends</h2>", _trends(runs)]
+    body += ["<h2>Trends</h2>", _trends(runs, report)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -237,12 +240,13 @@ def _commit(sha: str, links: RepoLinks | None) -> str:
     return f'<a href="{escape(links.commit(sha), quote=True)}">{shown}</a>'
 
 
-def _trends(runs: Sequence[RunLike]) -> str:
-    if not runs:
+def _trends(recorded: Sequence[RunLike], report: Report) -> str:
+    if not recorded:
         return (
             '<p class="empty">No recorded runs yet: the charts appear once the run '
             "ledger (<code>.tddgate/ledger.sqlite3</code>) has runs.</p>"
         )
+    runs, scope = _this_branch(recorded, report)
     labels = [_run_label(run) for run in runs]
     charts = []
     for title, unit, top, specs in _CHARTS:
@@ -260,7 +264,33 @@ def _trends(runs: Sequence[RunLike]) -> str:
     span = (
         f"{len(runs)} run{'s' if len(runs) != 1 else ''}, #{runs[0].run_id} to #{runs[-1].run_id}"
     )
-    return f'<p class="meta">{escape(span)}</p><div class="charts">{"".join(charts)}</div>'
+    return f'<p class="meta">{scope}: {escape(span)}</p><div class="charts">{"".join(charts)}</div>'
+
+
+def _this_branch(runs: Sequence[RunLike], report: Report) -> tuple[Sequence[RunLike], str]:
+    """The runs of this run's branch, and a sentence that says which runs are drawn.
+
+    A trend mixing branches draws a switch between them as a change over time, so
+    only the branch of the run being reported is drawn. That run is found in the
+    ledger by its time and commit; a run that was not recorded shows every branch.
+    """
+    current = next(
+        (
+            run
+            for run in reversed(runs)
+            if run.started_at == report.generated_at and run.head == report.head
+        ),
+        None,
+    )
+    if current is None:
+        return runs, "Runs of all branches (this run is not in the ledger)"
+    mine = [run for run in runs if run.branch == current.branch]
+    others = "; runs on other branches are not shown" if len(mine) < len(runs) else ""
+    if current.branch is None:
+        where = "Runs on a detached HEAD or outside git"
+    else:
+        where = f"Runs on branch <code>{escape(current.branch)}</code>"
+    return mine, where + others
 
 
 def _run_label(run: RunLike) -> str:
