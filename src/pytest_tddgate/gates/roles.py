@@ -111,8 +111,7 @@ class _OwnFiles:
         )
 
     def hold(self, change: Change) -> bool:
-        paths = [change.path] if change.old_path is None else [change.path, change.old_path]
-        return all(p in self.files or p.startswith(self.folders) for p in paths)
+        return all(p in self.files or p.startswith(self.folders) for p in _paths(change))
 
 
 def _under(settings: Settings, toplevel: Path, values: Iterable[str | None]) -> list[str]:
