@@ -8,7 +8,10 @@ link says which ones:
   `tests`, or T marks itself with `@pytest.mark.req` for that requirement;
 - `naming`: T's name follows `gates.tdd.naming` for F's stem (`test_{stem}.py`);
 - `imports`: T imports F's module (read with `ast`: absolute, relative and
-  `importlib.import_module("...")` imports, and names an `__init__.py` re-exports);
+  `importlib.import_module("...")` imports, and names an `__init__.py` re-exports),
+  or a module T imports loads F by a computed name (`import_module(f".t{v}", __name__)`);
+- `import-time`: all of F's code runs when it is imported (no function in it), and
+  T's imports load it, through the project's modules' own top-level imports;
 - `coverage`: T executed lines of F in the last recorded run (per-test contexts).
 
 The work is proportional to the files a range touches: each test file is read and
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from pytest_tddgate.facts import Facts
     from pytest_tddgate.settings import Settings
 
-SOURCES = ("matrix", "naming", "imports", "coverage")
+SOURCES = ("matrix", "naming", "imports", "import-time", "coverage")
 _REEXPORT_DEPTH = 3
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 
@@ -125,6 +128,7 @@ class Mapper:
         self._summaries: dict[str, Summary] = {}
         self._texts: dict[str, bytes] = {}
         self._imports: dict[str, frozenset[str]] = {}
+        self._loaded: dict[str, frozenset[str]] = {}
         self._exports: dict[tuple[str, str, int], frozenset[str]] = {}
         self._universe: tuple[str, ...] | None = None
         self._covering: dict[str, set[str]] | None = None
@@ -247,14 +251,97 @@ class Mapper:
         return {t.encode("utf-8") for t in tokens if t}
 
     def import_targets(self, test: str) -> frozenset[str]:
-        """Implementation-side files the test imports (before classification)."""
+        """Implementation-side files the test imports (before classification), and
+        those the test or the modules it imports load by a computed name."""
         if test not in self._imports:
-            folder = normalize(test.rpartition("/")[0])  # no Path: this runs for every test
-            targets: set[str] = set()
-            for ref in self.summary(test).imports:
-                targets |= self._resolve(ref, "" if folder == "." else folder, _REEXPORT_DEPTH)
+            targets = self._targets(test, self.summary(test).imports)
+            for source in (test, *targets):
+                targets |= self._computed(source)
             self._imports[test] = frozenset(targets)
         return self._imports[test]
+
+    def _direct(self, test: str) -> set[str]:
+        """The files the test module's own top-level imports load."""
+        return self._targets(test, self.summary(test).loads)
+
+    def _targets(self, path: str, refs: Iterable[ImportRef]) -> set[str]:
+        folder = normalize(path.rpartition("/")[0])  # no Path: this runs for every test
+        targets: set[str] = set()
+        for ref in refs:
+            targets |= self._resolve(ref, "" if folder == "." else folder, _REEXPORT_DEPTH)
+        return targets
+
+    def loaded(self, test: str) -> frozenset[str]:
+        """The project's files that importing the test module runs: what it imports at
+        its top, their packages' `__init__.py`, and, transitively, what those import at
+        their top (not in functions, not under `if TYPE_CHECKING:`). A computed import
+        runs when called, not at import: it is not followed."""
+        if test not in self._loaded:
+            seen: set[str] = set()
+            todo = list(self._direct(test))
+            while todo:
+                path = todo.pop()
+                if path in seen:
+                    continue
+                seen.add(path)
+                todo += self._packages(path)
+                todo += self._targets(path, self.summary(path).loads)
+            self._loaded[test] = frozenset(seen)
+        return self._loaded[test]
+
+    def _packages(self, path: str) -> list[str]:
+        """The `__init__.py` files Python runs before it runs `path`."""
+        found = []
+        folder = path.rpartition("/")[0]
+        if path.endswith("/__init__.py"):
+            folder = folder.rpartition("/")[0]
+        while folder:
+            init = self.resolver.package_init(folder)
+            if init is None:
+                break
+            found.append(init)
+            folder = folder.rpartition("/")[0]
+        return found
+
+    def runs_at_import(self, impl: str) -> bool:
+        """Whether all of `impl`'s code runs when it is imported (no function)."""
+        text = self._text(impl)
+        if b"def" not in text and b"lambda" not in text:
+            return True  # a table or constants: known without parsing it
+        return self.summary(impl).import_time_only
+
+    def _computed(self, path: str) -> set[str]:
+        """The project's files `path` may load by a computed name: those of the package
+        the name is relative to whose names start with the name's constant start."""
+        text = self._text(path)
+        if b"import_module" not in text and b"__import__" not in text:
+            return set()  # most modules: read, never parsed for this
+        computed = self.summary(path).computed
+        if not computed:
+            return set()
+        own = self.resolver.module_name(path) or ""
+        found: set[str] = set()
+        for package, prefix in computed:
+            full = _absolute_prefix(own, path.endswith("__init__.py"), package, prefix)
+            if full is None or "." not in full:
+                continue
+            parent, _, start = full.rpartition(".")
+            init = self.resolver.absolute(parent)
+            if init is None or not init.endswith("__init__.py"):
+                continue
+            folder = init.rpartition("/")[0]
+            found |= {
+                f"{folder}/{name}"
+                for name in self._listing(folder)
+                if name.startswith(start) and name.endswith(".py") and name != "__init__.py"
+            }
+        return found
+
+    def _listing(self, folder: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.root / folder))  # noqa: PTH208 (names, not paths)
+        except OSError:
+            return []
 
     def _resolve(self, ref: ImportRef, folder: str, depth: int) -> set[str]:
         """Files an import loads: the module, or the submodules / re-exports it names."""
@@ -335,6 +422,23 @@ class Mapper:
         return (self.root / path).is_file()
 
 
+def _absolute_prefix(own: str, package_init: bool, package: str, prefix: str) -> str | None:
+    """The absolute dotted start of a computed module name, as `import_module` resolves
+    it (None when it cannot tell)."""
+    if package in ("__name__", "__package__"):
+        package = own if package_init or package == "__name__" else own.rpartition(".")[0]
+    if not prefix.startswith("."):
+        return prefix if not package or prefix else package + "."
+    level = len(prefix) - len(prefix.lstrip("."))
+    if not package:
+        return None
+    parts = package.split(".")
+    if level - 1 >= len(parts):
+        return None
+    base = ".".join(parts[: len(parts) - (level - 1)])
+    return f"{base}.{prefix[level:]}"
+
+
 def _stem(impl: str) -> str:
     """`pkg/foo.py` -> `foo`; a package's `pkg/__init__.py` -> `pkg`."""
     folder, _, name = impl.rpartition("/")
@@ -356,9 +460,12 @@ class TestIndex:
         self.by_import: dict[str, list[str]] = {}
         self.by_mark: dict[str, list[str]] = {}
         self._links: dict[str, dict[str, Link]] = {}  # the gate asks twice per file
+        self.cheap = cheap
+        self.modules: list[str] = []  # the test modules, whose imports are read
         for test in sorted(self.tests):
             self.by_name.setdefault(basename(test), []).append(test)
             if not cheap and mapper.layout.is_test_module(test):
+                self.modules.append(test)
                 for target in mapper.import_targets(test):
                     self.by_import.setdefault(target, []).append(test)
             for requirement in mapper.marks(test, cheap=cheap):
@@ -386,6 +493,10 @@ class TestIndex:
             found.setdefault(test, set()).add("naming")
         for test in self.by_import.get(impl, ()):
             found.setdefault(test, set()).add("imports")
+        if not self.cheap and mapper.runs_at_import(impl):
+            for test in self.modules:
+                if impl in mapper.loaded(test):
+                    found.setdefault(test, set()).add("import-time")
         for test in mapper.covering(impl) & self.tests:
             found.setdefault(test, set()).add("coverage")
         return {

@@ -14,7 +14,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.fsutil import atomic_write_text
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 CACHE = ".tddgate/pyast-cache.json"
-CACHE_VERSION = 3  # raise it whenever what `summarize` records (or the file's form) changes
+CACHE_VERSION = 4  # raise it whenever what `summarize` records (or the file's form) changes
 CACHE_SIZE = 20_000  # entries kept: the most recently added
 # a file's stat is trusted as its content's key only once it is older than this: a file
 # rewritten within the file system's clock tick, at the same size, would look unchanged
@@ -31,6 +31,7 @@ CACHE_SIZE = 20_000  # entries kept: the most recently added
 _SETTLED_NS = 2_000_000_000
 
 _IMPORT_CALLS = frozenset({"import_module", "importorskip", "__import__"})
+_CALLABLES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,15 @@ class Summary:
     defines: frozenset[str] = frozenset()  # top-level names defined here
     has_code: bool = True  # False: only a docstring, imports and dunder assignments
     parsed: bool = True
+    # the imports that run when the module is imported (not in a function, not under
+    # `if TYPE_CHECKING:`)
+    loads: tuple[ImportRef, ...] = ()
+    # modules loaded by a computed name: (package, name prefix), the package being a
+    # dotted name, `__name__` or `__package__` (of this module), or "" when the
+    # prefix is absolute: `import_module(f".table{v}", __name__)` is ("__name__", ".table")
+    computed: tuple[tuple[str, str], ...] = ()
+    # no function body outside `if __name__ == "__main__":`: all its code runs at import
+    import_time_only: bool = False
 
 
 def summarize(source: bytes) -> Summary:
@@ -78,7 +88,124 @@ def summarize(source: bytes) -> Summary:
         requirements=tuple(dict.fromkeys(requirements)),
         defines=frozenset(_top_level_names(tree.body)),
         has_code=not all(_not_code(statement) for statement in tree.body),
+        loads=tuple(_loads(tree.body)),
+        computed=tuple(dict.fromkeys(_computed(tree))) if _may_compute(source) else (),
+        import_time_only=_import_time_only(source, tree),
     )
+
+
+def _loads(body: list[ast.stmt]) -> Iterator[ImportRef]:
+    """The imports a module runs when it is imported: at its top, and in the `if`,
+    `try` and `with` blocks there, but not under `if TYPE_CHECKING:`."""
+    for statement in body:
+        if isinstance(statement, ast.Import):
+            yield from (ImportRef(alias.name) for alias in statement.names)
+        elif isinstance(statement, ast.ImportFrom):
+            names = tuple((a.name, a.asname or a.name) for a in statement.names)
+            yield ImportRef(statement.module or "", statement.level, names)
+        elif isinstance(statement, ast.If):
+            if not _type_checking(statement.test):
+                yield from _loads(statement.body)
+            yield from _loads(statement.orelse)
+        elif isinstance(statement, (ast.Try, ast.With)):
+            for name in ("body", "orelse", "finalbody"):
+                yield from _loads(getattr(statement, name, []))
+            for handler in getattr(statement, "handlers", ()):
+                yield from _loads(handler.body)
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_time_only(source: bytes, tree: ast.Module) -> bool:
+    if b"def" not in source and b"lambda" not in source:
+        return True  # a table or a constant: no walk over its every expression
+    return not any(_has_function(statement) for statement in tree.body)
+
+
+def _has_function(statement: ast.stmt) -> bool:
+    """Whether a top-level statement holds code that runs only when called."""
+    if isinstance(statement, ast.If) and _is_main_check(statement.test):
+        return False
+    return any(isinstance(node, _CALLABLES) for node in ast.walk(statement))
+
+
+def _is_main_check(test: ast.expr) -> bool:
+    """`__name__ == "__main__"`: a demo or script block, never run by an import."""
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def _may_compute(source: bytes) -> bool:
+    """Whether a computed import is possible at all: most modules have none, and
+    walking every expression costs more than parsing."""
+    return b"import_module" in source or b"__import__" in source
+
+
+def _computed(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    """(package, prefix) of each `import_module(<computed name>, <package>)`."""
+    assigned: dict[str, str] = {}  # name -> the constant start of a string built for it
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                start = _constant_start(node.value)
+                if start is not None:
+                    assigned[target.id] = start
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name not in ("import_module", "__import__"):
+            continue
+        first = node.args[0]
+        if isinstance(first, ast.Constant):
+            continue  # a constant name: an ordinary import (`Summary.imports`)
+        prefix = assigned.get(first.id) if isinstance(first, ast.Name) else _constant_start(first)
+        package = _package_argument(node) if name == "import_module" else ""
+        if prefix is None:
+            prefix = ""
+        if prefix.startswith(".") and not package:
+            continue  # relative to an unknown package
+        if package or "." in prefix:
+            yield package, prefix
+
+
+def _constant_start(value: ast.expr) -> str | None:
+    """The constant text a computed string starts with: `f"pkg.mod{x}"`, `"pkg." + x`."""
+    if isinstance(value, ast.JoinedStr):
+        text = ""
+        for part in value.values:
+            if not (isinstance(part, ast.Constant) and isinstance(part.value, str)):
+                break
+            text += part.value
+        return text
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        left = value.left
+        if isinstance(left, ast.Constant) and isinstance(left.value, str):
+            return left.value
+        return _constant_start(left)
+    return None
+
+
+def _package_argument(call: ast.Call) -> str:
+    given = call.args[1] if len(call.args) > 1 else None
+    for keyword in call.keywords:
+        if keyword.arg == "package":
+            given = keyword.value
+    if isinstance(given, ast.Constant) and isinstance(given.value, str):
+        return given.value
+    if isinstance(given, ast.Name) and given.id in ("__name__", "__package__"):
+        return given.id
+    return ""
 
 
 def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -277,28 +404,40 @@ def _to_json(summary: Summary) -> list[object]:
     imports = [
         [ref.module, ref.level, [list(pair) for pair in ref.names]] for ref in summary.imports
     ]
+    loads = [[ref.module, ref.level, [list(pair) for pair in ref.names]] for ref in summary.loads]
     return [
         imports,
         list(summary.requirements),
         sorted(summary.defines),
         summary.has_code,
         summary.parsed,
+        loads,
+        [list(pair) for pair in summary.computed],
+        summary.import_time_only,
     ]
 
 
 def _from_json(raw: list[object]) -> Summary:
-    imports, requirements, defines, has_code, parsed = raw
-    if not all(isinstance(part, list) for part in (imports, requirements, defines)):
+    imports, requirements, defines, has_code, parsed, loads, computed, only = raw
+    parts = (imports, requirements, defines, loads, computed)
+    if not all(isinstance(part, list) for part in parts):
         raise ValueError("not a summary")
     assert isinstance(imports, list) and isinstance(requirements, list)  # for mypy
-    assert isinstance(defines, list)
+    assert isinstance(defines, list) and isinstance(loads, list) and isinstance(computed, list)
     return Summary(
-        imports=tuple(
-            ImportRef(str(m), int(level), tuple((str(a), str(b)) for a, b in names))
-            for m, level, names in imports
-        ),
+        imports=_refs(imports),
         requirements=tuple(str(r) for r in requirements),
         defines=frozenset(str(d) for d in defines),
         has_code=bool(has_code),
         parsed=bool(parsed),
+        loads=_refs(loads),
+        computed=tuple((str(package), str(prefix)) for package, prefix in computed),
+        import_time_only=bool(only),
+    )
+
+
+def _refs(raw: list[Any]) -> tuple[ImportRef, ...]:
+    return tuple(
+        ImportRef(str(m), int(level), tuple((str(a), str(b)) for a, b in names))
+        for m, level, names in raw
     )

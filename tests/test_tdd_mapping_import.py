@@ -1,0 +1,138 @@
+"""Tests that need a module without naming or importing it (issue 17, point 3): a
+module loaded by a computed name (rich's unicode tables), and a module all of whose
+code runs when it is imported (rich's default styles), credited to the tests whose
+imports load it, whichever test happens to import it first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_tddgate.model import Verdict
+from tests.tddkit import judge, start_project
+
+if TYPE_CHECKING:
+    from tests.gitrepo import GitRepo
+
+LOADERS = {
+    "relative to __name__": 'return import_module(f".table{version}", __name__).DATA',
+    "a literal package": 'return import_module(f".table{version}", "pkg.tables").DATA',
+    "an absolute prefix": 'return import_module(f"pkg.tables.table{version}").DATA',
+    "a name assigned before": (
+        'name = f".table{version}"\n    return import_module(name, "pkg.tables").DATA'
+    ),
+}
+TABLES_TEST = (
+    "from pkg.tables import load\n\n\ndef test_load():\n"
+    "    assert [load(v) for v in (1, 2)] == [1, 2]\n"
+)
+
+
+def _tables(repo: GitRepo, loader: str) -> None:
+    repo.write(
+        "src/pkg/tables/__init__.py",
+        f"from importlib import import_module\n\n\ndef load(version):\n    {loader}\n",
+    )
+    repo.write("src/pkg/tables/table1.py", "DATA = 1\n")
+    repo.write("src/pkg/tables/table2.py", "DATA = 2\n")
+
+
+@pytest.mark.parametrize("loader", list(LOADERS))
+def test_a_module_loaded_by_a_computed_name_maps_to_the_tests_of_its_loader(
+    repo: GitRepo, loader: str
+) -> None:
+    """rich f000c314: the tables came with tests/test_unicode_data.py."""
+    start_project(repo)
+    _tables(repo, LOADERS[loader])
+    repo.write("tests/test_tables.py", TABLES_TEST)
+    repo.commit("tables, with their test")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.PASS, result.findings
+    entry = next(f for f in result.details["files"] if f["path"] == "src/pkg/tables/table2.py")
+    assert [(t["test"], t["sources"]) for t in entry["tests"]] == [
+        ("tests/test_tables.py", ["imports"])
+    ]
+
+
+def test_only_the_modules_the_computed_name_can_reach(repo: GitRepo) -> None:
+    start_project(repo)
+    _tables(repo, LOADERS["relative to __name__"])
+    repo.write("src/pkg/tables/other.py", "DATA = 3\n")  # not `table...`
+    repo.write("tests/test_tables.py", TABLES_TEST)
+    repo.commit("tables, with their test")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.FAIL
+    assert [f.path for f in result.findings] == ["src/pkg/tables/other.py"]
+
+
+STYLES = 'STYLES = {"heading": "bold"}\n'
+RENDER = (
+    "from pkg.styles import STYLES\n"
+    "from pkg.util import shout\n\n\n"
+    'def render(text):\n    return STYLES["heading"] + shout(text)\n'
+)
+RENDER_TEST = "from pkg.render import render\n\n\ndef test_render():\n    assert render('a')\n"
+
+
+def _renderer(repo: GitRepo) -> None:
+    """`render` imports a data module (`styles`) and one with functions (`util`)."""
+    repo.write("src/pkg/styles.py", STYLES)
+    repo.write("src/pkg/util.py", "def shout(text):\n    return text.upper()\n")
+    repo.write("src/pkg/render.py", RENDER)
+    repo.write("tests/test_render.py", RENDER_TEST)
+    start_project(repo)
+
+
+def test_a_module_that_runs_at_import_maps_to_the_tests_that_load_it(repo: GitRepo) -> None:
+    """rich 2f56d4d1: default_styles.py changed with tests/test_markdown.py, which
+    imports it through rich.markdown -> rich.console -> rich.theme."""
+    _renderer(repo)
+    repo.write("src/pkg/styles.py", STYLES.replace("bold", "bold underline"))
+    repo.write("tests/test_render.py", RENDER_TEST.replace("render('a')", "render('a') != 'A'"))
+    repo.commit("underline headings, pinned by the render test")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.PASS, result.findings
+    (entry,) = result.details["files"]
+    assert entry["tests"][0]["test"] == "tests/test_render.py"
+    assert entry["tests"][0]["sources"] == ["import-time"]
+
+
+def test_a_module_with_functions_is_not_credited_to_tests_that_only_load_it(
+    repo: GitRepo,
+) -> None:
+    """A function's body runs when it is called, not when its module is imported."""
+    _renderer(repo)
+    repo.write("src/pkg/util.py", "def shout(text):\n    return text.upper() + '!'\n")
+    repo.write("tests/test_render.py", RENDER_TEST.replace("render('a')", "render('a') != 'A'"))
+    repo.commit("louder")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.FAIL
+    assert [f.path for f in result.findings] == ["src/pkg/util.py"]
+
+
+def test_an_import_that_never_runs_loads_nothing(repo: GitRepo) -> None:
+    _renderer(repo)
+    repo.write(
+        "src/pkg/render.py",
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from pkg.styles import STYLES\n"
+        + RENDER.replace("from pkg.styles import STYLES\n", ""),
+    )
+    repo.commit("styles for the type checker only", trailers={"Tdd": "refactor"})
+    repo.git("branch", "-f", "main")
+    repo.write("src/pkg/styles.py", STYLES.replace("bold", "italic"))
+    repo.write("tests/test_render.py", RENDER_TEST.replace("render('a')", "render('a') != 'A'"))
+    repo.commit("italic headings")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.FAIL
+    assert [f.path for f in result.findings] == ["src/pkg/styles.py"]
