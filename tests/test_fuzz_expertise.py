@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from pytest_tddgate.errors import UsageError
 from pytest_tddgate.learn.derive import SECTIONS, Learning, code
-from pytest_tddgate.learn.markdown import MARKER, merge
+from pytest_tddgate.learn.markdown import MARKER, RETIRED, merge
 from tests import fuzzkit
 
 FILE = Path("docs/expertise.md")
@@ -108,8 +108,13 @@ def split_lines(text: str) -> list[str]:
 
 
 def may_change(line: str, keys: set[str]) -> bool:
-    """Lines tddgate may rewrite: an entry of a merged learning, the stamp."""
+    """Lines tddgate may rewrite: an entry of a merged learning, the stamp, and an entry
+    line of a retired kind (removed: `markdown.RETIRED`)."""
     match = MARKER.search(line)
+    if match and match.group(1).split(":", 1)[0] in RETIRED:
+        text = line.rstrip("\r\n")
+        if text.startswith("- ") and text.endswith(match.group(0)):
+            return True
     return bool(match and match.group(1) in keys) or line.startswith("last_updated")
 
 

@@ -228,3 +228,26 @@ def test_a_note_between_entries_stays_between_them() -> None:
     assert text is not None
     issues = text.split("### common_issues\n")[1].split("###")[0]
     assert issues == f"\n{render(STUCK)}\n{note}{render(newer)}\n{render(added)}\n\n"
+
+
+def test_violation_stories_of_earlier_versions_are_removed_and_notes_kept() -> None:
+    story = (
+        "- 2026-03-01 · `src/a.py` · roles violation `role-unknown`: uncommitted changes "
+        "(first seen 2026-03-01, run #7); resolved in run #8 (2026-03-01). "
+        "<!-- tddgate:violation:6169cc945469 -->\n"
+    )
+    quoted = "Our note on <!-- tddgate:violation:5fad96751f37 --> stays.\n"
+    old = (
+        "---\nlast_updated: 2026-03-01\n---\n\n## Learnings\n\n### patterns_that_work\n\n"
+        f"### patterns_to_avoid\n\n{story}Ada: this one was a branch switch.\n{quoted}\n"
+        "### common_issues\n\n### tips\n"
+    )
+    rule = Learning("rule:0123456789ab", "patterns_to_avoid", "2026-03-02", "backend", "A rule.")
+
+    merged = merge(old, [rule], "2026-03-02", FILE)
+
+    assert merged.text is not None and merged.removed == 1
+    assert "violation:6169cc945469" not in merged.text
+    assert persons(merged.text) == persons(old)  # the note after it and the quote stay
+    assert render(rule) in merged.text
+    assert merge(merged.text, [rule], "2026-03-02", FILE).text is None  # then stable

@@ -36,11 +36,13 @@ class LearnResult:
     added: int = 0
     updated: int = 0
     learnings: int = 0  # how many the ledger supports in all
+    removed: int = 0  # entries of kinds no longer derived (see markdown.RETIRED)
 
     def describe(self, shown: str) -> str:
         if not self.written:
             return f"tddgate: learnings in {shown} are up to date ({self.learnings} entries)"
-        return f"tddgate: learnings in {shown}: {self.added} added, {self.updated} updated"
+        removed = f", {self.removed} outdated removed" if self.removed else ""
+        return f"tddgate: learnings in {shown}: {self.added} added, {self.updated} updated{removed}"
 
 
 def update_expertise(settings: Settings) -> LearnResult:
@@ -73,7 +75,9 @@ def update_expertise(settings: Settings) -> LearnResult:
             if _read(target) != before:
                 continue  # a person saved the file meanwhile: merge into their version
             atomic_write_text(target, merged.text)
-            return LearnResult(target, True, merged.added, merged.updated, len(learnings))
+            return LearnResult(
+                target, True, merged.added, merged.updated, len(learnings), merged.removed
+            )
     raise UsageError(
         "the file kept changing while the learnings were merged",
         file=target,

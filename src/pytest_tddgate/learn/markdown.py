@@ -36,6 +36,12 @@ INTRO = (
 )
 
 
+# Kinds of entries earlier versions wrote and this one no longer derives. A `violation`
+# entry told the story of one commit and called it "resolved" after any later run that
+# lacked it, a branch switch included: such lines are removed, the rules replace them.
+RETIRED = frozenset({"violation"})
+
+
 @dataclass(frozen=True, slots=True)
 class Merged:
     """The new text (None: nothing to change) and what changed."""
@@ -43,6 +49,7 @@ class Merged:
     text: str | None
     added: int
     updated: int
+    removed: int = 0
 
 
 def merge(old: str | None, learnings: Sequence[Learning], as_of: str, path: Path) -> Merged:
@@ -64,14 +71,33 @@ def merge(old: str | None, learnings: Sequence[Learning], as_of: str, path: Path
         if lines[index] != line + ending:
             lines[index] = line + ending
             updated += 1
+    wanted = {item.key for item in learnings}
+    retired = sorted(
+        (index for key, index in where.items() if _retired(key, lines[index], wanted)),
+        reverse=True,
+    )
+    for index in retired:
+        del lines[index]
     if fresh:
         added = len(fresh)
         lines = _insert(lines, fresh, front, newline)
-    if not added and not updated:
+    if not added and not updated and not retired:
         return Merged(None, 0, 0)
     _check_front_matter(lines, front, path)
     lines = _stamp(lines, as_of, newline, path)
-    return Merged(bom + "".join(lines), added, updated)
+    return Merged(bom + "".join(lines), added, updated, len(retired))
+
+
+def _retired(key: str, line: str, wanted: set[str]) -> bool:
+    """An entry line of a retired kind, as tddgate wrote it (a list item ending in its
+    marker): a line a person wrote around a marker is theirs and stays."""
+    text = line.rstrip("\r\n")
+    return (
+        key.split(":", 1)[0] in RETIRED
+        and key not in wanted
+        and text.startswith("- ")
+        and text.endswith(f"<!-- tddgate:{key} -->")
+    )
 
 
 def render(item: Learning) -> str:
