@@ -186,6 +186,13 @@ class CoverageSettings:
         "fraction of the cost); false: always trace.",
         kind="bool",
     )
+    no_probes: tuple[str, ...] = opt(
+        (),
+        "Gitignore-style globs of measured files that coverage.py's tracer measures "
+        "instead of the probes (code that inspects its own code objects, such as "
+        "`co_names`).",
+        kind="strs",
+    )
     contexts: bool = opt(
         True,
         "Record which lines each test ran (for the `tdd` and `traceability` gates and "

@@ -68,9 +68,11 @@ def _probed_code(probes: Probes, module: Any) -> CodeType | None:
     if loader is None:
         return None
     try:
-        return loader.get_code(spec.name)
+        code = loader.get_code(spec.name)
     except (OSError, SyntaxError, ValueError):
         return None  # changed or gone since it was imported
+    # the probes could not be compiled into it: its code came back without them
+    return None if os.path.realpath(module.__file__) in probes.failed else code
 
 
 def _key(code: CodeType) -> _Key:

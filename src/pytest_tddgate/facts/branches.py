@@ -129,6 +129,15 @@ def irrefutable(pattern: ast.pattern) -> bool:
     return False
 
 
+def elif_of(node: ast.If) -> ast.If | None:
+    """The `if` that is all of `node`'s `else` (an `elif`, or `else:` + `if` alone,
+    which compiles the same), besides probes; None when there is none."""
+    rest = [s for s in node.orelse if not is_probe(s)]
+    if len(rest) == 1 and isinstance(rest[0], ast.If) and node.orelse[-1] is rest[0]:
+        return rest[0]
+    return None
+
+
 def is_docstring(statement: ast.stmt) -> bool:
     return (
         isinstance(statement, ast.Expr)
@@ -182,19 +191,29 @@ class _Brancher(ast.NodeVisitor):
             node._tddgate_defined = 2 * node.lineno  # type: ignore[union-attr]
 
     def generic_visit(self, node: ast.AST) -> None:
-        bodies = _bodies(node)
-        for body in bodies:  # where each statement's block goes on after it
-            after = _block_end(node, body)
-            for statement in reversed(body):
-                statement._tddgate_next = after  # type: ignore[attr-defined]
-                if _has_code(statement, in_function=self._functions[-1]):
-                    after = _first(statement)
+        bodies = self._follow(node)
         # statements only: branches are statements, and expressions hold none (a visit
         # of every expression node cost a third of the import time on click's tests)
         for body in bodies:
             for statement in list(body):
                 self.visit(statement)
-        # side 0 of a one-line `def` / `class`: the statement runs, in its own body
+        self._after(node)
+
+    def _follow(self, node: ast.AST) -> list[list[ast.stmt]]:
+        """Notes where each statement of `node`'s blocks goes on after it; returns the
+        blocks."""
+        bodies = _bodies(node)
+        for body in bodies:
+            after = _block_end(node, body)
+            for statement in reversed(body):
+                statement._tddgate_next = after  # type: ignore[attr-defined]
+                if _has_code(statement, in_function=self._functions[-1]):
+                    after = _first(statement)
+        return bodies
+
+    def _after(self, node: ast.AST) -> None:
+        """Side 0 of a one-line `def` / `class` in `node`'s blocks: the statement runs,
+        in its own body."""
         for body in _bodies(node):
             self._defined(body)
 
@@ -210,8 +229,25 @@ class _Brancher(ast.NodeVisitor):
     # -- if, loops, match -------------------------------------------------------------
 
     def visit_If(self, node: ast.If) -> None:
-        self.generic_visit(node)
-        self._two_ways(node)
+        # an `elif` is an `if` alone in the `else` of the one before: a chain of them
+        # is walked in a loop, in the order a recursive visit would take, since
+        # generated parsers and tables have chains of thousands (deeper than Python's
+        # recursion limit)
+        chain = [node]
+        while True:
+            current = chain[-1]
+            self._follow(current)
+            for statement in list(current.body):
+                self.visit(statement)
+            following = elif_of(current)
+            if following is None:
+                for statement in list(current.orelse):
+                    self.visit(statement)
+                break
+            chain.append(following)
+        for current in reversed(chain):
+            self._after(current)
+            self._two_ways(current)
 
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         self._loops.append((node.lineno, getattr(node, "_tddgate_next", None), self._blocks))

@@ -42,6 +42,7 @@ from pytest_tddgate.errors import FactError, UsageError
 if TYPE_CHECKING:
     import coverage
 
+    from pytest_tddgate.facts.filetracer import FileTracer
     from pytest_tddgate.facts.probes import Probes
 
 ChangedLines = Mapping[str, frozenset[int]]
@@ -105,6 +106,8 @@ class Plan:
     probes: bool = False  # probes compiled into the measured files, no tracer
     files: tuple[str, ...] = ()  # scope all with probes: the files probed
     notes: tuple[str, ...] = ()
+    # with probes: measured files the tracer measures instead (the `no_probes` setting)
+    traced: tuple[str, ...] = ()
 
 
 class Where(Protocol):
@@ -194,6 +197,7 @@ def _changed_plan(
         trace=bool(files),
         probes=not why,
         notes=notes,
+        traced=tuple(not_probed(where, files)) if not why else (),
     )
 
 
@@ -211,7 +215,28 @@ def _probed_plan(where: Where, config: Any, options: dict[str, Any], probes_in_t
     files = _python_files(area, config)
     if not probes_in_tests and _rewritten(files):
         return plain
-    return Plan(options=options, probes=True, files=tuple(files))
+    traced = not_probed(where, files)
+    probed = tuple(f for f in files if f not in set(traced))
+    return Plan(options=options, probes=True, files=probed, traced=tuple(traced))
+
+
+def not_probed(where: Where, files: Sequence[str]) -> list[str]:
+    """The files of `files` (real paths) that the `no_probes` setting leaves to the
+    tracer. `where` is the settings in the test process; the helper process's has no
+    such setting (a project that uses it is measured in the test process)."""
+    from pytest_tddgate.globs import compiled
+
+    patterns = getattr(getattr(where, "coverage", None), "no_probes", ())
+    if not patterns:
+        return []
+    globs = compiled(tuple(patterns))
+    root = os.path.realpath(where.root)
+    found = []
+    for path in files:
+        relative = os.path.relpath(path, root)
+        if not relative.startswith("..") and globs.matches(relative.replace(os.sep, "/")):
+            found.append(path)
+    return found
 
 
 # folders never searched for measured files: nobody imports their code as the project's
@@ -373,6 +398,8 @@ class Measurement:
         # line probes compiled into changed modules before this measurement started
         # (covremote.py); their lines are theirs, not the tracer's
         self.earlier: Probes | None = None
+        # with probes: the tracer of the files they leave to it (facts/filetracer.py)
+        self.tracer: FileTracer | None = None
 
     @classmethod
     def start(
@@ -430,6 +457,7 @@ class Measurement:
 
             plan = self.plan
             files = plan.files if plan.scope == "all" else plan.options.get("run:include", ())
+            files = [f for f in files if f not in set(plan.traced)]
             probes = Probes(files, branches=bool(self.cov.config.branch))
             early = probes.imported()
             if early and self.earlier is None:
@@ -439,12 +467,12 @@ class Measurement:
                     self.notes.append(adopted_note(early))
                     early = []
             if not early:
-                probes.install()
-                self.probes = probes
-                self._patch_subprocess()
+                self._with_probes(probes)
                 return
             # their code ran without probes: only a tracer still sees their functions
-            unprobed = [n for n in early if n not in probed_earlier]
+            failed = self.earlier.failed if self.earlier is not None else {}
+            self.notes += [_failed_note(path, why) for path, why in failed.items()]
+            unprobed = [n for n in early if n not in probed_earlier and n not in failed]
             if unprobed:
                 names = ", ".join(Path(n).name for n in unprobed[:3])
                 self.notes.append(f"scope `{plan.scope}` traced: {names} imported before the run")
@@ -455,6 +483,37 @@ class Measurement:
         if probed_earlier:  # the probes go on measuring those; the tracer would see them
             self.cov.set_option("run:omit", [*self.cov.config.run_omit, *sorted(probed_earlier)])
         self.cov.start()
+
+    def _with_probes(self, probes: Probes) -> None:
+        """Measure with `probes`; the tracer measures the files they leave to it."""
+        from pytest_tddgate.facts.filetracer import FileTracer
+
+        config = self.cov.config
+        self.tracer = FileTracer(config, sysmon=sysmon_allowed(config, branch=bool(config.branch)))
+        probes.on_failure = self._trace_unprobed
+        probes.install()
+        self.probes = probes
+        self._patch_subprocess()
+        if self.plan.traced:
+            self.tracer.add(self.plan.traced)  # a tracer's start fails here: exit 4
+            names = ", ".join(Path(n).name for n in self.plan.traced[:3])
+            more = " and more" if len(self.plan.traced) > 3 else ""
+            self.notes.append(f"measured by coverage.py's tracer (`no_probes`): {names}{more}")
+
+    def _trace_unprobed(self, path: str) -> None:
+        """A measured module the probes could not be compiled into, about to run: the
+        tracer measures it. Called during its import: this never raises."""
+        assert self.probes is not None and self.tracer is not None
+        why = self.probes.failed.get(path, "")
+        try:
+            self.tracer.add([path])
+        except Exception as exc:  # the import goes on, whatever the tracer does
+            self.notes.append(
+                f"{_failed_note(path, why).split(';')[0]}; coverage.py's tracer could not "
+                f"start ({exc}): its lines count as not run"
+            )
+            return
+        self.notes.append(_failed_note(path, why))
 
     def _patch_subprocess(self) -> None:
         """What coverage.py's `patch = ["subprocess"]` does when it starts: Python
@@ -501,6 +560,9 @@ class Measurement:
                     os.environ.pop(_PROCESS_CONFIG, None)
                     if self._environ is not None:
                         os.environ[_PROCESS_CONFIG] = self._environ
+                if self.tracer is not None:  # first: `_add_probed` touches the files not run
+                    self.tracer.stop()
+                    self.tracer.measured(self.cov.get_data(), skip=self.probes.compiled)
                 self._add_probed(self.probes)
 
     def _add_probed(self, probes: Probes) -> None:
@@ -538,12 +600,20 @@ class Measurement:
         self.stop()
         with quiet(self.notes):
             blob = self.cov.get_data().dumps()
-        return {"data": base64.b64encode(blob).decode("ascii"), "core": self.core}
+        return {
+            "data": base64.b64encode(blob).decode("ascii"),
+            "core": self.core,
+            "notes": list(self.notes),  # what it measured differently (a file traced)
+        }
 
     def absorb(self, payloads: Sequence[Mapping[str, Any]]) -> None:
         """Merge the workers' measurements into this (the controller's) one."""
         from coverage import CoverageData
 
+        for payload in payloads:
+            for note in payload.get("notes", ()):
+                if isinstance(note, str) and note not in self.notes:
+                    self.notes.append(note)
         with inside(self.root), quiet(self.notes):
             data = self.cov.get_data()
             for payload in payloads:
@@ -615,6 +685,14 @@ class Measurement:
             return None
         temporary.replace(target)
         return target
+
+
+def _failed_note(path: str, why: str) -> str:
+    first = why.splitlines()[0][:120] if why else "an error"
+    return (
+        f"{Path(path).name}: the probes could not be compiled into it ({first}); "
+        "coverage.py's tracer measured it"
+    )
 
 
 def unexecuted_files(config: Any) -> list[str]:

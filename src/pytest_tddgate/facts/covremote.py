@@ -41,7 +41,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.errors import FactError, ToolError, UsageError
-from pytest_tddgate.facts.coverage import unprobed_note
+from pytest_tddgate.facts.coverage import not_probed, unprobed_note
 from pytest_tddgate.facts.probes import Probes, loaded_by_pytest, module_name, rewrites_tests
 from pytest_tddgate.proc import Exchange
 
@@ -102,10 +102,12 @@ class RemoteMeasurement:
         )
         tests = [] if in_tests else [path for path in paths if loaded_by_pytest(path)]
         probes = Probes([path for path in paths if path not in tests])
-        if probes.imported() or Probes(tests).imported():
+        # `no_probes` files need a tracer, which only this process can run
+        if probes.imported() or Probes(tests).imported() or not_probed(settings, paths):
             helper.close()
             return None
         measurement = cls(helper, probes, tests)
+        probes.on_failure = measurement._cannot_probe
         probes.install(hook=False)  # `_Hook` asks it
         sys.meta_path.insert(0, measurement._hook)
         return measurement
@@ -131,6 +133,19 @@ class RemoteMeasurement:
             else:  # the plan needs a tracer, or the helper failed
                 self.local = True
                 self.fallback()
+
+    def _cannot_probe(self, path: str) -> None:
+        """A changed module the probes could not be compiled into is about to run: only
+        a tracer sees it now, so this process measures from here on, as when the plan
+        needs a tracer (the modules probed so far stay so). Called during its import."""
+        with self._lock:
+            if self.local or self.problem is not None:
+                return
+            self._decided = True
+            self._running = False
+            self.local = True
+        self.close()
+        self.fallback()
 
     def _answer(self, timeout: float) -> Any:
         if self.helper is None:

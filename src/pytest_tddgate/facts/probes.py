@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import fnmatch
 import hashlib
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, SourceFileLoader
@@ -44,6 +45,7 @@ from typing import Any
 
 from pytest_tddgate.facts.branches import (
     Bodies,
+    elif_of,
     instrument_branches,
     irrefutable,
     is_docstring,
@@ -77,6 +79,11 @@ class Probes:
         self.side_names = {path: n.replace("lines", "sides") for path, n in self.names.items()}
         self.bodies: dict[str, Bodies] = {}
         self.compiled: set[str] = set()  # realpaths compiled with probes
+        # realpaths the probes could not be compiled into (imported without them), and
+        # why; `on_failure` is told of each at once, before the module's code runs, so
+        # that a tracer can be started for it
+        self.failed: dict[str, str] = {}
+        self.on_failure: Callable[[str], None] | None = None
         self._finder = _Finder(self)
 
     def tracer_name(self) -> str:
@@ -90,7 +97,14 @@ class Probes:
     def unprobed(self) -> list[str]:
         """Probed files that were loaded without probes all the same: by a loader of
         their own (`spec_from_file_location`, pytest's assertion rewriting, ...)."""
-        return sorted({_real(m.__file__) for m in self.loaded()} - self.compiled)
+        loaded = {_real(m.__file__) for m in self.loaded()}
+        return sorted(loaded - self.compiled - set(self.failed))
+
+    def cannot_probe(self, path: str, why: str) -> None:
+        """`path` was imported without probes (`why`: the error compiling them in)."""
+        self.failed[path] = why
+        if self.on_failure is not None:
+            self.on_failure(path)
 
     def loaded(self) -> list[Any]:
         """The modules of `sys.modules` loaded from probed files (with probes or not)."""
@@ -228,7 +242,10 @@ class ProbeLoader(SourceFileLoader):
         expected = probecache.key(source, real, variant)
         found = probecache.load(where, expected)
         if found is None:
-            code, bodies = self._compile(source, path)
+            try:
+                code, bodies = self._compile(source, path)
+            except Exception as exc:  # whatever it is, the module must load
+                return self._unprobed(fullname, source, path, exc)
             probecache.store(where, expected, code, bodies)
         else:
             code, bodies = found
@@ -239,13 +256,30 @@ class ProbeLoader(SourceFileLoader):
         probes.compiled.add(real)
         return code
 
+    def _unprobed(self, fullname: str, source: bytes, path: str, exc: Exception) -> CodeType:
+        """The module's code without probes, as a plain import (or pytest's) makes it,
+        when the probes could not be compiled in: the probes never make a module fail
+        to import. A broken source raises here what a plain import raises. The file is
+        then the tracer's to measure (`Probes.cannot_probe`)."""
+        if self._rewriter is None:
+            code = super().get_code(fullname)
+        else:
+            tree = ast.parse(source, path)
+            self._rewriter.rewrite(tree, source, path)
+            code = compile(tree, path, "exec", dont_inherit=True)
+            self._rewriter.register(fullname, path)
+        if code is None:  # mypy: a source file always has code
+            raise ImportError(f"no code for {fullname}", name=fullname)
+        self._probes.cannot_probe(self._real, f"{type(exc).__name__}: {exc}")
+        return code
+
     def _compile(self, source: bytes, path: str) -> tuple[CodeType, Bodies]:
         probes, real = self._probes, self._real
         bodies: Bodies = {}
         # compiling warns of things like an invalid escape; a plain import warns once,
         # when it writes __pycache__, and this compiles on other runs too: never warn
         # here, or `filterwarnings = error` would fail the run
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), headroom():
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             tree = ast.parse(source, path)
@@ -362,7 +396,21 @@ class _Instrumenter(ast.NodeVisitor):
         if isinstance(node, ast.Match):
             self._match(node)
 
-    def _body(self, body: list[ast.stmt], *, module: bool = False) -> list[ast.stmt]:
+    def visit_If(self, node: ast.If) -> None:
+        # an `elif` chain in a loop, not by recursion (see facts/branches.py `visit_If`)
+        current: ast.If | None = node
+        while current is not None:
+            following = elif_of(current)
+            current.body = self._body(current.body)
+            if current.orelse:
+                current.orelse = self._body(current.orelse, later=following)
+            current = following
+
+    def _body(
+        self, body: list[ast.stmt], *, module: bool = False, later: ast.stmt | None = None
+    ) -> list[ast.stmt]:
+        """`body` with a probe before each statement, each visited but `later` (the
+        caller visits it: the next `if` of an `elif` chain)."""
         # a docstring (and in a module, `from __future__` imports) must stay first:
         # they are probed right after themselves
         keep = 1 if is_docstring(body[0]) else 0
@@ -376,7 +424,8 @@ class _Instrumenter(ast.NodeVisitor):
                 out.append(statement)
                 continue
             out.append(probe(self.name, _header_lines(statement), statement))
-            self.visit(statement)
+            if statement is not later:
+                self.visit(statement)
             out.append(statement)
         return out
 
@@ -401,6 +450,24 @@ class _Instrumenter(ast.NodeVisitor):
             fallback = ast.match_case(ast.MatchAs(), None, [fallthrough])
             node.cases.append(ast.copy_location(fallback, last.pattern))
             ast.copy_location(fallback.pattern, last.pattern)
+
+
+@contextlib.contextmanager
+def headroom() -> Iterator[None]:
+    """Room for compiling a tree as deep as the source Python compiles.
+
+    `compile(source)` allows three times the recursion limit in nesting depth (CPython
+    scales it for its compiler), `compile(tree)` only the limit itself, counted from
+    the current depth: a 1,000-branch `elif` chain imports, but its tree would not
+    compile. Walking the tree recurses over nested blocks too (an import can start
+    deep in pytest's stack). On Python 3.11+ calls between Python functions take no C
+    stack, and the compiler's own depth stays within what the source compile allows."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit * 3)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _mark(name: str, line: int, value: ast.expr) -> ast.expr:
