@@ -358,7 +358,7 @@ def _fold(phases: dict[str, Any], root: Path, ids: NodeIds) -> TestOutcome:
 
 def _signature(report: Any, root: Path) -> tuple[str, str]:
     """Exception type + digest of the message + crash location: stable across runs
-    and across checkouts (the location is relative to the rootdir)."""
+    and across checkouts (the location is relative to the project root)."""
     crash = getattr(report.longrepr, "reprcrash", None)
     message = str(getattr(crash, "message", "") or _first_line(str(report.longrepr)))
     exc_type = message.split(":", 1)[0].strip() if ":" in message else "Failure"
