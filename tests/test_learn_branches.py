@@ -374,3 +374,20 @@ def test_a_long_message_is_shortened_between_words(project: GitProject) -> None:
     assert example.endswith(" …")
     assert example[:-2].split(" ")[-1] in words.split(" ")  # a whole word before the cut
     assert rule.endswith("Run ruff before you commit.")
+
+
+def test_the_rule_names_in_docs_learnings_are_the_ones_the_gates_report() -> None:
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs/learnings.md").read_text(encoding="utf-8")
+    table = doc.split("| rule of the gate | the entry |", 1)[1].split("\n\n", 1)[0]
+    named = re.findall(r"^\| `([a-z-]+)` \|", table, re.MULTILINE)
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in (root / "src/pytest_tddgate").rglob("*.py")
+        if path.parent.name in ("gates", "facts")
+    )
+
+    assert len(named) >= 7
+    for rule in named:
+        assert f'"{rule}"' in source, f"docs/learnings.md names a rule no gate reports: {rule}"
+    assert "`test-after`" not in doc and "`never`" not in doc
