@@ -348,6 +348,9 @@ def test_a_version_1_ledger_is_upgraded_and_its_runs_compared_with_none(
         conn.execute("DROP TABLE ancestry")
         conn.execute("UPDATE schema_version SET version = 1")
     assert [r.branch for r in ledger.recent_runs(project.ledger, 5)] == [None]  # still read
+    update_expertise(project.settings)  # `tddgate learn` upgrades it too
+    with sqlite3.connect(project.ledger) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
 
     project.write("src/pkg/calc.py", "def add(a, b):\n    return a + b\n")
     project.record(gates=[gate("mypy", "pass")])

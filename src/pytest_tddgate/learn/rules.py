@@ -196,8 +196,7 @@ def _resolved(history: History, gate: str, latest: Case) -> int | None:
     for run_id, status in history.gates.get(gate, ()):
         if run_id <= latest.last_run or status not in ("pass", "fail"):
             continue
-        if not history.comparable(latest.last_run, run_id):
-            continue
-        if (run_id, latest.path) not in reported:
+        # the set first: `comparable` may ask git
+        if (run_id, latest.path) not in reported and history.comparable(latest.last_run, run_id):
             return run_id
     return None
