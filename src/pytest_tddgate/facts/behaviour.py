@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pytest_tddgate.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 # configures no exclusion: reading the configuration imports coverage.py (~40 ms)
 DEFAULT_EXCLUDE = (r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)",)
 _CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+CACHE = ".tddgate/behaviour-cache.json"
+_CACHE_SIZE = 50_000  # pairs kept: the most recently added
 # decorators that never read the annotations of what they wrap
 _BLIND_DECORATORS = frozenset(
     {
@@ -86,6 +91,62 @@ def exclusions(root: Path) -> tuple[str, ...]:
         return DEFAULT_EXCLUDE
     finally:
         os.chdir(before)
+
+
+def config_key(root: Path) -> str:
+    """What the exclusions depend on, as a short key: a verdict kept for a pair of
+    blobs holds while the coverage configuration files are unchanged."""
+    digest = hashlib.blake2b(os.environ.get("COVERAGE_RCFILE", "").encode(), digest_size=8)
+    for name in _CONFIG_FILES:
+        digest.update(b"\0" + _read(root / name))
+    return digest.hexdigest()
+
+
+class Verdicts:
+    """Which pairs of blobs behave alike, kept between runs in
+    `.tddgate/behaviour-cache.json` (blob ids name contents, so a verdict never goes
+    stale but with the coverage configuration): the pre-commit hook asks about the
+    same range on every commit, and parsing costs more than the rest of the gate.
+    A missing or broken cache is empty; one that cannot be written is skipped."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / CACHE
+        self._root = root
+        self._pairs: dict[str, bool] | None = None
+        self._config = ""
+        self._dirty = False
+
+    def get(self, old: str, new: str) -> bool | None:
+        return self._load().get(f"{old}:{new}")
+
+    def put(self, old: str, new: str, same: bool) -> None:
+        self._load()[f"{old}:{new}"] = same
+        self._dirty = True
+
+    def _load(self) -> dict[str, bool]:
+        if self._pairs is None:
+            self._config = config_key(self._root)
+            self._pairs = {}
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and data.get("config") == self._config:
+                    pairs = data.get("pairs")
+                    if isinstance(pairs, dict):
+                        self._pairs = {k: v for k, v in pairs.items() if isinstance(v, bool)}
+            except (OSError, ValueError):
+                pass
+        return self._pairs
+
+    def save(self) -> None:
+        if not self._dirty or self._pairs is None:
+            return
+        self._dirty = False
+        kept = dict(list(self._pairs.items())[-_CACHE_SIZE:])
+        text = json.dumps({"config": self._config, "pairs": kept}, separators=(",", ":"))
+        try:
+            atomic_write_text(self.path, text + "\n")
+        except OSError:
+            return
 
 
 def _read(path: Path) -> bytes:
@@ -152,6 +213,11 @@ class Fingerprints:
         if old.hit_lines == new.hit_lines:
             return False
         return self._digest(old, new, excluded=False) == self._digest(new, old, excluded=False)
+
+    def inert(self, version: Version) -> bool:
+        """Whether a version does nothing at all (a new file of docstrings and
+        comments): told without normalizing or dumping its statements."""
+        return all(_inert(s) or _is_excluded(s, version.hits) for s in version.statements)
 
     def _digest(self, version: Version, other: Version, *, excluded: bool) -> list[bytes]:
         shared = set(other.keys)
@@ -353,3 +419,43 @@ def _sorted_imports(body: list[ast.stmt]) -> list[ast.stmt]:
         if statement is not None:
             result.append(statement)
     return result
+
+
+def region(old: bytes, new: bytes) -> tuple[bytes, bytes] | None:
+    """The parts of two versions that differ, widened to whole top-level statements
+    (from a line that starts one, decorators included, to the next line that starts
+    one after the change): comparing them is comparing the files, for the cost of
+    the change, not of the file. None when that is the whole of both."""
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    shortest = min(len(before), len(after))
+    same_start = 0
+    while same_start < shortest and before[same_start] == after[same_start]:
+        same_start += 1
+    same_end = 0
+    while same_end < shortest - same_start and before[-1 - same_end] == after[-1 - same_end]:
+        same_end += 1
+    start = same_start - 1
+    while start > 0 and not _opens(before, start):
+        start -= 1
+    while start > 0 and before[start - 1].startswith(b"@"):
+        start -= 1  # a decorator belongs to what it decorates
+    start = max(start, 0)
+    stop = len(before) - same_end
+    while stop < len(before) and not _opens(before, stop):
+        stop += 1
+    if start == 0 and stop == len(before):
+        return None
+    cut = len(after) - len(before)
+    return b"".join(before[start:stop]), b"".join(after[start : stop + cut])
+
+
+def _opens(lines: list[bytes], index: int) -> bool:
+    """Whether line `index` may start a top-level statement: code at column 0, not a
+    closing bracket, a string or the continuation of a compound statement. A wrong
+    guess leaves a part that does not parse (the files are compared whole)."""
+    line = lines[index]
+    if not line[:1].isalpha() and line[:1] not in (b"_", b"@"):
+        return False
+    if index > 0 and lines[index - 1].rstrip().endswith(b"\\"):
+        return False
+    return not line.startswith((b"else", b"elif", b"except", b"finally"))

@@ -49,6 +49,7 @@ class Substance:
     def __init__(self, toplevel: Path, root: Path | None = None) -> None:
         self.toplevel = toplevel
         self.judge = Behaviour(root or toplevel)  # the project root: its coverage config
+        self.verdicts = behaviour.Verdicts(root or toplevel)
         self._raw: dict[str, bytes] = {}  # the blobs read, for `judge` when lines differ
         self._changes: list[Change] = []  # the Python changes of the range, oldest first
         self._blobs: dict[str, bytes] = {}
@@ -122,7 +123,17 @@ class Substance:
             if not any(count > old_counts[line] for line, count in new.counts.items()):
                 return False  # re-indented, reordered or deleted: no line added
         # a line was added: it may still be a comment, a docstring, an import's order
-        return not self.judge.same(self._data(change.old_blob), self._data(change.new_blob))
+        old_id, new_id = change.old_blob or "", change.new_blob or ""
+        known = self.verdicts.get(old_id, new_id) if new_id else None
+        if known is None:
+            known = self.judge.same(self._data(change.old_blob), self._data(change.new_blob))
+            if new_id:
+                self.verdicts.put(old_id, new_id, known)
+        return not known
+
+    def save(self) -> None:
+        """Keep this run's verdicts for the next run."""
+        self.verdicts.save()
 
     def _data(self, object_id: str | None) -> bytes | None:
         """The content of a blob whose lines were read (b"": the file did not exist)."""
@@ -233,6 +244,16 @@ class Behaviour:
     def same(self, old: bytes | None, new: bytes | None) -> bool:
         if old is None or new is None:
             return False
+        if not old.strip():  # a new file: the same only if it does nothing
+            version = self.version(new)
+            assert self._prints is not None or version is None
+            return version is not None and self._prints is not None and self._prints.inert(version)
+        part = behaviour.region(old, new)
+        if part is not None:  # the statements the change touched, if they parse alone
+            before, after = self.version(part[0]), self.version(part[1])
+            if before is not None and after is not None:
+                assert self._prints is not None
+                return self._prints.same(before, after)
         before, after = self.version(old), self.version(new)
         if before is None or after is None:
             return False

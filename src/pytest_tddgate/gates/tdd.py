@@ -154,6 +154,8 @@ class TddGate:
             reports = [judge.file(t, None) for t in subjects]
             replays = 0
         mapper_.save()
+        if hist.substance is not None:
+            hist.substance.save()
         return _result(tdd, hist, reports, exempt=exempt, tests_changed=len(tests), replays=replays)
 
 
