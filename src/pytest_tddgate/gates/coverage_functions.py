@@ -58,6 +58,8 @@ def untested_definitions(
         measured = files.get(path)
         if measured is None or not path.endswith(".py") or _inside(path, skip):
             continue
+        if measured.executable <= measured.executed:
+            continue  # every line ran: nothing to find, no need to parse
         tree = _parse(root / path)
         if tree is not None:
             judge = _FileJudge(path, measured, changed[path])

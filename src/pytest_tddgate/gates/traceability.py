@@ -114,7 +114,7 @@ class Trace:
         # pytest stops before running any test when collection fails (unless
         # --continue-on-collection-errors): then every idle test is idle because of it
         self.stopped = bool(self.collect_errors) and not any(
-            o.outcome in ("passed", "failed", "error", "xpassed") for o in outcomes_of(self.run)
+            o.outcome in ("passed", "failed", "error", "xpassed") for o in _outcomes_of(self.run)
         )
 
     def result(self) -> GateResult:
@@ -404,7 +404,7 @@ class Trace:
         )
 
 
-def outcomes_of(run: TestRun | None) -> tuple[TestOutcome, ...]:
+def _outcomes_of(run: TestRun | None) -> tuple[TestOutcome, ...]:
     return run.outcomes if run is not None else ()
 
 
