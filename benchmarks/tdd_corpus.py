@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,8 @@ TEST_DEPS = (
     "pytest-asyncio",
     "railroad-diagrams",
 )
+# pytest's last line: "1 failed, 489 passed, 2 skipped in 7.33s"
+SUMMARY = re.compile(r"\d+ (passed|failed|errors?|skipped)\b.* in [\d.]+s")
 # flask's conftest reads `_pytest.monkeypatch.notset`, which pytest 9 removed
 PYTEST = "pytest>=8,<9"
 RUN_TIMEOUT = 1800
@@ -212,10 +215,10 @@ def run_range(
             report = folder / ".tddgate" / "report.json"
         lines = (done.stdout + done.stderr).strip().splitlines()
         if not report.exists():
-            error = "no report: " + " | ".join(lines[-5:])
-            return RangeRun(project, base, head, seconds, {}, error)
+            missing = "no report: " + " | ".join(lines[-5:])
+            return RangeRun(project, base, head, seconds, {}, missing)
         verdicts, error = read_report(report)
-        summary = next((line.strip("= ") for line in reversed(lines) if " in " in line), "")
+        summary = next((line.strip("= ") for line in reversed(lines) if SUMMARY.search(line)), "")
         return RangeRun(project, base, head, seconds, verdicts, error, summary)
 
 
