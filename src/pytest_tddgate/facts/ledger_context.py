@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.errors import ToolError
-from pytest_tddgate.facts.git import git
+from pytest_tddgate.facts.git import git_start
 from pytest_tddgate.options import ProjectOptions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from pytest_tddgate.proc import Background
     from pytest_tddgate.settings import Settings
 
 # options that say where outputs go or which gates run: they change no gate's verdict
@@ -58,8 +59,10 @@ class RunContext:
     env: str  # JSON object: the environment variables of ENV_NAMES that were set
 
 
-def run_context(settings: Settings, environ: Mapping[str, str] | None = None) -> RunContext:
-    """Read the branch, digest the settings and the relevant environment of this run."""
+def run_context(
+    settings: Settings, branch: str | None, environ: Mapping[str, str] | None = None
+) -> RunContext:
+    """Digest the settings and the relevant environment of this run on `branch`."""
     environ = os.environ if environ is None else environ
     env = {name: environ[name] for name in ENV_NAMES if environ.get(name)}
     env_text = json.dumps(env, sort_keys=True)
@@ -67,17 +70,29 @@ def run_context(settings: Settings, environ: Mapping[str, str] | None = None) ->
     digest.update(json.dumps(_judging(settings), sort_keys=True, default=str).encode())
     digest.update(b"\0" + env_text.encode())
     digest.update(b"\0" + _roles_file(settings))
-    return RunContext(current_branch(settings.root), digest.hexdigest()[:16], env_text)
+    return RunContext(branch, digest.hexdigest()[:16], env_text)
+
+
+def start_branch(root: Path) -> Background:
+    """Start reading the checked-out branch, so git runs while the caller hashes files."""
+    return git_start(["symbolic-ref", "--quiet", "--short", "HEAD"], root, ok_codes=(0, 1, 128))
+
+
+def branch_of(probe: Background) -> str | None:
+    """The branch `start_branch` read; None when HEAD is detached or there is no git."""
+    try:
+        done = probe.result()
+    except ToolError:  # no git: no branch
+        return None
+    finally:
+        probe.cancel()
+    name = done.text.strip()
+    return name if done.returncode == 0 and name else None
 
 
 def current_branch(root: Path) -> str | None:
     """The checked-out branch; None when HEAD is detached or there is no git checkout."""
-    try:
-        done = git(["symbolic-ref", "--quiet", "--short", "HEAD"], root, ok_codes=(0, 1, 128))
-    except ToolError:  # no git: no branch
-        return None
-    name = done.text.strip()
-    return name if done.returncode == 0 and name else None
+    return branch_of(start_branch(root))
 
 
 def _judging(settings: Settings) -> dict[str, Any]:

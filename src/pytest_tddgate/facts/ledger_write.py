@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pytest_tddgate.facts import filehash
 from pytest_tddgate.facts.filehash import FileHash
-from pytest_tddgate.facts.ledger_context import RunContext, run_context
+from pytest_tddgate.facts.ledger_context import RunContext, branch_of, run_context, start_branch
 from pytest_tddgate.facts.ledger_store import (
     RUN_TABLES,
     Foreign,
@@ -95,9 +95,15 @@ def _record_once(
     with contextlib.closing(connect(path)) as conn:
         identity = _identity(path)
         cache = _hash_cache(conn) if check(conn) else {}
-        # hashing and git happen outside the write lock, so concurrent runs overlap here
-        files = filehash.snapshot(settings, cache)
-        context = run_context(settings)
+        # hashing and git happen outside the write lock, so concurrent runs overlap here;
+        # git reads the branch while the files are hashed
+        probe = start_branch(settings.root)
+        try:
+            files = filehash.snapshot(settings, cache)
+        except BaseException:
+            probe.cancel()  # leave no process behind
+            raise
+        context = run_context(settings, branch_of(probe))
         conn.execute("BEGIN IMMEDIATE")
         try:
             if _identity(path) != identity:
