@@ -168,6 +168,40 @@ def test_report_option_is_relative_to_where_pytest_runs(
     result.stdout.fnmatch_lines(["tddgate: all gates passed (report: out/gate.json)"])
 
 
+def test_a_monorepo_project_run_from_the_top(pytester: pytest.Pytester) -> None:
+    repo = GitRepo(pytester.path)
+    repo.write(".gitignore", ".tddgate/\n")
+    # one pytest configuration for the whole repository: pytest's rootdir is the top
+    repo.write("pytest.ini", "[pytest]\npythonpath = one/src\n")
+    for name in ("one", "two"):
+        repo.write(f"{name}/pyproject.toml", f'[project]\nname = "{name}"\n')
+        repo.write(f"{name}/src/pkg/__init__.py", "")
+        repo.write(f"{name}/src/pkg/core.py", CORE)
+        repo.write(f"{name}/tests/test_core.py", TEST)
+    base = repo.commit("two projects")
+    repo.write("one/src/pkg/core.py", CORE_CHANGED)
+    repo.commit("one: implementation first")
+
+    result = pytester.runpytest(
+        "--tddgate",
+        "--tddgate-only=tests,tdd",
+        f"--tddgate-base={base}",
+        "--tddgate-no-learn",
+        "-p",
+        "no:cacheprovider",
+        "one/tests",
+    )
+
+    assert result.ret == 1
+    report = json.loads((pytester.path / "one/.tddgate/report.json").read_text("utf-8"))
+    assert report["project"]["root"] == str((pytester.path / "one").resolve())
+    tdd = next(g for g in report["gates"] if g["name"] == "tdd")
+    assert [f["path"] for f in tdd["findings"]] == ["src/pkg/core.py"]
+    tests = next(g for g in report["gates"] if g["name"] == "tests")
+    assert tests["metrics"]["passed"] == 1
+    result.stdout.fnmatch_lines(["tddgate: FAILED: tdd (report: one/.tddgate/report.json)"])
+
+
 # ---- the rule itself, on folders (no pytest run) ----------------------------------
 
 
