@@ -5,15 +5,13 @@ imports load it, whichever test happens to import it first."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
 
 import pytest
 
 from pytest_tddgate.model import Verdict
+from tests.gitrepo import GitRepo
 from tests.tddkit import judge, start_project
-
-if TYPE_CHECKING:
-    from tests.gitrepo import GitRepo
 
 LOADERS = {
     "relative to __name__": 'return import_module(f".table{version}", __name__).DATA',
@@ -136,3 +134,41 @@ def test_an_import_that_never_runs_loads_nothing(repo: GitRepo) -> None:
 
     assert result.status is Verdict.FAIL
     assert [f.path for f in result.findings] == ["src/pkg/styles.py"]
+
+
+FORMAT = "def heading(text):\n    return text.upper()\n"
+REPORT = "from pkg.fmt import heading\n\n\ndef report(title):\n    return heading(title) + '\\n'\n"
+REPORT_TEST = (
+    "from pkg.report import report\n\n\ndef test_report():\n    assert report('a') == 'A\\n'\n"
+)
+
+
+@pytest.mark.parametrize("only", ["tdd", "tests,tdd,coverage"])
+def test_the_tdd_verdict_does_not_depend_on_the_other_gates_selected(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, only: str
+) -> None:
+    """`fmt.py` is neither named nor imported by the test that changed with it, but
+    the test runs its changed line: the coverage source maps it, with or without
+    the coverage gate."""
+    monkeypatch.delenv("TDDGATE_BASE", raising=False)
+    repo = GitRepo(pytester.path)
+    repo.write(".gitignore", ".tddgate/\n.coverage\n")
+    repo.write("src/pkg/fmt.py", FORMAT)
+    repo.write("src/pkg/report.py", REPORT)
+    repo.write("tests/test_report.py", REPORT_TEST)
+    start_project(repo, extra='[tool.tddgate]\nsource = ["src"]\n')
+    repo.write("src/pkg/fmt.py", FORMAT.replace("upper()", "upper().strip()"))
+    repo.write("tests/test_report.py", REPORT_TEST.replace("'a') == 'A", "'b') == 'B"))
+    repo.commit("headings are stripped, as the report test shows")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "src"))
+
+    result = pytester.runpytest_subprocess(
+        "--tddgate", f"--tddgate-only={only}", "-p", "no:randomly", "-p", "no:cacheprovider"
+    )
+
+    result.stdout.fnmatch_lines(
+        ["tdd *pass *1 implementation file(s) over 1 commit(s)*: tests came first"]
+    )
+    report = json.loads((pytester.path / ".tddgate/report.json").read_text(encoding="utf-8"))
+    tdd = next(g for g in report["gates"] if g["name"] == "tdd")
+    assert tdd["details"]["files"][0]["tests"][0]["sources"] == ["coverage"]

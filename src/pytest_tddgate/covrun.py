@@ -53,7 +53,11 @@ class CoverageRun:
     def start(cls, config: Any) -> CoverageRun | None:
         """Start measuring if the coverage gate will run; None if it will not."""
         settings = early_settings(config)
-        if settings is None or engine.selected(settings, "coverage") is not None:
+        if settings is not None and engine.selected(settings, "coverage") is not None:
+            from pytest_tddgate.facts.covcontexts import for_tdd
+
+            settings = for_tdd(settings)  # the tdd gate's per-test lines, changed files only
+        if settings is None:
             return None
         measurement = remote = facts = None
         if not pytest_cov_measures(config):

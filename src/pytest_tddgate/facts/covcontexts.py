@@ -28,9 +28,13 @@ from __future__ import annotations
 import base64
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.facts import numbits
+
+if TYPE_CHECKING:
+    from pytest_tddgate.settings import Settings
 
 OUTSIDE = ""  # the context of lines run outside any test (imports, collection)
 _LINE = 0xFFFFFFF  # ctrace packs an arc (l1, l2) into one int: 28 bits per line
@@ -191,3 +195,20 @@ class _FileLines(Mapping[str, frozenset[int]]):
 
     def __len__(self) -> int:
         return len(self._files)
+
+
+def for_tdd(settings: Settings) -> Settings | None:
+    """The settings of a measurement for the `tdd` gate alone, when the coverage gate
+    does not run but `tdd` does (None: no measurement). The `tdd` gate's verdict must
+    not depend on which other gates run, and its `coverage` source reads per-test
+    lines: so they are recorded for the changed files only (`scope = "changed"`,
+    by line probes where the project's configuration allows them), which is all the
+    mapping asks about, at a fraction of a whole measurement's cost; a measurement
+    of the changed files is never saved over the project's coverage data file."""
+    from pytest_tddgate import engine
+
+    coverage = settings.coverage
+    if engine.selected(settings, "tdd") is not None or not coverage.contexts:
+        return None
+    narrowed = replace(coverage, scope="changed", total=None)
+    return replace(settings, gates={**settings.gates, "coverage": narrowed})
