@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from pytest_tddgate.model import ProjectInfo, Report
 from pytest_tddgate.projectroot import find_project_root
+from pytest_tddgate.report.json_report import load, render
 from tests.gitrepo import GitRepo
 
 PYPROJECT = """\
@@ -271,3 +273,18 @@ def test_outside_git_and_packaging_pytest_decides(tmp_path: Path) -> None:
 
     assert found.path == tmp_path / "a"
     assert found.marker is None
+
+
+def test_the_project_survives_a_report_read_back(tmp_path: Path) -> None:
+    project = ProjectInfo("/work/shop", "nearest pyproject.toml", None, ".coveragerc")
+    path = tmp_path / "report.json"
+    path.write_text(render(Report(gates=(), project=project)), "utf-8")
+    older = tmp_path / "older.json"
+    older.write_text(render(Report(gates=())).replace('"project": null,', ""), "utf-8")
+
+    assert load(path).project == project
+    assert load(older).project is None
+    assert project.describe() == (
+        "project: /work/shop (nearest pyproject.toml; settings: defaults; "
+        "coverage config: .coveragerc)"
+    )
