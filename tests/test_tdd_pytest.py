@@ -43,7 +43,8 @@ def test_code_before_its_test_fails_the_run(pytester: pytest.Pytester, project: 
     report = json.loads((pytester.path / ".tddgate/report.json").read_text(encoding="utf-8"))
     tdd = next(g for g in report["gates"] if g["name"] == "tdd")
     assert tdd["metrics"]["violations"] == 1
-    assert tdd["details"]["files"][0]["tests"][0]["sources"] == ["naming", "imports"]
+    # the run records which lines each test ran, with or without the coverage gate
+    assert tdd["details"]["files"][0]["tests"][0]["sources"] == ["naming", "imports", "coverage"]
 
 
 def test_a_refactor_whose_mapped_test_fails_is_refused(
@@ -62,7 +63,7 @@ def test_a_refactor_whose_mapped_test_fails_is_refused(
     result.stdout.fnmatch_lines(
         [
             "*refactored in * (Tdd: refactor), but mapped tests fail: "
-            "tests/test_shapes.py::test_area (naming, imports) [[]refactor-tests-failing]"
+            "tests/test_shapes.py::test_area (naming, imports, coverage) [[]refactor-tests-failing]"
         ]
     )
 
