@@ -193,10 +193,9 @@ def learned(project: GitProject) -> dict[str, list[str]]:
     return entries(project.expertise.read_text(encoding="utf-8"))
 
 
-def tdd_fail(sha: str) -> list[GateResult]:
-    finding = Finding(
-        "test-not-first", CALC_FIRST.format(sha=sha[:8]), "src/pkg/calc.py", commit=sha[:8]
-    )
+def tdd_fail(sha: str, subject: str = "Add") -> list[GateResult]:
+    message = CALC_FIRST.format(sha=sha[:8]).replace('"Add"', f'"{subject}"')
+    finding = Finding("test-not-first", message, "src/pkg/calc.py", commit=sha[:8])
     return [gate("tdd", "fail", [finding])]
 
 
@@ -210,8 +209,8 @@ def test_violations_of_one_file_in_different_commits_count_apart(project: GitPro
     project.record(gates=tdd_fail(first))
     project.repo.git("checkout", "-q", "-b", "other", "HEAD~1")
     second = project.repo.commit("Add again")
-    project.record(gates=tdd_fail(second))
-    project.record(gates=tdd_fail(second))  # reported again: still the same violation
+    project.record(gates=tdd_fail(second, "Add again"))
+    project.record(gates=tdd_fail(second, "Add again"))  # reported again: the same violation
 
     (rule,) = learned(project)["patterns_to_avoid"]
 
@@ -226,6 +225,18 @@ def test_an_uncommitted_violation_that_is_then_committed_counts_once(project: Gi
     project.record(gates=[gate("tdd", "fail", [uncommitted])])
     sha = project.repo.commit("Add")
     project.record(gates=tdd_fail(sha))
+
+    (rule,) = learned(project)["patterns_to_avoid"]
+
+    assert "— 1 violation since 2026-03-01." in rule
+
+
+def test_a_rebased_violation_is_still_one(project: GitProject) -> None:
+    first = project.repo.commit("Add")
+    project.record(gates=tdd_fail(first))
+    project.repo.git("commit", "-q", "--amend", "--no-edit", "--allow-empty")  # a new id
+    assert project.repo.head() != first
+    project.record(gates=tdd_fail(project.repo.head()))
 
     (rule,) = learned(project)["patterns_to_avoid"]
 

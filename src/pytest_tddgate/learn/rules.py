@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 _ROLE = re.compile(r"by role `([^`]+)`")
 _FORBIDDEN = re.compile(r"forbidden by `(never|not in owns): ([^`]*)`")
 _ORDER = re.compile(r"\(rule `order: ([^`]+) before ([^`]+)`\)")
+_SHA = re.compile(r"\b[0-9a-f]{7,40}\b")
+# a violation: (path, commit, None) for a commit, (path, None, branch) for uncommitted
+# changes, (path, None, "says:" + message without commit ids) for what a commit's says
+_Node = tuple[str | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -80,20 +84,35 @@ def subject_of(seen: Violation) -> Subject:
 
 
 def _cases(history: History, seen: Sequence[Violation]) -> list[Case]:
-    """The distinct violations: one per (path, commit); uncommitted ones only while they
-    were never seen committed later on the same branch (then they are that commit)."""
-    spans: dict[tuple[str | None, str | None, str | None], list[int]] = {}
+    """The distinct violations of one rule.
+
+    One per commit; a commit rebased or cherry-picked is the same violation (the
+    finding says the same, but for the commit's id). Uncommitted changes are one
+    violation per branch, unless they were seen committed later on that branch: then
+    they are that commit's, first seen when they were still uncommitted.
+    """
+    same = _Merger()
+    spans: dict[_Node, list[int]] = {}
     for item in seen:
-        branch = history.by_id[item.run_id].branch if item.run_id in history.by_id else None
-        where = branch if item.commit is None else None
-        span = spans.setdefault((item.path, item.commit, where), [item.run_id, item.run_id])
+        node: _Node
+        if item.commit is None:
+            node = (item.path, None, _branch(history, item.run_id))
+        else:
+            node = (item.path, item.commit, None)
+            same.union(node, (item.path, None, "says:" + _SHA.sub("#", item.message)))
+        span = spans.setdefault(node, [item.run_id, item.run_id])
         span[0], span[1] = min(span[0], item.run_id), max(span[1], item.run_id)
-    for (path, commit, branch), (first, last) in list(spans.items()):
+    merged: dict[_Node, list[int]] = {}
+    for node, (first, last) in spans.items():
+        root = same.find(node) if node[1] is not None else node
+        span = merged.setdefault(root, [first, last])
+        span[0], span[1] = min(span[0], first), max(span[1], last)
+    for (path, commit, branch), (first, last) in list(merged.items()):
         if commit is not None:
             continue
         later = [
             span
-            for (other_path, other_commit, _), span in spans.items()
+            for (other_path, other_commit, _), span in merged.items()
             if other_path == path
             and other_commit is not None
             and span[0] > last
@@ -102,9 +121,32 @@ def _cases(history: History, seen: Sequence[Violation]) -> list[Case]:
         if later:  # committed afterwards: it is that commit's violation, seen earlier
             earliest = min(later)
             earliest[0] = min(earliest[0], first)
-            del spans[path, commit, branch]
-    cases = [Case(path, commit, first, last) for (path, commit, _), (first, last) in spans.items()]
+            del merged[path, commit, branch]
+    cases = [Case(path, commit, first, last) for (path, commit, _), (first, last) in merged.items()]
     return sorted(cases, key=lambda case: (case.first_run, case.path or "", case.commit or ""))
+
+
+class _Merger:
+    """Union-find over violation nodes: a commit and what its finding says."""
+
+    def __init__(self) -> None:
+        self._parent: dict[_Node, _Node] = {}
+
+    def find(self, node: _Node) -> _Node:
+        root = node
+        while self._parent.get(root, root) != root:
+            root = self._parent[root]
+        self._parent[node] = root
+        return root
+
+    def union(self, a: _Node, b: _Node) -> None:
+        # the commit node stays the root: a case is named by a commit, never by a message
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if rb[1] is not None and ra[1] is None:
+            ra, rb = rb, ra
+        self._parent[rb] = ra
 
 
 def _branch(history: History, run_id: int) -> str | None:
