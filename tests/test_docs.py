@@ -321,6 +321,8 @@ def test_matrix_commands_as_documented(tmp_path: Path) -> None:
         check=False,
     )
     assert gated.returncode == 1, gated.stdout  # test_logout fails
+    report = json.loads((repo.path / ".tddgate" / "report.json").read_text())
+    assert json.loads(quoted["requirement-json"]) == report["requirements"][0]
     # a requirement added after the run: its status is unknown
     data = json.loads((repo.path / "traceability_matrix.json").read_text())
     data["requirements"].append({"id": "REQ-003", "title": "Export as CSV"})
