@@ -220,8 +220,7 @@ def red_to_green(history: History) -> Iterable[Learning]:
         turns = [
             (red, green)
             for index, (green, status) in enumerate(judged)
-            if status == "pass"
-            and (red := _previous_red(history, judged[:index], green)) is not None
+            if status == "pass" and (red := _previous_red(history, judged, index)) is not None
         ]
         if not turns:
             continue
@@ -237,9 +236,12 @@ def red_to_green(history: History) -> Iterable[Learning]:
         yield Learning(key("green", gate), "patterns_that_work", history.date(green), gate, text)
 
 
-def _previous_red(history: History, before: Sequence[tuple[int, str]], green: int) -> int | None:
-    """The run before `green` on its line of work, when that run was red; else None."""
-    for run, status in reversed(before):
+def _previous_red(history: History, judged: Sequence[tuple[int, str]], index: int) -> int | None:
+    """The run before `judged[index]` on its line of work, when that run was red and the
+    two are comparable; else None."""
+    green = judged[index][0]
+    for position in range(index - 1, -1, -1):
+        run, status = judged[position]
         if history.same_line(run, green):
             return run if status == "fail" and history.comparable(run, green) else None
     return None
