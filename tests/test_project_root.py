@@ -236,9 +236,9 @@ def test_monorepo_projects_are_their_own_roots(tmp_path: Path) -> None:
 
     assert find_project_root(one / "tests", fallback=top).path == one
     assert find_project_root(two / "tests", fallback=top).path == two
-    # both at once: what holds them both is the checkout
+    # both at once: what holds them both, the top with its pytest.ini
     found = find_project_root(top, fallback=top)
-    assert (found.path, found.marker) == (top, ".git")
+    assert (found.path, found.marker) == (top, "pytest.ini")
 
 
 def test_a_tox_ini_marks_a_project_a_pytest_ini_does_not(tmp_path: Path) -> None:
@@ -263,7 +263,16 @@ def test_the_walk_stops_at_the_git_checkout(tmp_path: Path) -> None:
     top = make(tmp_path / "repo", git=True)
     inner = make(top / "sub")
 
-    assert find_project_root(inner, fallback=inner).path == top
+    found = find_project_root(inner, fallback=inner)
+
+    assert (found.path, found.marker) == (top, ".git")
+
+
+def test_a_pytest_ini_marks_a_project_where_nothing_else_does(tmp_path: Path) -> None:
+    top = make(tmp_path / "repo", git=True)
+    app = make(top / "app", "pytest.ini")
+
+    assert find_project_root(make(app / "deep"), fallback=app).path == app
 
 
 def test_outside_git_and_packaging_pytest_decides(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ judge the same project either way. The rule:
 2. walk up to the nearest folder whose `pyproject.toml` has a `[tool.tddgate]` table
    (explicit settings win: a monorepo configured once at its top is one project);
 3. else to the nearest folder with project files (`pyproject.toml`, `setup.py`,
-   `setup.cfg`, `tox.ini`; not `pytest.ini`, which projects keep in `tests/` too):
-   each project of a monorepo is its own root;
-4. the walk stops at the top of the git checkout (the folder holding `.git`), which is
+   `setup.cfg`, `tox.ini`): each project of a monorepo is its own root;
+4. else to the nearest `pytest.ini` (last: projects keep one in `tests/` too);
+5. the walk stops at the top of the git checkout (the folder holding `.git`), which is
    the root when nothing nearer is; outside git, it goes up to the file system's root;
-5. nothing found: pytest's rootdir (the folder of its ini file).
+6. nothing found: pytest's rootdir (the folder of its ini file).
 
 Imports no pytest: `tddgate` commands use the same rule from the current folder.
 """
@@ -35,6 +35,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini")
+PYTEST_FILES = ("pytest.ini", ".pytest.ini")
 SETTINGS_MARKER = "pyproject.toml [tool.tddgate]"
 # a pyproject.toml that is not valid TOML still says where the settings are meant to
 # be; settings.resolve reports the syntax error with its line
@@ -68,10 +69,11 @@ def find_project_root(start: Path, fallback: Path) -> ProjectRoot:
     for folder in chain:
         if has_settings(folder / "pyproject.toml"):
             return ProjectRoot(folder, SETTINGS_MARKER)
-    for folder in chain:
-        marker = next((name for name in PROJECT_FILES if (folder / name).is_file()), None)
-        if marker is not None:
-            return ProjectRoot(folder, marker)
+    for names in (PROJECT_FILES, PYTEST_FILES):
+        for folder in chain:
+            marker = next((name for name in names if (folder / name).is_file()), None)
+            if marker is not None:
+                return ProjectRoot(folder, marker)
     if (chain[-1] / ".git").exists():
         return ProjectRoot(chain[-1], ".git")
     return ProjectRoot(Path(os.path.realpath(fallback)), None)
