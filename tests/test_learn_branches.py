@@ -86,8 +86,8 @@ def session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> GitRe
     return repo
 
 
-def run(pytester: pytest.Pytester, expected: int) -> str:
-    result = pytester.runpytest(*ARGS)
+def run(pytester: pytest.Pytester, expected: int, *more: str) -> str:
+    result = pytester.runpytest(*ARGS, *more)
     assert result.ret == expected, result.stdout.str()
     return result.stdout.str()
 
@@ -146,7 +146,13 @@ def test_an_eight_commit_two_branch_session_leaves_only_true_learnings(
     # run 10: back on the first branch, where both violations are still in the range
     monkeypatch.delenv("TDDGATE_ROLE")
     repo.git("checkout", "-q", "loyalty")
-    run(pytester, 1)
+    run(pytester, 1, "--tddgate-html=.tddgate/html")
+
+    page = (pytester.path / ".tddgate/html/index.html").read_text(encoding="utf-8")
+    assert (
+        "Runs on branch <code>loyalty</code>; runs on other branches are not shown: "
+        "5 runs, #1 to #10" in page
+    )
 
     text = (pytester.path / "docs/expertise.md").read_text(encoding="utf-8")
     NOTE.parent.mkdir(parents=True, exist_ok=True)
