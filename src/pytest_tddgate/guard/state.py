@@ -1,0 +1,172 @@
+"""What the guard keeps between hook events, under `.tddgate/guard/` (the tool's own
+folder, never judged as anyone's change), one file per session and written
+atomically:
+
+- the working tree before a command (PreToolUse), read back and removed after it
+  (PostToolUse): per file that differs from HEAD, the digest of its content and, for
+  Python files, the content itself, so that the change a command made can be judged
+  and undone;
+- the session's stop memory (guard/decide.py's `StopMemory`).
+
+The working tree is read with one `git status`; a file git does not list is as in
+HEAD.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pytest_tddgate.fsutil import atomic_write_text
+from pytest_tddgate.guard.decide import StopMemory
+from pytest_tddgate.guard.record import GUARD_DIR
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+_GIT_TIMEOUT_S = 20.0
+_KEEP_TEXT = 1 << 20  # Python files up to 1 MiB keep their text in a snapshot
+
+
+class GitUnavailable(Exception):
+    """git cannot tell the state of the working tree; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    digest: str | None  # None: the file does not exist
+    text: str | None = None  # kept for Python files
+
+
+Tree = dict[str, FileState]  # path relative to the git top folder -> its state
+
+
+def git(toplevel: Path, *args: str) -> bytes:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=toplevel,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitUnavailable(f"git could not run: {exc}") from None
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GitUnavailable(message[0] if message else f"git {args[0]} failed")
+    return done.stdout
+
+
+def toplevel_of(folder: Path) -> Path:
+    from pathlib import Path
+
+    out = git(folder, "rev-parse", "--show-toplevel").decode(errors="surrogateescape")
+    return Path(out.strip())
+
+
+def working_tree(toplevel: Path) -> Tree:
+    """Every file that differs from HEAD (or is untracked), with its state now."""
+    out = git(toplevel, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+    tree: Tree = {}
+    for entry in out.split(b"\0"):
+        if len(entry) < 4:
+            continue
+        path = entry[3:].decode(errors="surrogateescape")
+        tree[path] = read_state(toplevel, path)
+    return tree
+
+
+def read_state(toplevel: Path, path: str) -> FileState:
+    try:
+        data = (toplevel / path).read_bytes()
+    except (IsADirectoryError, FileNotFoundError, NotADirectoryError):
+        return FileState(None)
+    except OSError:
+        return FileState("unreadable")
+    text = data.decode(errors="surrogateescape") if path.endswith(".py") else None
+    keep = text if text is not None and len(data) <= _KEEP_TEXT else None
+    return FileState(hashlib.sha1(data, usedforsecurity=False).hexdigest(), keep)
+
+
+def head_text(toplevel: Path, path: str) -> str | None:
+    """The file's text in HEAD; None when HEAD has no such file (or no commit)."""
+    try:
+        return git(toplevel, "show", f"HEAD:{path}").decode(errors="surrogateescape")
+    except GitUnavailable:
+        return None
+
+
+def changed_by_command(before: Tree, after: Tree) -> list[str]:
+    """Files whose state differs between the two snapshots (absent: as in HEAD)."""
+    paths = sorted(set(before) | set(after))
+    return [p for p in paths if _digest(before.get(p)) != _digest(after.get(p))]
+
+
+def _digest(state: FileState | None) -> str:
+    return "HEAD" if state is None else str(state.digest)
+
+
+def _session_file(root: Path, session: str, what: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", session)[:100] or "session"
+    return root / GUARD_DIR / f"{what}-{safe}.json"
+
+
+def save_snapshot(root: Path, session: str, tool_use_id: str, tree: Tree) -> None:
+    path = _session_file(root, session, "before")
+    snapshots = _read_json(path)
+    snapshots[tool_use_id or "last"] = {
+        p: {"digest": s.digest, "text": s.text} for p, s in tree.items()
+    }
+    atomic_write_text(path, json.dumps(snapshots))
+
+
+def take_snapshot(root: Path, session: str, tool_use_id: str) -> Tree | None:
+    """The snapshot saved before this tool call, removed from the store; None: none."""
+    path = _session_file(root, session, "before")
+    snapshots = _read_json(path)
+    raw = snapshots.pop(tool_use_id or "last", None)
+    if raw is None and tool_use_id:
+        raw = snapshots.pop("last", None)
+    if not isinstance(raw, dict):
+        return None
+    atomic_write_text(path, json.dumps(snapshots))
+    return {
+        p: FileState(_str(v.get("digest")), _str(v.get("text")))
+        for p, v in raw.items()
+        if isinstance(v, dict)
+    }
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def load_memory(root: Path, session: str) -> StopMemory:
+    data = _read_json(_session_file(root, session, "stops"))
+    blocks, last, repeats = data.get("blocks"), data.get("last"), data.get("repeats")
+    if isinstance(blocks, int) and isinstance(last, str) and isinstance(repeats, int):
+        return StopMemory(blocks, last, repeats)
+    return StopMemory()
+
+
+def save_memory(root: Path, session: str, memory: StopMemory) -> None:
+    data = {"blocks": memory.blocks, "last": memory.last, "repeats": memory.repeats}
+    atomic_write_text(_session_file(root, session, "stops"), json.dumps(data))
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def as_mapping(tree: Tree) -> Mapping[str, FileState]:
+    return tree
