@@ -199,7 +199,12 @@ def test_findings_list_the_uncovered_new_lines_per_file(pytester: pytest.Pyteste
     assert result.ret == 1  # 45.45 % of new code is below the default 80 %
     result.stdout.fnmatch_lines(
         [
-            "coverage*fail*total 62.5%; new code 45.45% of 11 lines",
+            "coverage*fail*total 62.5%; new code 45.45% of 11 lines; 2 new function(s) or "
+            "class(es) not run by any test",
+            "*src/shop/cart.py:20: function `unused_helper` is new or changed, and no test runs "
+            "any line of it [[]untested-new-function[]]",
+            "*src/shop/tax.py:1: function `vat` is new or changed, and no test runs any line of "
+            "it [[]untested-new-function[]]",
             "*coverage of new code 45.45% (5 of 11 lines) is below 80% [[]new-code-coverage[]]",
             "*src/shop/cart.py:16: new lines not covered: 16, 21 (2 of 6) [[]uncovered-new*",
             "*src/shop/tax.py:1: new lines not covered: 1-4 (4 of 4) [[]uncovered-new-lines[]]",
@@ -225,7 +230,8 @@ def test_module_level_lines_count(pytester: pytest.Pytester) -> None:
 
 
 def test_thresholds_pass_and_fail(pytester: pytest.Pytester) -> None:
-    build(pytester, "[tool.tddgate.gates.coverage]\ntotal = 60\nnew = 45\n")
+    # unused_helper and vat never run: new_functions would fail it (test_untested_functions)
+    build(pytester, "[tool.tddgate.gates.coverage]\ntotal = 60\nnew = 45\nnew_functions = false\n")
     result, gate = run(pytester, "--tddgate-only=tests,coverage")
     assert result.ret == 0, result.stdout.str()
     assert gate["status"] == "pass"
@@ -248,7 +254,7 @@ def test_thresholds_pass_and_fail(pytester: pytest.Pytester) -> None:
 
 
 def test_min_new_lines_leaves_a_small_change_unjudged(pytester: pytest.Pytester) -> None:
-    build(pytester, "[tool.tddgate.gates.coverage]\nmin_new_lines = 20\n")
+    build(pytester, "[tool.tddgate.gates.coverage]\nmin_new_lines = 20\nnew_functions = false\n")
     result, gate = run(pytester, "--tddgate-only=tests,coverage")
 
     assert result.ret == 0
