@@ -337,6 +337,13 @@ class ProjectOptions:
         kind="strs",
     )
     skip: tuple[str, ...] = opt((), "Do not run these gates.", kind="strs", cli="--tddgate-skip")
+    guard_stop_blocks: int = opt(
+        5,
+        "Most times `tddgate guard` blocks a coding agent from stopping in one session "
+        "(then it stops, with the findings shown).",
+        kind="int",
+        minimum=1,
+    )
 
 
 @dataclass(frozen=True, slots=True)
