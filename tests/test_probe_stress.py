@@ -252,6 +252,93 @@ def test_a_400_branch_elif_chain_leaves_a_passing_test_passing(pytester: pytest.
     assert gate["metrics"]["missing"] == traced["totals"]["missing_lines"]
 
 
+GENERATED_TESTS = """\
+from gen import chain, functions, ifs, long, sums, table
+
+
+def test_chain():
+    assert chain.f(7) == 7
+    assert chain.f(-1) == -1
+
+
+def test_ifs():
+    assert ifs.deep(40) == 40
+
+
+def test_functions():
+    assert functions.f0(1) == 1
+
+
+def test_long():
+    assert [g(1, [1, 5, 2]) for g in long.call_all(0, [])]
+
+
+def test_sums():
+    assert sums.total() == 2500
+
+
+def test_table():
+    assert table.get(3) == (3, "v3")
+    assert table.get(-3) is None
+"""
+
+
+# coverage.py's analysis of each file of a data file; its reports (`coverage json`
+# too) recurse once per `elif` and give up on long chains at the default limit
+_PER_FILE = (
+    "import coverage, json, sys\n"
+    + _ANALYSIS
+    + """
+cov = coverage.Coverage(data_file=sys.argv[1])
+cov.load()
+print(json.dumps({p: analyse(cov, p) for p in sorted(cov.get_data().measured_files())}))
+"""
+)
+
+
+# coverage.py's analysis of branches gives up on a chain of a few hundred branches
+# (docs/gates/coverage.md): 200 with branches, 1,000 with lines only
+@pytest.mark.parametrize(
+    ("branch", "chain"), [(True, 200), (False, 1000)], ids=["stress:branches", "stress:lines"]
+)
+def test_generated_modules_through_pytest_give_coverage_run_numbers_file_by_file(
+    pytester: pytest.Pytester, branch: bool, chain: int
+) -> None:
+    repo = GitRepo(pytester.path)
+    repo.write(
+        "pyproject.toml",
+        '[tool.pytest.ini_options]\npythonpath = ["src"]\n\n'
+        f'[tool.coverage.run]\nbranch = {str(branch).lower()}\nsource = ["src"]\n',
+    )
+    repo.write(".gitignore", ".coverage\n.tddgate/\n*.json\n")
+    modules = {
+        "chain": elif_chain(chain),
+        "ifs": nested_ifs(90),
+        "functions": nested_functions(50),
+        "long": long_module(20_000),
+        "sums": long_sum(2_500),
+        "table": big_dict(5_000),
+    }
+    repo.write("src/gen/__init__.py", "")
+    for name, source in modules.items():
+        repo.write(f"src/gen/{name}.py", source + NEVER_CALLED)
+    repo.write("tests/test_gen.py", GENERATED_TESTS)
+    repo.commit("generated")
+
+    result = _tddgate(pytester)
+    gate = _gate(pytester)
+    tool(pytester, "coverage", "run", "--data-file=.traced", "-m", "pytest", "-p", "no:tddgate",
+         "-p", "no:cacheprovider", "-p", "no:randomly")  # fmt: skip
+    probed = _python(pytester.path, _PER_FILE, ".coverage")  # the data file the gate wrote
+    traced = _python(pytester.path, _PER_FILE, ".traced")
+
+    result.assert_outcomes(passed=6)
+    assert gate["details"]["core"] == "probes"
+    assert not gate["details"]["notes"]  # every file probed, none left out
+    assert len(traced) == 7
+    assert probed == traced
+
+
 # A conftest that breaks the probes of the modules that say so, as an error the probes
 # do not expect would: the one way to reach the fallback now that every construct
 # Python compiles is probed (the tests above)
