@@ -143,3 +143,20 @@ def test_reading_it_costs_milliseconds(pytester: pytest.Pytester) -> None:
         assert needs_attention(ledger, run)
     # generous for a loaded two-core machine; typically ~1 ms each
     assert (time.perf_counter() - started) / 10 < 0.05
+
+
+def test_pytest_tddgate_ends_its_report_with_the_stuck_test(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    for _ in range(2):
+        pytester.runpytest(*GATE)
+    result = pytester.runpytest(*GATE)
+
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "needs attention beyond the gates:",
+            "  tests/test_shop.py::test_total is stuck: it failed with `*in 3 runs in a row*",
+            "    fix: re-running will not change it:*",
+            "tddgate: FAILED: tests*",
+        ]
+    )

@@ -106,6 +106,7 @@ def test_failed_test_fails_tests_gate(pytester: pytest.Pytester, xdist: list[str
         "errors": 0,
         "skipped": 0,
         "xfailed": 0,
+        "xpassed": 0,
         "collected": 2,
     }
 

@@ -283,7 +283,11 @@ class GateSession(WorkerRecorder):
         terminalreporter.section("tddgate", sep="=", bold=True)
         if self.report is not None:
             shown = self._shown(self.report_path)
-            for line in terminal.render(self.report, shown):
+            from pytest_tddgate.facts.attention import needs_attention  # ~1 ms
+
+            ledger = self.settings.path(self.settings.project.ledger)
+            attention = needs_attention(ledger, self.facts.test_run)
+            for line in terminal.render(self.report, shown, attention):
                 markup = {line.color: True} if line.color else {}
                 if line.bold:
                     markup["bold"] = True
