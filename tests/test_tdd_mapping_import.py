@@ -152,7 +152,7 @@ def test_the_tdd_verdict_does_not_depend_on_the_other_gates_selected(
     the coverage gate."""
     monkeypatch.delenv("TDDGATE_BASE", raising=False)
     repo = GitRepo(pytester.path)
-    repo.write(".gitignore", ".tddgate/\n.coverage\n")
+    repo.write(".gitignore", ".tddgate/\n.coverage\ndocs/\n")
     repo.write("src/pkg/fmt.py", FORMAT)
     repo.write("src/pkg/report.py", REPORT)
     repo.write("tests/test_report.py", REPORT_TEST)
@@ -172,3 +172,45 @@ def test_the_tdd_verdict_does_not_depend_on_the_other_gates_selected(
     report = json.loads((pytester.path / ".tddgate/report.json").read_text(encoding="utf-8"))
     tdd = next(g for g in report["gates"] if g["name"] == "tdd")
     assert tdd["details"]["files"][0]["tests"][0]["sources"] == ["coverage"]
+
+
+REGISTRY = (
+    "import importlib\nimport pkgutil\n\n\ndef load_all():\n    import pkg.plugins as plugins\n\n"
+    "    found = pkgutil.iter_modules(plugins.__path__, 'pkg.plugins.')\n"
+    "    return [importlib.import_module(m.name) for m in found]\n"
+)
+LOADS_TEST = (
+    "from pkg.registry import load_all\n\n\ndef test_{name}():\n    assert load_all(){check}\n"
+)
+
+
+def test_the_verdict_does_not_depend_on_which_test_imported_a_module_first(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tests load the same plugin module at run time: whichever runs first runs its
+    import-time code. That is not what either test checks, so neither is credited
+    with it: the same verdict in either order."""
+    monkeypatch.delenv("TDDGATE_BASE", raising=False)
+    repo = GitRepo(pytester.path)
+    repo.write(".gitignore", ".tddgate/\n.coverage\ndocs/\n")
+    repo.write("src/pkg/registry.py", REGISTRY)
+    repo.write("src/pkg/plugins/__init__.py", '"""Plugins."""\n')
+    repo.write("src/pkg/plugins/colours.py", "COLOURS = ['red']\n")
+    repo.write("tests/test_a.py", LOADS_TEST.format(name="a", check=""))
+    check = "[0].COLOURS == ['red', 'blue']"
+    repo.write("tests/test_b.py", LOADS_TEST.format(name="b", check=check.replace(", 'blue'", "")))
+    start_project(repo, extra='[tool.tddgate]\nsource = ["src"]\n')
+    repo.write("src/pkg/plugins/colours.py", "COLOURS = ['red', 'blue']\n")
+    repo.write("tests/test_b.py", LOADS_TEST.format(name="b", check=check))
+    repo.commit("blue")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "src"))
+    verdicts = []
+    for order in (["tests/test_a.py", "tests/test_b.py"], ["tests/test_b.py", "tests/test_a.py"]):
+        result = pytester.runpytest_subprocess(
+            "--tddgate", "--tddgate-only=tdd", "-p", "no:randomly", "-p", "no:cacheprovider", *order
+        )
+        verdicts.append([out for out in result.outlines if out.startswith(("tdd ", "  src/"))])
+        (pytester.path / ".tddgate/test-map.json").unlink(missing_ok=True)
+
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0][0].split()[:2] == ["tdd", "fail"]  # no static link: map it by name

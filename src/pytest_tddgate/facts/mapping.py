@@ -36,11 +36,11 @@ from pytest_tddgate.facts.layout import (
     under,
 )
 from pytest_tddgate.facts.pyast import CACHE as PARSE_CACHE
-from pytest_tddgate.facts.pyast import ImportRef, Summary, SummaryCache
+from pytest_tddgate.facts.pyast import ImportRef, Summary, SummaryCache, function_lines
 from pytest_tddgate.globs import compiled
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from pytest_tddgate.facts import Facts
     from pytest_tddgate.settings import Settings
@@ -124,6 +124,8 @@ class Mapper:
         self.resolver = Resolver(self.root, self.layout.source_roots)
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
         self._covered = _coverage_map(self.root, coverage)
+        self._run_lines = _RunLines(coverage)
+        self._bodies: dict[str, frozenset[int]] = {}
         self._run_requirements = dict(run_requirements or {})
         self._summaries: dict[str, Summary] = {}
         self._texts: dict[str, bytes] = {}
@@ -225,7 +227,13 @@ class Mapper:
             for test, files in self._covered.items():
                 for file in files:
                     self._covering.setdefault(file, set()).add(test)
-        return self._covering.get(impl, set())
+        return self._covering.get(impl, set()) | self._run_lines.tests(impl, self.function_lines)
+
+    def function_lines(self, impl: str) -> frozenset[int]:
+        """The lines inside `impl`'s functions: those that run when they are called."""
+        if impl not in self._bodies:
+            self._bodies[impl] = function_lines(self._text(impl))
+        return self._bodies[impl]
 
     def marks(self, test: str, *, cheap: bool) -> tuple[str, ...]:
         """Requirement ids the test claims: `@pytest.mark.req` in its source or its run."""
@@ -508,18 +516,36 @@ class TestIndex:
 
 
 def _coverage_map(root: Path, coverage: CoverageFacts | None) -> dict[str, set[str]]:
-    """test file -> implementation files it executed: the last recorded run, plus the
-    current run's per-test contexts when coverage ran with them."""
-    covered = {
-        normalize(t): {normalize(f) for f in files} for t, files in load_test_map(root).items()
+    """test file -> implementation files it executed, from the last recorded run. The
+    files this run measured are left to this run's per-test lines (`_RunLines`)."""
+    measured = {normalize(f) for f in coverage.files} if coverage is not None else set()
+    return {
+        normalize(t): {normalize(f) for f in files} - measured
+        for t, files in load_test_map(root).items()
     }
-    if coverage is not None:
-        for nodeid, files in coverage.contexts.items():
+
+
+class _RunLines:
+    """This run's per-test lines, credited by file: a test is credited with a file
+    when it ran a line inside one of the file's functions. The lines a module runs
+    when it is imported run once per process, in whichever test imports it first
+    (or during collection, in none): crediting them would make the mapping depend on
+    the test order. Such code is credited by the `import-time` source instead."""
+
+    def __init__(self, coverage: CoverageFacts | None) -> None:
+        self._by_file: dict[str, list[tuple[str, frozenset[int]]]] = {}
+        for nodeid, files in (coverage.contexts if coverage is not None else {}).items():
             test = normalize(nodeid.split("::", 1)[0])
-            covered.setdefault(test, set()).update(
-                normalize(f) for f, lines in files.items() if lines
-            )
-    return covered
+            for file, lines in files.items():
+                if lines:
+                    self._by_file.setdefault(normalize(file), []).append((test, lines))
+
+    def tests(self, impl: str, bodies: Callable[[str], frozenset[int]]) -> set[str]:
+        runs = self._by_file.get(impl)
+        if not runs:
+            return set()
+        inside = bodies(impl)
+        return {test for test, lines in runs if not lines.isdisjoint(inside)}
 
 
 def mapper(facts: Facts) -> Mapper:

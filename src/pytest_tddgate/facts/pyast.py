@@ -94,6 +94,21 @@ def summarize(source: bytes) -> Summary:
     )
 
 
+def function_lines(source: bytes) -> frozenset[int]:
+    """The lines of `source` inside function bodies (empty when it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return frozenset()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            lines.update(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
+        elif isinstance(node, ast.Lambda):
+            lines.update(range(node.body.lineno, (node.body.end_lineno or node.lineno) + 1))
+    return frozenset(lines)
+
+
 def _loads(body: list[ast.stmt]) -> Iterator[ImportRef]:
     """The imports a module runs when it is imported: at its top, and in the `if`,
     `try` and `with` blocks there, but not under `if TYPE_CHECKING:`."""
