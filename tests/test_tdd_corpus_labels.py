@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +268,79 @@ def test_an_init_change_that_keeps_behaviour_needs_no_test(
     result = judge(repo, base=base)
 
     assert result.status is Verdict.PASS, result.findings
+
+
+# benchmarks/tdd_corpus.py itself, on a small history with a labels file of its own
+
+SCRIPT = ROOT / "benchmarks" / "tdd_corpus.py"
+
+
+def _labelled_history(repo: GitRepo, tmp_path: Path, shapes_label: str) -> Path:
+    """A history where src/pkg/shapes.py changed before any test and src/pkg/size.py
+    after its test; a labels file saying so (shapes.py labelled `shapes_label`)."""
+    base = start_project(repo)
+    repo.write("src/pkg/shapes.py", AREA)
+    repo.commit("area, untested")
+    repo.write(
+        "tests/test_size.py",
+        "from pkg.size import size\n\n\ndef test_size():\n    assert size() == 1\n",
+    )
+    repo.commit("test size")
+    repo.write("src/pkg/size.py", "def size():\n    return 1\n")
+    head = repo.commit("size")
+
+    def label(path: str, expected: str, commit: str | None) -> dict[str, Any]:
+        return {"project": "demo", "base": base, "head": head, "path": path,
+                "expected": expected, "behaviour_commit": commit}  # fmt: skip
+
+    first = repo.git("rev-list", "--reverse", f"{base}..{head}").split()[0]
+    labels = {
+        "projects": {"demo": {"fetch": "github:o/demo", "url": "https://github.com/o/demo"}},
+        "labels": [
+            {**label("src/pkg/shapes.py", shapes_label, first), "reason": "untested"},
+            {**label("src/pkg/size.py", "pass", head), "reason": "test first"},
+        ],
+    }
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps(labels), encoding="utf-8")
+    return path
+
+
+def _run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--runner", "check", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_benchmark_agrees_with_right_labels(repo: GitRepo, tmp_path: Path) -> None:
+    labels = _labelled_history(repo, tmp_path, "fail")
+
+    done = _run_script("--labels", str(labels), "--repo", f"demo={repo.path}")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 labelled files, 1 labelled fail; gate fail 1: precision 1.00, recall 1.00" in (
+        done.stdout
+    )
+    assert "false alarms 0, misses 0, wrong commits 0, errors 0" in done.stdout
+
+
+def test_the_benchmark_counts_a_false_alarm_and_exits_1(repo: GitRepo, tmp_path: Path) -> None:
+    labels = _labelled_history(repo, tmp_path, "pass")
+
+    done = _run_script("--labels", str(labels), "--repo", f"demo={repo.path}")
+
+    assert done.returncode == 1
+    assert "<- false alarm" in done.stdout
+    assert "gate fail 1: precision 0.00" in done.stdout
+
+
+def test_the_benchmark_says_how_to_fetch_a_missing_history(repo: GitRepo, tmp_path: Path) -> None:
+    labels = _labelled_history(repo, tmp_path, "fail")
+
+    done = _run_script("--labels", str(labels), "--repo", f"demo={tmp_path / 'nowhere'}")
+
+    assert done.returncode == 1
+    assert "skip demo: no history; git clone https://github.com/o/demo" in done.stdout
