@@ -268,3 +268,47 @@ def test_uncommitted_comment_edits_need_no_test_either(repo: GitRepo, *, staged:
 
     assert result.status is Verdict.PASS, result.findings
     assert result.metrics["files_checked"] == 0
+
+
+BRANCHES = """\
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import json
+else:
+    json = None
+
+
+def f(a, b):
+    if a:
+        return 0
+    elif b:
+        x: int = 1
+        return x
+    else:
+        return 2
+"""
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("return 0", "return 0  # zero"),  # pyparsing/results.py's shape
+        ("json = None", "json = None  # at run time"),
+        ("x: int = 1", "x: float = 1"),
+    ],
+)
+def test_blocks_after_a_normalized_one_are_compared_too(
+    repo: GitRepo, edit: tuple[str, str]
+) -> None:
+    """An `else:` after a block that was normalized (a local annotation, a
+    TYPE_CHECKING body) broke the comparison: the gate said `error`."""
+    repo.write("src/pkg/branches.py", BRANCHES)
+    start_project(repo)
+    repo.write("src/pkg/branches.py", BRANCHES.replace(*edit))
+    repo.commit("a comment")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.PASS, result.summary
+    assert result.metrics["files_checked"] == 0

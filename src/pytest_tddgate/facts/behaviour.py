@@ -336,15 +336,16 @@ def _normalized(statement: ast.stmt, hits: frozenset[int], *, local: bool) -> as
         if statement.value is None:
             statement.annotation = ast.Constant(None)
             return statement
-        return ast.Assign([statement.target], statement.value)
-    if isinstance(statement, ast.If) and _type_checking(statement.test):
-        statement.body = [_PASS]
+        return ast.copy_location(ast.Assign([statement.target], statement.value), statement)
+    # the `else:` / `finally:` header lines, read before any block is replaced (the
+    # replacements have no positions)
+    blocks = [(name, block, _else_line(statement, name)) for name, block in _blocks(statement)]
     if isinstance(statement, _IMPORTS):
         statement.names.sort(key=lambda a: (a.name, a.asname or ""))
-    for name, block in _blocks(statement):
-        setattr(
-            statement, name, _block(block, hits, local=local, header=_else_line(statement, name))
-        )
+    for name, block, header in blocks:
+        setattr(statement, name, _block(block, hits, local=local, header=header))
+    if isinstance(statement, ast.If) and _type_checking(statement.test):
+        statement.body = [_PASS]
     handlers = getattr(statement, "handlers", None)
     if isinstance(handlers, list):  # try: an excluded `except` line excludes its handler
         handlers[:] = [h for h in handlers if not _is_excluded(h, hits)]

@@ -242,30 +242,39 @@ class Behaviour:
         self._versions: dict[bytes, behaviour.Version | None] = {}
 
     def same(self, old: bytes | None, new: bytes | None) -> bool:
+        """Whether the two versions behave alike; False when that cannot be told (a
+        version that does not parse, a construct the comparison does not know): the
+        change is then judged by its lines, as before."""
         if old is None or new is None:
             return False
+        try:
+            return self._same(old, new)
+        except (AttributeError, TypeError, ValueError, RecursionError):
+            return False
+
+    def _same(self, old: bytes, new: bytes) -> bool:
         if not old.strip():  # a new file: the same only if it does nothing
             version = self.version(new)
-            assert self._prints is not None or version is None
-            return version is not None and self._prints is not None and self._prints.inert(version)
+            return version is not None and self._fingerprints().inert(version)
         part = behaviour.region(old, new)
         if part is not None:  # the statements the change touched, if they parse alone
             before, after = self.version(part[0]), self.version(part[1])
             if before is not None and after is not None:
-                assert self._prints is not None
-                return self._prints.same(before, after)
+                return self._fingerprints().same(before, after)
         before, after = self.version(old), self.version(new)
         if before is None or after is None:
             return False
-        assert self._prints is not None
-        return self._prints.same(before, after)
+        return self._fingerprints().same(before, after)
+
+    def _fingerprints(self) -> behaviour.Fingerprints:
+        if self._prints is None:
+            self._prints = behaviour.Fingerprints(behaviour.exclusions(self.root))
+        return self._prints
 
     def version(self, data: bytes) -> behaviour.Version | None:
         digest = hashlib.blake2b(data, digest_size=16).digest()
         if digest not in self._versions:
-            if self._prints is None:
-                self._prints = behaviour.Fingerprints(behaviour.exclusions(self.root))
-            self._versions[digest] = self._prints.of(data)
+            self._versions[digest] = self._fingerprints().of(data)
         return self._versions[digest]
 
 
