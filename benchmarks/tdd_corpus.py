@@ -90,6 +90,7 @@ class Label:
     expected: str  # "pass" or "fail"
     behaviour_commit: str | None
     reason: str
+    shapes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def load_labels(path: Path) -> tuple[dict[str, dict[str, str]], list[Label]]:
             item["expected"],
             item["behaviour_commit"],
             item["reason"],
+            tuple(item.get("shapes", ())),
         )
         for item in data["labels"]
     ]
@@ -352,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"# {span}: {run.seconds:.1f} s; {run.summary}", file=sys.stderr)
     print_rows(rows)
     print_unlabelled(runs, labels)
+    print_shapes(rows)
     result = metrics(rows)
     print(
         f"\n{result['labels']} labelled files, {result['labelled_fail']} labelled fail; "
@@ -378,6 +381,19 @@ def print_unlabelled(runs: Sequence[RangeRun], labels: Sequence[Label]) -> None:
             print(f"flagged, not labelled ({span}): " + ", ".join(extra))
         if run.error:
             print(f"error ({run.project} {run.base[:8]}..{run.head[:8]}): {run.error}")
+
+
+def print_shapes(rows: Sequence[Row]) -> None:
+    """How each shape of case fares: where the disagreements gather."""
+    by_shape: dict[str, list[str]] = {}
+    for row in rows:
+        for shape in row.label.shapes or ("plain",):
+            by_shape.setdefault(shape, []).append(row.outcome)
+    print("\nby shape (labels: disagreements):")
+    for shape, outcomes in sorted(by_shape.items()):
+        bad = {o: outcomes.count(o) for o in sorted(set(outcomes)) if o != "ok"}
+        detail = ", ".join(f"{n} {o}" for o, n in bad.items()) or "none"
+        print(f"  {shape:<18} {len(outcomes):>3}: {detail}")
 
 
 def write_json(path: Path, rows: Sequence[Row], result: dict[str, Any], runner: str) -> None:
