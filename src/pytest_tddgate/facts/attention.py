@@ -17,6 +17,7 @@ few milliseconds. This is advice: a ledger that cannot be read gives nothing.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,6 @@ from pytest_tddgate.errors import FactError
 from pytest_tddgate.facts import ledger
 
 if TYPE_CHECKING:
-    import sqlite3
     from collections.abc import Iterable
     from pathlib import Path
 
@@ -37,10 +37,10 @@ _FAILED = frozenset({"failed", "error"})
 # every outcome, in the window, of each test that failed in the window, with the
 # implementation digest of its run and the hash its own file had then
 _HISTORY = """
-WITH recent AS (SELECT run_id, code_digest FROM runs WHERE run_id >= ?),
+WITH recent AS (SELECT run_id, code_digest, settings_digest FROM runs WHERE run_id >= ?),
 failing AS (SELECT DISTINCT node_id FROM tests
             WHERE outcome IN ('failed', 'error') AND run_id >= ?)
-SELECT n.nodeid, t.run_id, t.outcome, t.signature, t.message, r.code_digest,
+SELECT n.nodeid, t.run_id, t.outcome, t.signature, t.message, r.code_digest, r.settings_digest,
        (SELECT f.blob FROM files f JOIN paths p ON p.path_id = f.path_id
         WHERE p.path = n.file AND f.run_id <= t.run_id ORDER BY f.run_id DESC LIMIT 1)
 FROM failing c JOIN nodes n ON n.node_id = c.node_id
@@ -66,11 +66,15 @@ class _Point:
     signature: str | None
     message: str | None
     code_digest: str | None
+    settings_digest: str | None
     file_blob: bytes | None
 
     def same_code(self, other: _Point) -> bool:
+        # the same settings too: a flip after TDDGATE_ROLE or a setting changed is not
+        # flaky (the learnings compare runs the same way, learn/derive.py)
         return (
-            self.code_digest is not None
+            self.settings_digest == other.settings_digest
+            and self.code_digest is not None
             and self.code_digest == other.code_digest
             and self.file_blob is not None
             and self.file_blob == other.file_blob
@@ -84,7 +88,7 @@ def needs_attention(path: Path, run: TestRun | None) -> tuple[Attention, ...]:
     try:
         with ledger.reader(path) as conn:
             history = _history(conn) if conn is not None else {}
-    except (FactError, OSError):
+    except (FactError, OSError, sqlite3.Error):
         return ()  # the ledger's own status line says what is wrong with it
     failed = {o.nodeid for o in run.outcomes if o.outcome in _FAILED}
     ran = {o.nodeid for o in run.outcomes}
@@ -103,7 +107,7 @@ def _history(conn: sqlite3.Connection) -> dict[str, list[_Point]]:
         return {}
     since = int(row[0])
     found: dict[str, list[_Point]] = {}
-    for nodeid, run_id, outcome, signature, message, digest, blob in conn.execute(
+    for nodeid, run_id, outcome, signature, message, digest, settings, blob in conn.execute(
         _HISTORY, (since, since)
     ):
         found.setdefault(str(nodeid), []).append(
@@ -113,6 +117,7 @@ def _history(conn: sqlite3.Connection) -> dict[str, list[_Point]]:
                 signature,
                 message,
                 digest,
+                settings,
                 blob if isinstance(blob, bytes) else None,
             )
         )

@@ -101,7 +101,10 @@ def recorded_runs(settings: Settings, problems: list[str]) -> Sequence[RunLike]:
     except ImportError:
         return ()
     try:
-        return list(ledger.recent_runs(path, TREND_RUNS))
+        from pytest_tddgate.facts.ledger_context import current_branch
+
+        # the current branch's runs: the charts say so (report/html.py)
+        return list(ledger.recent_runs(path, TREND_RUNS, branch=current_branch(settings.root)))
     except Exception as exc:  # a broken ledger costs the charts, not the report
         problems.append(
             f"tddgate: no trend charts, the run ledger {path} could not be "

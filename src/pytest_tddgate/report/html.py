@@ -285,7 +285,9 @@ def _this_branch(runs: Sequence[RunLike], report: Report) -> tuple[Sequence[RunL
     if current is None:
         return runs, "Runs of all branches (this run is not in the ledger)"
     mine = [run for run in runs if run.branch == current.branch]
-    others = "; runs on other branches are not shown" if len(mine) < len(runs) else ""
+    # the ledger is asked for this branch's runs only (report.recorded_runs), so whether
+    # other branches have runs is not known here: say what is shown, always
+    others = "; runs on other branches are not shown"
     if current.branch is None:
         where = "Runs on a detached HEAD or outside git"
     else:
