@@ -54,6 +54,9 @@ NEUTRAL_EDITS = {
     ),
     "a module docstring dropped": SESSIONS.replace('"""Sessions."""\n', ""),
     "imported names reordered": SESSIONS.replace("path, sep", "sep, path"),
+    "an import line split in two": SESSIONS.replace(
+        "from os import path, sep\n", "from os import sep\nfrom os import path\n"
+    ),
     "import statements reordered": SESSIONS.replace(
         "import sys\nfrom os import path, sep\n", "from os import sep, path\nimport sys\n"
     ),
@@ -312,3 +315,32 @@ def test_blocks_after_a_normalized_one_are_compared_too(
 
     assert result.status is Verdict.PASS, result.summary
     assert result.metrics["files_checked"] == 0
+
+
+EVENTS = "from typing import Optional, TypedDict\n\n\nclass Event(TypedDict):\n    code: int\n"
+
+
+def test_a_typeddict_key_is_for_type_checkers(repo: GitRepo) -> None:
+    """asgiref f86642b8 added `reason: Optional[str]` to a TypedDict of asgiref/typing.py."""
+    repo.write("src/pkg/events.py", EVENTS)
+    start_project(repo)
+    repo.write("src/pkg/events.py", EVENTS + "    reason: Optional[str]\n")
+    repo.commit("add reason")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.PASS, result.findings
+
+
+def test_importing_another_name_is_behaviour(repo: GitRepo) -> None:
+    _base(repo)
+    repo.write(
+        "src/pkg/sessions.py",
+        SESSIONS.replace("from os import path, sep", "from os import path, pathsep as sep"),
+    )
+    sha = repo.commit("another separator")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.FAIL
+    assert result.findings[0].commit == sha[:8]

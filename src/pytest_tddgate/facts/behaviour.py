@@ -224,6 +224,10 @@ class Fingerprints:
         hits = version.hits if excluded else frozenset()
         parts: list[tuple[bool, bytes | None]] = []
         for key, statement in zip(version.keys, version.statements, strict=True):
+            if isinstance(statement, _IMPORTS):  # one part per name: `import a, b` is two
+                if not _is_excluded(statement, hits):
+                    parts += [(True, _digest_of(name)) for name in _imported(statement)]
+                continue
             if key in shared:  # the same text in both: the same, whatever it does
                 digest = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
                 parts.append((isinstance(statement, _IMPORTS), digest))
@@ -315,6 +319,13 @@ def _inert(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.If) and _type_checking(statement.test) and not statement.orelse
 
 
+def _named(node: ast.expr, name: str) -> bool:
+    """`name` or `module.name`."""
+    return (isinstance(node, ast.Name) and node.id == name) or (
+        isinstance(node, ast.Attribute) and node.attr == name
+    )
+
+
 def _type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
@@ -329,7 +340,11 @@ def _normalized(statement: ast.stmt, hits: frozenset[int], *, local: bool) -> as
         statement.body = _block(statement.body, hits, local=True)
         return statement
     if isinstance(statement, ast.ClassDef):
-        statement.body = _block(statement.body, hits, local=False)
+        body = statement.body
+        if any(_named(base, "TypedDict") for base in statement.bases):
+            # a TypedDict's keys are types for type checkers: at run time it is a dict
+            body = [s for s in body if not (isinstance(s, ast.AnnAssign) and s.value is None)]
+        statement.body = _block(body, hits, local=False)
         return statement
     if isinstance(statement, ast.AnnAssign) and local:
         # a local's annotation is never evaluated: `x: int = 1` is `x = 1`
@@ -406,14 +421,27 @@ def _blind(decorator: ast.expr) -> bool:
     return isinstance(target, ast.Name) and target.id in _BLIND_DECORATORS
 
 
+def _imported(statement: ast.Import | ast.ImportFrom) -> list[str]:
+    """The bindings an import statement makes, one text each: `from m import a, b`
+    binds the same as `from m import a` and `from m import b`."""
+    if isinstance(statement, ast.Import):
+        return [f"import {a.name} as {a.asname}" for a in statement.names]
+    where = "." * statement.level + (statement.module or "")
+    return [f"from {where} import {a.name} as {a.asname}" for a in statement.names]
+
+
+def _digest_of(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
 def _sorted_imports(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Each run of consecutive import statements in a stable order (their order is
-    formatting; isort and ruff rewrite it)."""
+    """Each run of consecutive import statements in a stable order, one statement per
+    name (their order and grouping are formatting; isort and ruff rewrite them)."""
     result: list[ast.stmt] = []
     run: list[ast.stmt] = []
     for statement in [*body, None]:
         if isinstance(statement, _IMPORTS):
-            run.append(statement)
+            run += [ast.Expr(ast.Constant(name)) for name in _imported(statement)]
             continue
         result += sorted(run, key=ast.dump)
         run = []
