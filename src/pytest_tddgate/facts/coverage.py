@@ -398,8 +398,10 @@ class Measurement:
         # line probes compiled into changed modules before this measurement started
         # (covremote.py); their lines are theirs, not the tracer's
         self.earlier: Probes | None = None
-        # with probes: the tracer of the files they leave to it (facts/filetracer.py)
+        # with probes: the tracer of the files they leave to it (facts/filetracer.py),
+        # and the notes naming those files (an xdist worker sends them to the controller)
         self.tracer: FileTracer | None = None
+        self.traced_notes: list[str] = []
 
     @classmethod
     def start(
@@ -498,7 +500,7 @@ class Measurement:
             self.tracer.add(self.plan.traced)  # a tracer's start fails here: exit 4
             names = ", ".join(Path(n).name for n in self.plan.traced[:3])
             more = " and more" if len(self.plan.traced) > 3 else ""
-            self.notes.append(f"measured by coverage.py's tracer (`no_probes`): {names}{more}")
+            self._traced_note(f"measured by coverage.py's tracer (`no_probes`): {names}{more}")
 
     def _trace_unprobed(self, path: str) -> None:
         """A measured module the probes could not be compiled into, about to run: the
@@ -508,12 +510,15 @@ class Measurement:
         try:
             self.tracer.add([path])
         except Exception as exc:  # the import goes on, whatever the tracer does
-            self.notes.append(
-                f"{_failed_note(path, why).split(';')[0]}; coverage.py's tracer could not "
-                f"start ({exc}): its lines count as not run"
-            )
+            then = f"coverage.py's tracer could not start ({exc}): its lines count as not run"
+            self._traced_note(_failed_note(path, why, then))
             return
-        self.notes.append(_failed_note(path, why))
+        self._traced_note(_failed_note(path, why))
+
+    def _traced_note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+            self.traced_notes.append(note)
 
     def _patch_subprocess(self) -> None:
         """What coverage.py's `patch = ["subprocess"]` does when it starts: Python
@@ -603,7 +608,7 @@ class Measurement:
         return {
             "data": base64.b64encode(blob).decode("ascii"),
             "core": self.core,
-            "notes": list(self.notes),  # what it measured differently (a file traced)
+            "notes": self.traced_notes,
         }
 
     def absorb(self, payloads: Sequence[Mapping[str, Any]]) -> None:
@@ -687,12 +692,9 @@ class Measurement:
         return target
 
 
-def _failed_note(path: str, why: str) -> str:
+def _failed_note(path: str, why: str, then: str = "coverage.py's tracer measured it") -> str:
     first = why.splitlines()[0][:120] if why else "an error"
-    return (
-        f"{Path(path).name}: the probes could not be compiled into it ({first}); "
-        "coverage.py's tracer measured it"
-    )
+    return f"{Path(path).name}: the probes could not be compiled into it ({first}); {then}"
 
 
 def unexecuted_files(config: Any) -> list[str]:

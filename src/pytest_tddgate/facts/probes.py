@@ -103,8 +103,12 @@ class Probes:
     def cannot_probe(self, path: str, why: str) -> None:
         """`path` was imported without probes (`why`: the error compiling them in)."""
         self.failed[path] = why
-        if self.on_failure is not None:
+        if self.on_failure is None:
+            return
+        try:
             self.on_failure(path)
+        except Exception as exc:  # the import goes on: it is the user's code that runs
+            self.failed[path] = f"{why}; and the tracer could not take over: {exc}"
 
     def loaded(self) -> list[Any]:
         """The modules of `sys.modules` loaded from probed files (with probes or not)."""
