@@ -344,3 +344,17 @@ def test_importing_another_name_is_behaviour(repo: GitRepo) -> None:
 
     assert result.status is Verdict.FAIL
     assert result.findings[0].commit == sha[:8]
+
+
+def test_a_version_bump_needs_no_test(repo: GitRepo) -> None:
+    """pyparsing 96711846 changed `__version_time__` in its __init__.py."""
+    versioned = SESSIONS.replace('"""Sessions."""\n', '"""Sessions."""\n\n__version__ = "1.0"\n')
+    repo.write("src/pkg/sessions.py", versioned)
+    repo.write("tests/test_sessions.py", SESSIONS_TEST)
+    start_project(repo)
+    repo.write("src/pkg/sessions.py", versioned.replace("1.0", "1.1"))
+    repo.commit("release 1.1")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.PASS, result.findings

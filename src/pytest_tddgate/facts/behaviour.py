@@ -319,6 +319,17 @@ def _inert(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.If) and _type_checking(statement.test) and not statement.orelse
 
 
+def _metadata(statement: ast.Assign) -> bool:
+    """A constant given to dunder names (`__version__`, `__author__`): release
+    metadata, which a test of behaviour does not pin."""
+    if not isinstance(statement.value, ast.Constant):
+        return False
+    return all(
+        isinstance(t, ast.Name) and len(t.id) > 4 and t.id[:2] == t.id[-2:] == "__"
+        for t in statement.targets
+    )
+
+
 def _named(node: ast.expr, name: str) -> bool:
     """`name` or `module.name`."""
     return (isinstance(node, ast.Name) and node.id == name) or (
@@ -345,6 +356,9 @@ def _normalized(statement: ast.stmt, hits: frozenset[int], *, local: bool) -> as
             # a TypedDict's keys are types for type checkers: at run time it is a dict
             body = [s for s in body if not (isinstance(s, ast.AnnAssign) and s.value is None)]
         statement.body = _block(body, hits, local=False)
+        return statement
+    if not local and isinstance(statement, ast.Assign) and _metadata(statement):
+        statement.value = ast.Constant(None)  # `__version__ = "1.2"`: release metadata
         return statement
     if isinstance(statement, ast.AnnAssign) and local:
         # a local's annotation is never evaluated: `x: int = 1` is `x = 1`
