@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 DEFAULT_EXCLUDE = (r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)",)
 _CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
 CACHE = ".tddgate/behaviour-cache.json"
+RULES = 2  # raise it whenever what counts as keeping behaviour changes: the cache is reset
 _CACHE_SIZE = 50_000  # pairs kept: the most recently added
 # decorators that never read the annotations of what they wrap
 _BLIND_DECORATORS = frozenset(
@@ -94,9 +95,11 @@ def exclusions(root: Path) -> tuple[str, ...]:
 
 
 def config_key(root: Path) -> str:
-    """What the exclusions depend on, as a short key: a verdict kept for a pair of
-    blobs holds while the coverage configuration files are unchanged."""
-    digest = hashlib.blake2b(os.environ.get("COVERAGE_RCFILE", "").encode(), digest_size=8)
+    """What the verdicts depend on besides the blobs, as a short key: these rules and
+    the coverage configuration files (a verdict kept for a pair of blobs holds while
+    both are unchanged)."""
+    seed = f"{RULES}\0{os.environ.get('COVERAGE_RCFILE', '')}"
+    digest = hashlib.blake2b(seed.encode(), digest_size=8)
     for name in _CONFIG_FILES:
         digest.update(b"\0" + _read(root / name))
     return digest.hexdigest()
