@@ -50,12 +50,22 @@ def _role_lines(project: Project) -> list[str]:
 
 
 def _file_lines(project: Project, changed: Sequence[str]) -> list[str]:
-    impl = [p for p in changed if project.kind(p) == "implementation"][:_MAX_FILES]
+    """Changed implementation files with their mapped tests' states, then changed
+    test files with their own."""
+    from pytest_tddgate.guard.outcomes import states
+
+    kinds = {p: project.kind(p) for p in changed}
+    impl = [p for p, kind in kinds.items() if kind == "implementation"][:_MAX_FILES]
     found = []
     for path in impl:
         tests = project.test_states(path)
         said = ", ".join(f"{t.test} {_STATE_WORDS[t.state]}" for t in tests) or "no mapped test"
-        found.append(f"Changed: {path}: {said}.")
+        found.append(f"Changed: {path}: tests {said}.")
+    layout = project.layout
+    changed_tests = [p for p, k in kinds.items() if k == "test" and layout.is_test_module(p)]
+    ledger = project.settings.path(project.settings.project.ledger)
+    for state in states(project.root, changed_tests[:_MAX_FILES], ledger=ledger):
+        found.append(f"Changed test: {state.test} {_STATE_WORDS[state.state]}.")
     return found
 
 
