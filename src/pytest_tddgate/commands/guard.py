@@ -130,7 +130,12 @@ def _read(path: Path) -> str | None:
 def _snapshot(project: Project, event: Event) -> Answer:
     from pytest_tddgate.guard import state
 
-    toplevel = state.toplevel_of(project.root)
+    try:
+        toplevel = state.toplevel_of(project.root)
+    except state.GitUnavailable as exc:
+        # without git there is no state to compare with: say so rather than deny
+        # every command of a project that is not a repository
+        return Answer("note", f"tddgate guard: commands are not checked here: {exc}")
     state.save_snapshot(
         project.root, event.session_id, event.tool_use_id, state.working_tree(toplevel)
     )
