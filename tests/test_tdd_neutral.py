@@ -358,3 +358,30 @@ def test_a_version_bump_needs_no_test(repo: GitRepo) -> None:
     result = judge(repo)
 
     assert result.status is Verdict.PASS, result.findings
+
+
+def test_importing_from_a_module_renamed_in_the_same_commit_needs_no_test(repo: GitRepo) -> None:
+    """rich e778af6a renamed rich/_render_width.py and changed only the imports of it."""
+    repo.write("src/pkg/_width.py", "class Width:\n    pass\n")
+    pad = (
+        "from ._width import Width\nfrom pkg._width import Width as W\n\n\n"
+        "def w():\n    return Width(), W\n"
+    )
+    repo.write("src/pkg/pad.py", pad)
+    repo.write("tests/test_width.py", "from pkg.pad import w\n\n\ndef test_w():\n    assert w()\n")
+    start_project(repo)
+    repo.git("mv", "src/pkg/_width.py", "src/pkg/width.py")
+    repo.write("src/pkg/pad.py", pad.replace("_width", "width"))
+    repo.commit("rename")
+    repo.write(
+        "src/pkg/pad.py",
+        pad.replace("_width", "width")
+        .replace("import Width as W", "import Width as X")
+        .replace("W\n", "X\n"),
+    )
+    sha = repo.commit("another name")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.FAIL
+    assert [f.commit for f in result.findings] == [sha[:8]]

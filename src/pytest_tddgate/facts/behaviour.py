@@ -160,6 +160,22 @@ def _read(path: Path) -> bytes:
 
 
 Key = tuple[str, int, int]  # a top-level statement's exact text and columns
+Renames = dict[str, str]  # old module name -> new: `pkg._width` -> `pkg.width`, `_width` -> `width`
+
+
+def module_renames(moves: list[tuple[str, str]]) -> Renames:
+    """The module names a commit's renames of Python files change: each file's dotted
+    path (from any folder depth) and its last part, for relative imports."""
+    found: Renames = {}
+    for old, new in moves:
+        before, after = old.removesuffix(".py").split("/"), new.removesuffix(".py").split("/")
+        if before[-1] == "__init__" or after[-1] == "__init__":
+            continue
+        found[before[-1]] = after[-1]
+        if before[:-1] == after[:-1]:  # the same folder: `pkg._width` -> `pkg.width` too
+            for depth in range(1, len(before)):
+                found[".".join(before[-depth - 1 :])] = ".".join(after[-depth - 1 :])
+    return dict(sorted(found.items(), key=lambda item: -len(item[0])))  # longest first
 
 
 class Version:
@@ -207,29 +223,38 @@ class Fingerprints:
         )
         return Version(tree, lines, hits)
 
-    def same(self, old: Version, new: Version) -> bool:
+    def same(self, old: Version, new: Version, renames: Renames | None = None) -> bool:
         """Whether two versions behave alike: equal once the excluded code is left
         out, or equal with it kept, when only what excludes it changed (a `# pragma:
-        no cover` added or dropped)."""
-        if self._digest(old, new, excluded=True) == self._digest(new, old, excluded=True):
+        no cover` added or dropped). `renames`: modules the same commit renamed, whose
+        old names the old version's imports are read with the new ones."""
+        moved = renames or {}
+        if self._digest(old, new, excluded=True, renames=moved) == self._digest(
+            new, old, excluded=True
+        ):
             return True
         if old.hit_lines == new.hit_lines:
             return False
-        return self._digest(old, new, excluded=False) == self._digest(new, old, excluded=False)
+        return self._digest(old, new, excluded=False, renames=moved) == self._digest(
+            new, old, excluded=False
+        )
 
     def inert(self, version: Version) -> bool:
         """Whether a version does nothing at all (a new file of docstrings and
         comments): told without normalizing or dumping its statements."""
         return all(_inert(s) or _is_excluded(s, version.hits) for s in version.statements)
 
-    def _digest(self, version: Version, other: Version, *, excluded: bool) -> list[bytes]:
+    def _digest(
+        self, version: Version, other: Version, *, excluded: bool, renames: Renames | None = None
+    ) -> list[bytes]:
         shared = set(other.keys)
         hits = version.hits if excluded else frozenset()
         parts: list[tuple[bool, bytes | None]] = []
         for key, statement in zip(version.keys, version.statements, strict=True):
             if isinstance(statement, _IMPORTS):  # one part per name: `import a, b` is two
                 if not _is_excluded(statement, hits):
-                    parts += [(True, _digest_of(name)) for name in _imported(statement)]
+                    names = _imported(statement, renames)
+                    parts += [(True, _digest_of(name)) for name in names]
                 continue
             if key in shared:  # the same text in both: the same, whatever it does
                 digest = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
@@ -438,13 +463,23 @@ def _blind(decorator: ast.expr) -> bool:
     return isinstance(target, ast.Name) and target.id in _BLIND_DECORATORS
 
 
-def _imported(statement: ast.Import | ast.ImportFrom) -> list[str]:
+def _imported(statement: ast.Import | ast.ImportFrom, renames: Renames | None = None) -> list[str]:
     """The bindings an import statement makes, one text each: `from m import a, b`
-    binds the same as `from m import a` and `from m import b`."""
+    binds the same as `from m import a` and `from m import b`. A module `renames`
+    maps (its dotted name or, relative, its last part) is named as renamed."""
     if isinstance(statement, ast.Import):
-        return [f"import {a.name} as {a.asname}" for a in statement.names]
-    where = "." * statement.level + (statement.module or "")
+        return [f"import {_renamed(a.name, renames)} as {a.asname}" for a in statement.names]
+    where = "." * statement.level + _renamed(statement.module or "", renames)
     return [f"from {where} import {a.name} as {a.asname}" for a in statement.names]
+
+
+def _renamed(module: str, renames: Renames | None) -> str:
+    if not renames or not module:
+        return module
+    for old, new in renames.items():
+        if module == old or module.endswith("." + old):
+            return module[: len(module) - len(old)] + new
+    return module
 
 
 def _digest_of(text: str) -> bytes:

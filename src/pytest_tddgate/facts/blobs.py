@@ -59,9 +59,25 @@ class Substance:
         self._asked: set[str] = set()  # the ids `_pending` was asked for
         self._sent: list[Change] = []  # changes sent to `_pending`, not judged yet
         self._adds: dict[tuple[str | None, str | None], bool | None] = {}
+        # (old blob, new blob) -> modules renamed by the commit of that change
+        self._renames: dict[tuple[str | None, str | None], behaviour.Renames] = {}
 
     def register(self, change: Change) -> None:
         self._changes.append(change)
+
+    def renamed(self, changes: Iterable[Change]) -> None:
+        """One commit's changes: its renamed Python files rename modules, and an import
+        of a renamed module that follows it is no change (rich e778af6a)."""
+        changes = list(changes)
+        moves = [
+            (c.old_path, c.path)
+            for c in changes
+            if c.status == "R" and c.old_path and c.path.endswith(".py")
+        ]
+        if moves:
+            renames = behaviour.module_renames(moves)
+            for change in changes:
+                self._renames[(change.old_blob, change.new_blob)] = renames
 
     def send(self, changes: Iterable[Change], batch: BlobBatch) -> None:
         """Ask `batch` (started earlier) for these changes' blobs; it reads them while
@@ -123,11 +139,15 @@ class Substance:
             if not any(count > old_counts[line] for line, count in new.counts.items()):
                 return False  # re-indented, reordered or deleted: no line added
         # a line was added: it may still be a comment, a docstring, an import's order
+        renames = self._renames.get((change.old_blob, change.new_blob))
         old_id, new_id = change.old_blob or "", change.new_blob or ""
-        known = self.verdicts.get(old_id, new_id) if new_id else None
+        kept = bool(new_id) and not renames  # a verdict that holds for the blobs alone
+        known = self.verdicts.get(old_id, new_id) if kept else None
         if known is None:
-            known = self.judge.same(self._data(change.old_blob), self._data(change.new_blob))
-            if new_id:
+            known = self.judge.same(
+                self._data(change.old_blob), self._data(change.new_blob), renames
+            )
+            if kept:
                 self.verdicts.put(old_id, new_id, known)
         return not known
 
@@ -241,18 +261,20 @@ class Behaviour:
         self._prints: behaviour.Fingerprints | None = None
         self._versions: dict[bytes, behaviour.Version | None] = {}
 
-    def same(self, old: bytes | None, new: bytes | None) -> bool:
+    def same(
+        self, old: bytes | None, new: bytes | None, renames: behaviour.Renames | None = None
+    ) -> bool:
         """Whether the two versions behave alike; False when that cannot be told (a
         version that does not parse, a construct the comparison does not know): the
         change is then judged by its lines, as before."""
         if old is None or new is None:
             return False
         try:
-            return self._same(old, new)
+            return self._same(old, new, renames)
         except (AttributeError, TypeError, ValueError, RecursionError):
             return False
 
-    def _same(self, old: bytes, new: bytes) -> bool:
+    def _same(self, old: bytes, new: bytes, renames: behaviour.Renames | None) -> bool:
         if not old.strip():  # a new file: the same only if it does nothing
             version = self.version(new)
             return version is not None and self._fingerprints().inert(version)
@@ -260,11 +282,11 @@ class Behaviour:
         if part is not None:  # the statements the change touched, if they parse alone
             before, after = self.version(part[0]), self.version(part[1])
             if before is not None and after is not None:
-                return self._fingerprints().same(before, after)
+                return self._fingerprints().same(before, after, renames)
         before, after = self.version(old), self.version(new)
         if before is None or after is None:
             return False
-        return self._fingerprints().same(before, after)
+        return self._fingerprints().same(before, after, renames)
 
     def _fingerprints(self) -> behaviour.Fingerprints:
         if self._prints is None:

@@ -370,6 +370,8 @@ def _parse_commits(out: str, substance: Substance | None) -> list[Commit]:
         fields = [token[1:], *tokens[index : index + _HEADER_FIELDS - 1]]
         sha, parents, email, name, date, subject, trailers = fields
         changes, index = _parse_changes(tokens, index + _HEADER_FIELDS - 1, substance)
+        if substance is not None:  # before anybody asks about these changes
+            substance.renamed(changes)
         commits.append(
             Commit(
                 sha=sha,
