@@ -22,6 +22,12 @@ tracer's lines. What makes the two agree:
 - docstrings and `from __future__` imports keep their place at the top.
 
 benchmarks/probe_equivalence.py compares the two on whole test suites.
+
+The probes never make a module fail to import: a file they cannot be compiled into
+(an error while adding them or compiling the tree) is loaded as a plain import loads
+it, and `Probes.on_failure` hands it to a tracer before its code runs
+(facts/filetracer.py). tests/test_probe_stress.py probes generated modules far
+larger and deeper than hand-written ones.
 """
 
 from __future__ import annotations
