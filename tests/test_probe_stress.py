@@ -493,7 +493,7 @@ def test_size_calls_only_len():
 """
 
 
-def _names_project(pytester: pytest.Pytester, tddgate: str) -> None:
+def _names_project(pytester: pytest.Pytester, tddgate: str) -> GitRepo:
     repo = GitRepo(pytester.path)
     repo.write(
         "pyproject.toml",
@@ -506,6 +506,7 @@ def _names_project(pytester: pytest.Pytester, tddgate: str) -> None:
     repo.write("src/pkg/fine.py", FINE)
     repo.write("tests/test_names.py", NAMES_TEST)
     repo.commit("names")
+    return repo
 
 
 def test_probed_code_objects_name_the_probes(pytester: pytest.Pytester) -> None:
@@ -528,4 +529,27 @@ def test_no_probes_leaves_chosen_files_to_the_tracer(pytester: pytest.Pytester) 
     result.assert_outcomes(passed=1)
     assert gate["details"]["core"] == "probes"  # the other files keep their probes
     _same_totals(gate, traced)
+    assert "measured by coverage.py's tracer (`no_probes`): names.py" in gate["details"]["notes"]
+
+
+def test_no_probes_with_scope_changed(pytester: pytest.Pytester) -> None:
+    """The changed files named by `no_probes` are traced in the test process (the
+    helper process's probes cannot leave them to a tracer), the others probed."""
+    repo = _names_project(
+        pytester,
+        '\n[tool.tddgate.gates.coverage]\nscope = "changed"\nno_probes = ["names.py"]\n',
+    )
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("src/pkg/names.py", NAMES + "\n\ndef unused():\n    return 1\n")
+    repo.write("src/pkg/fine.py", FINE + "\n\ndef triple(n):\n    return 3 * n\n")
+    repo.write("tests/test_names.py", NAMES_TEST + "\n\nimport pkg.fine  # noqa: E402\n")
+    repo.commit("more")
+
+    result = _tddgate(pytester, "--tddgate-base=main")
+    gate = _gate(pytester)
+
+    result.assert_outcomes(passed=1)
+    assert gate["details"]["core"] == "probes"
+    missing = {f["path"]: f["missing"] for f in gate["details"]["files"]}
+    assert missing == {"src/pkg/names.py": "8", "src/pkg/fine.py": "8"}
     assert "measured by coverage.py's tracer (`no_probes`): names.py" in gate["details"]["notes"]
