@@ -139,6 +139,48 @@ class CoverageRun:
             sent.update(self.measurement.payload())
         return sent
 
+    def shard_coverage(self, workers: list[dict[str, Any]]) -> dict[str, Any]:
+        """A shard's measurement for its shard file (controller only): this process's
+        payload and each worker's, as xdist workers send them, with paths relative to
+        the project root; `tddgate combine` merges them as the controller would."""
+        from pytest_tddgate.shard.portable import portable
+
+        self.stop()
+        payloads: list[dict[str, Any]] = []
+        measured_by = "tddgate"
+        if self.measurement is not None:
+            self.measurement.finish()  # subprocesses' data files are on this machine only
+            payloads.append(self.worker_payload())
+        else:
+            measured_by = "pytest-cov"
+            payloads += self._pytest_cov_payload()
+        outputs = [w["coverage"] for w in workers if isinstance(w.get("coverage"), dict)]
+        silent = [str(w.get("worker")) for w in workers if not isinstance(w.get("coverage"), dict)]
+        root = self.settings.root
+        return {
+            "measured_by": measured_by,
+            "payloads": [portable(p, root) for p in (*payloads, *outputs)],
+            "silent": silent if self.measurement is not None else [],
+        }
+
+    def _pytest_cov_payload(self) -> list[dict[str, Any]]:
+        """pytest-cov's finished measurement (its workers' data combined) as one payload,
+        with the per-test lines recorded here or by `--cov-context=test`."""
+        import base64
+
+        from pytest_tddgate.facts.covcontexts import to_json
+        from pytest_tddgate.facts.covreport import store_from_data
+
+        cov = getattr(self._pytest_cov(), "cov", None)
+        if cov is None:
+            return []
+        data = cov.get_data()
+        store = self.recorder.store if self.recorder else {}
+        if self._pytest_cov_contexts():
+            store = store_from_data(data)
+        encoded = base64.b64encode(data.dumps()).decode("ascii")
+        return [{"data": encoded, "core": "pytest-cov", "notes": [], "contexts": to_json(store)}]
+
     def hand_over(self, workers: list[dict[str, Any]]) -> dict[str, Any]:
         """The run's coverage facts for `facts.provided` (controller only; writes the
         data file and the test map)."""
@@ -221,6 +263,8 @@ def _one_process(config: Any) -> bool:
     `select` can wait on (not Windows)."""
     options = config.known_args_namespace
     if hasattr(config, "workerinput") or os.name == "nt":
+        return False
+    if getattr(options, "tddgate_shard", None):  # the shard file holds this process's data
         return False
     return not getattr(options, "numprocesses", None) and getattr(options, "dist", "no") == "no"
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pytest_tddgate.errors import FactError, UsageError
 from pytest_tddgate.facts import Facts
-from pytest_tddgate.model import Finding, GateResult, Verdict, Waiver
+from pytest_tddgate.model import Finding, GateResult, Report, Verdict, Waiver
 from pytest_tddgate.settings import Settings
 
 
@@ -116,6 +116,24 @@ def evaluate(
             result = apply_waivers(result, waivers, today)
         results.append(result.with_timing(time.perf_counter() - started, section.optional))
     return tuple(results)
+
+
+def judge(
+    gates: Sequence[Gate],
+    settings: Settings,
+    facts: Facts,
+    extra: Sequence[GateResult] = (),
+) -> Report:
+    """The end of a gated run, `pytest --tddgate`'s or `tddgate combine`'s: every gate
+    judged once over the facts, then the report. `extra`: results that are not a
+    gate's (`tddgate combine`'s verdict on the shard set). Raises `UsageError`."""
+    from pytest_tddgate.report.build import build_report
+
+    try:
+        results = evaluate(gates, settings, facts)
+    finally:
+        facts.cancel_background()  # a usage error must leave no tool running
+    return build_report(settings, facts, (*results, *extra))
 
 
 def _not_in_check(gate: Gate, settings: Settings) -> str | None:

@@ -96,6 +96,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="do not update the expertise learnings (docs/expertise.md).",
     )
+    group.addoption(
+        "--tddgate-shard",
+        metavar="PATH",
+        default=None,
+        help="run one shard of a suite split across CI machines: judge nothing, write "
+        "the tests' outcomes and coverage to the shard file PATH for `tddgate combine` "
+        "(docs/sharding.md).",
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

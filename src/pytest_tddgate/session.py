@@ -16,22 +16,23 @@ from typing import Any
 import pytest
 
 from pytest_tddgate import engine
-from pytest_tddgate.errors import TddGateError, UsageError
+from pytest_tddgate.errors import UsageError
 from pytest_tddgate.facts import Facts
 from pytest_tddgate.facts.testrun import CollectError, TestOutcome, TestRun
 from pytest_tddgate.gates import builtin_gates
 from pytest_tddgate.model import Report
 from pytest_tddgate.projectroot import NodeIds, ProjectRoot, project_testpaths, pytest_project_root
-from pytest_tddgate.report import github_annotations, terminal, write_all, write_json
-from pytest_tddgate.report.build import build_report
+from pytest_tddgate.report import closing_lines, display_path, publish
 from pytest_tddgate.settings import BUILTIN_GATES, Overrides, Settings, resolve
+from pytest_tddgate.shard import Collection
 
 _REQ_ATTR = "tddgate_reqs"
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 
 
 class WorkerRecorder:
-    """On xdist workers and serial runs: copy `@pytest.mark.req` ids onto the report.
+    """On xdist workers and serial runs: copy `@pytest.mark.req` ids onto the report;
+    in a shard (`--tddgate-shard`), note which tests were collected and deselected.
 
     Reports cross from worker to controller as JSON of their `__dict__`, so a plain
     attribute survives the trip; markers themselves do not.
@@ -39,6 +40,23 @@ class WorkerRecorder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.sharded = bool(config.getoption("tddgate_shard", None))
+        self.selected: list[str] | None = None  # None: collection did not finish here
+        self.deselected: list[str] = []
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if self.sharded:  # `-k`, `-m`, pytest-split: the tests other shards run
+            self.deselected += [item.nodeid for item in items]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.sharded:
+            self.selected = [item.nodeid for item in session.items]
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        output = getattr(self.config, "workeroutput", None)
+        if output is not None and self.sharded and self.selected is not None:
+            collection = {"selected": self.selected, "deselected": self.deselected}
+            output.setdefault("tddgate", {})["collection"] = collection
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -139,6 +157,10 @@ class GateSession(WorkerRecorder):
         self.ids = NodeIds.between(config.rootpath, settings.root)
         self.report: Report | None = None
         self.report_path: Path | None = None
+        given = config.getoption("tddgate_shard", None)
+        # a shard run judges nothing: it writes this file for `tddgate combine`
+        self.shard_path = Path(config.invocation_params.dir, given) if given else None
+        self.shard_note: str | None = None
         self.problems: list[str] = []  # status lines about the gate itself
         self._phases: dict[str, dict[str, Any]] = {}
         self._collect_errors: list[CollectError] = []
@@ -181,12 +203,16 @@ class GateSession(WorkerRecorder):
         self.facts.cancel_background()
 
     def pytest_report_header(self) -> str:
+        if self.shard_path is not None:
+            return f"tddgate: shard run, judged by `tddgate combine` (shard file {self.shard_path})"
         names = [g.name for g in self.gates if engine.selected(self.settings, g.name) is None]
         return f"tddgate: gates {', '.join(names) or '(none)'}"
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # start slow tools (ruff, mypy) now, so they run while the tests run
-        engine.prepare(self.gates, self.settings, self.facts)
+        # start slow tools (ruff, mypy) now, so they run while the tests run; a shard
+        # leaves them to `tddgate combine`, which runs them once for every shard
+        if self.shard_path is None:
+            engine.prepare(self.gates, self.settings, self.facts)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         nodeid = self.ids.project(report.nodeid)
@@ -213,6 +239,9 @@ class GateSession(WorkerRecorder):
             interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and not self._collect_errors,
             collect_skips=tuple(sorted(self._collect_skips)),
         )
+        if self.shard_path is not None:
+            self._write_shard(session, self.shard_path)
+            return
         coverage = self.config.stash.get(COVERAGE_KEY, None)
         if coverage is not None:  # the coverage, tdd and traceability gates read it
             if coverage.run.facts is not None:  # no second diff for the same answer
@@ -223,106 +252,111 @@ class GateSession(WorkerRecorder):
             workers = self.facts.provided.get("worker_outputs", [])
             self.facts.provided.update(coverage.run.hand_over(workers))
         try:
-            results = engine.evaluate(self.gates, self.settings, self.facts)
+            self.report = engine.judge(self.gates, self.settings, self.facts)
         except UsageError as exc:
             self.problems.append(f"tddgate: {exc.render()}")
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
-        finally:
-            self.facts.cancel_background()
-        self.report = build_report(self.settings, self.facts, results)
         self.config.hook.pytest_tddgate_report(config=self.config, report=self.report)
         # side effects on the controller only (this class is never registered on workers)
-        written = self._write_outputs(self.report)
+        published = publish(self.report, self.settings, self.facts.test_run, os.environ)
+        self.report_path = published.report_path
+        self.problems += published.problems
         # a required check whose report could not be written must not look green
-        if (not self.report.passed or not written) and exitstatus in (
+        if (not self.report.passed or not published.complete) and exitstatus in (
             pytest.ExitCode.OK,
             pytest.ExitCode.NO_TESTS_COLLECTED,
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write_outputs(self, report: Report) -> bool:
-        """Write the report files; False (with a status line) when one could not be."""
-        target = self.settings.path(self.settings.project.report)
-        written = True
+    def _write_shard(self, session: pytest.Session, path: Path) -> None:
+        """Write this shard's file; one that cannot be written fails the job, since
+        `tddgate combine` would judge the suite without its tests."""
+        from pytest_tddgate.shard import record
+
+        workers = self.facts.provided.get("worker_outputs", [])
+        coverage = self.config.stash.get(COVERAGE_KEY, None)
+        measured = coverage.run.shard_coverage(workers) if coverage is not None else None
+        assert self.facts.test_run is not None
         try:
-            self.report_path = write_json(report, target)
+            shard = record.write_shard(
+                path,
+                self.settings,
+                self.facts.test_run,
+                collection=self._collection(workers),
+                coverage=measured,
+                label=_shard_label(self.config),
+            )
         except OSError as exc:
-            self.problems.append(f"tddgate: could not write the report {target}: {exc}")
-            written = False
-        # the ledger first, so the HTML report's trend includes this run
-        self._record_and_learn(report)
-        # Markdown, SARIF, HTML and the job summary: each written or reported alone
-        shown = self._in_project(self.report_path)
-        problems = write_all(report, self.settings, os.environ, shown)
-        self.problems += problems
-        return written and not problems
-
-    def _record_and_learn(self, report: Report) -> None:
-        """Add the run to the ledger, then update expertise.md; a failure is a status line."""
-        from pytest_tddgate.facts import ledger  # imported at the end: the start pays nothing
-
-        try:
-            recorded = ledger.record(self.settings, report, self.facts.test_run)
-        except (TddGateError, OSError) as exc:
-            self.problems.append(f"tddgate: the run was not recorded in the ledger: {exc}")
+            self.problems.append(f"tddgate: could not write the shard file {path}: {exc}")
+            if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
-        self.problems.extend(recorded.notes)
-        if not self.settings.learn:  # --tddgate-no-learn, or CI without `learn = true`
-            return
-        from pytest_tddgate import learn  # only when learning: its modules cost ~10 ms
+        shown = display_path(path, Path(self.config.invocation_params.dir))
+        self.shard_note = (
+            f"tddgate: shard file {shown} written ({len(shard.tests.outcomes)} tests); "
+            "the gates judge all shards at once in `tddgate combine`"
+        )
 
-        try:
-            learn.update_expertise(self.settings)
-        except (TddGateError, OSError) as exc:
-            self.problems.append(f"tddgate: the learnings were not updated: {exc}")
+    def _collection(self, workers: list[dict[str, Any]]) -> Collection:
+        """What this shard collected: here, or as its xdist workers (which all collect
+        the same) said; pytest's node ids made relative to the project root."""
+        selected, deselected = self.selected, self.deselected
+        sent = [w["collection"] for w in workers if isinstance(w.get("collection"), dict)]
+        if sent:
+            selected, deselected = list(sent[0]["selected"]), list(sent[0]["deselected"])
+        known = selected is not None and (not workers or len(sent) == len(workers))
+        return Collection(
+            selected=tuple(self.ids.project(n) for n in selected or ()),
+            deselected=tuple(self.ids.project(n) for n in deselected),
+            # no test paths given: pytest collected the whole suite before deselecting
+            whole=not _paths_given(self.config),
+            known=known,
+        )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.report is None and not self.problems:
+        if self.report is None and not self.problems and self.shard_note is None:
             return
         terminalreporter.section("tddgate", sep="=", bold=True)
+        if self.shard_note is not None:
+            terminalreporter.write_line(self.shard_note)
+        workflow: list[str] = []
         if self.report is not None:
-            shown = self._shown(self.report_path)
-            from pytest_tddgate.facts.attention import needs_attention  # ~1 ms
-
-            ledger = self.settings.path(self.settings.project.ledger)
-            attention = needs_attention(ledger, self.facts.test_run)
-            for line in terminal.render(self.report, shown, attention):
+            here = Path(self.config.invocation_params.dir)
+            lines, workflow = closing_lines(
+                self.report,
+                self.settings,
+                self.facts.test_run,
+                self.report_path,
+                here=here,
+                environ=os.environ,
+            )
+            for line in lines:
                 markup = {line.color: True} if line.color else {}
                 if line.bold:
                     markup["bold"] = True
                 terminalreporter.write_line(line.text, **markup)
         for problem in self.problems:
             terminalreporter.write_line(problem, red=True)
-        if self.report is not None:
-            shown = self._in_project(self.report_path)
-            # workflow commands: plain lines on stdout, read by GitHub Actions
-            workflow = github_annotations(self.report, self.settings, os.environ, shown)
-            for command in workflow.splitlines():
-                terminalreporter.write_line(command)
-
-    def _shown(self, path: Path | None) -> str | None:
-        """A written file's path as the user can open it from where pytest ran."""
-        if path is None:
-            return None
-        return _display_path(path, Path(self.config.invocation_params.dir))
-
-    def _in_project(self, path: Path | None) -> str | None:
-        """A written file's path as it is in the repository (Markdown, annotations)."""
-        if path is None:
-            return None
-        return _display_path(path, self.settings.root)
+        for command in workflow:  # read by GitHub Actions
+            terminalreporter.write_line(command)
 
 
-def _display_path(path: Path, here: Path) -> str:
-    """Relative to `here` when inside or beside it (`../.tddgate/report.json` from a
-    subfolder), else absolute."""
-    try:
-        shown = os.path.relpath(path, here)
-    except ValueError:  # Windows: another drive
-        return str(path)
-    # more than two folders up, the absolute path reads better
-    return str(path) if Path(shown).parts[:3] == (os.pardir,) * 3 else shown
+def _shard_label(config: pytest.Config) -> str:
+    """How this shard chose its tests, for messages about the shard set."""
+    parts = [str(arg) for arg in config.args] if _paths_given(config) else []
+    for flag, dest in (("-k", "keyword"), ("-m", "markexpr")):
+        value = config.getoption(dest, None)
+        if value:
+            parts.append(f"{flag} {value!r}")
+    splits, group = config.getoption("splits", None), config.getoption("group", None)
+    if splits and group:  # pytest-split
+        parts.append(f"--splits {splits} --group {group}")
+    return " ".join(parts) or "all tests"
+
+
+def _paths_given(config: pytest.Config) -> bool:
+    return getattr(config, "args_source", None) == pytest.Config.ArgsSource.ARGS
 
 
 def _fold(phases: dict[str, Any], root: Path, ids: NodeIds) -> TestOutcome:
