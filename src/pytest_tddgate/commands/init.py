@@ -128,6 +128,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the project folder (default: the folder of pytest's configuration "
         "file if it has a pyproject.toml, else the repository's top folder)",
     )
+    parser.add_argument(  # the guard's set-up lives in init_agent.py
+        "--agent",
+        choices=("claude",),
+        help="also wire `tddgate guard` into the coding agent's hooks (.claude/settings.json)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
         _create(matrix, json.dumps({"requirements": []}, indent=2) + "\n", root),
         ignore_tddgate(root / ".gitignore"),
     ]
+    if getattr(args, "agent", None):
+        from pytest_tddgate.commands import init_agent
+
+        actions += init_agent.set_up(root, args.agent)
     print(f"tddgate init in {root}:")
     for action in actions:
         print(f"  {action}")
@@ -155,6 +164,10 @@ def run(args: argparse.Namespace) -> int:
         "its role (TDDGATE_ROLE=qa, a `Role:` trailer, or `members`); then\n"
         "`pytest --tddgate` runs your tests and every gate."
     )
+    if getattr(args, "agent", None):
+        from pytest_tddgate.commands.init_agent import ROLE_HELP
+
+        print(f"\n{ROLE_HELP}")
     return 0
 
 
