@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "init": "set up pytest-tddgate in this repository (settings, role file, matrix)",
     "report": "show the last report again, as terminal, md, json, sarif, github or html",
     "demo": "show every gate passing and failing on a throwaway project",
+    "combine": "judge a suite split across CI machines once: merge the shard files "
+    "that `pytest --tddgate --tddgate-shard=PATH` wrote and run every gate, as one "
+    "unsharded run would",
     "guard": "answer one coding-agent hook event (JSON on stdin): deny an edit or a "
     "command's change that breaks the roles or tests-first rule, block stopping with "
     "the findings of `tddgate check` (docs/agents.md)",

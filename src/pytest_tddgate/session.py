@@ -294,7 +294,7 @@ class GateSession(WorkerRecorder):
             return
         shown = display_path(path, Path(self.config.invocation_params.dir))
         self.shard_note = (
-            f"tddgate: shard file {shown} written ({len(shard.tests.outcomes)} tests); "
+            f"tddgate: shard file {shown} written ({len(shard.tests.outcomes)} test(s)); "
             "the gates judge all shards at once in `tddgate combine`"
         )
 
