@@ -6,10 +6,12 @@ purpose in every test, and the verdict must follow the index.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,16 @@ UNUSED_IMPORT = "import os\n\n\ndef f() -> int:\n    return 1\n"
 CLEAN = "def f() -> int:\n    return 1\n"
 WRONG_TYPE = 'def f() -> int:\n    return "one"\n'
 MYPY_CONFIG = '\n[tool.mypy]\nfiles = ["src"]\n'
+
+
+@pytest.fixture(autouse=True)
+def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The copies of the index go here, not into the machine's shared /tmp."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))  # and for the hooks' processes
+    return folder
 
 
 @pytest.fixture
@@ -185,3 +197,46 @@ def git_commit(project: GitRepo, *args: str) -> subprocess.CompletedProcess[str]
         text=True,
         check=False,
     )
+
+
+def test_the_kept_copy_follows_the_index_from_run_to_run(
+    project: GitRepo, capsys: pytest.CaptureFixture[str], temporary_folder: Path
+) -> None:
+    """The copy is kept between runs and only changed entries are written again:
+    each run must still see exactly the index of the moment."""
+    project.write("src/pkg/m.py", UNUSED_IMPORT)
+    project.git("add", "src/pkg/m.py")
+    assert check(capsys, "--staged", "--only", "ruff")[0] == 1
+    (kept,) = temporary_folder.glob("tddgate-staged-*")
+    shapes = kept / "src/pkg/shapes.py"
+    written = shapes.stat().st_mtime_ns
+
+    project.write("src/pkg/m.py", CLEAN)
+    project.git("add", "src/pkg/m.py")
+    assert check(capsys, "--staged", "--only", "ruff")[0] == 0
+    assert shapes.stat().st_mtime_ns == written  # unchanged: not written again
+
+    project.write("src/pkg/n.py", UNUSED_IMPORT)
+    project.git("add", "src/pkg/n.py")
+    assert check(capsys, "--staged", "--only", "ruff")[0] == 1
+    project.git("rm", "-q", "--cached", "src/pkg/n.py")  # still in the working tree
+    code, out = check(capsys, "--staged", "--only", "ruff")
+    assert code == 0, out
+    assert not (kept / "src/pkg/n.py").exists()
+
+
+def test_a_copy_in_use_by_another_run_is_not_shared(
+    project: GitRepo, capsys: pytest.CaptureFixture[str], temporary_folder: Path
+) -> None:
+    """Two hooks at once (two worktrees of one agent, say): the second writes a copy
+    of its own instead of changing the files the first one's tools read."""
+    check(capsys, "--staged", "--only", "ruff")
+    (kept,) = temporary_folder.glob("tddgate-staged-*")
+    stage_then_edit(project, "src/pkg/m.py", UNUSED_IMPORT, CLEAN)
+    with (kept / ".tddgate-lock").open("ab") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        code, out = check(capsys, "--staged", "--only", "ruff")
+
+    assert code == 1
+    assert "  src/pkg/m.py:1: `os` imported but unused [F401]" in out
+    assert not (kept / "src/pkg/m.py").exists()  # the held copy was left alone

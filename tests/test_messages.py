@@ -4,6 +4,7 @@ told how to adopt the gate (issues 17 and 18)."""
 
 from __future__ import annotations
 
+import tempfile
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,9 +13,20 @@ from pytest_tddgate.cli import main
 from tests.tddkit import IMPL, TEST, start_project
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.gitrepo import GitRepo
 
 UNUSED = "import os\nimport sys\n"
+
+
+@pytest.fixture(autouse=True)
+def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--staged` keeps a copy of the index in the temporary folder: the test's own."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
 
 
 @pytest.fixture

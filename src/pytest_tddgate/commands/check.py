@@ -98,6 +98,7 @@ def _check(args: argparse.Namespace, settings: Settings, terms: CheckTerms) -> i
     from pytest_tddgate import engine
     from pytest_tddgate.facts import Facts
     from pytest_tddgate.facts.history import COMMIT_MESSAGE
+    from pytest_tddgate.facts.snapshot import release_snapshot
     from pytest_tddgate.gates import builtin_gates
     from pytest_tddgate.report.build import build_report
 
@@ -108,12 +109,13 @@ def _check(args: argparse.Namespace, settings: Settings, terms: CheckTerms) -> i
     not_run = {g.name: why for g in gates if (why := why_not_run(g, settings)) is not None}
     running = [g for g in gates if g.name not in not_run]
     engine.validate(running, settings, facts)
-    # ruff (and mypy) start now, in the background, and run while tdd and roles read git
-    engine.prepare(running, settings, facts)
     try:
+        # ruff (and mypy) start now, in the background, and run while tdd and roles read git
+        engine.prepare(running, settings, facts)
         outcome = engine.evaluate(running, settings, facts, static_only=True)
     finally:
         facts.cancel_background()  # a usage error must leave no tool running
+        release_snapshot(facts)
     evaluated = {r.name: r for r in outcome}
     results = tuple(
         terms.result(evaluated[g.name])

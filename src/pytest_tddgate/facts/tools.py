@@ -207,8 +207,8 @@ def _command(facts: Facts, spec: ToolSpec, modern: bool) -> tuple[str, ...]:
     if not facts.staged:
         return command
     if spec.gate == "ruff":
-        # the copy's files are new on every run: ruff's cache would only grow
-        return (*command, "--no-cache")
+        # a fresh copy's files are all new: its cache would only be written, never read
+        return command if facts.get(staged_snapshot).kept else (*command, "--no-cache")
     if spec.gate == "mypy" and not _names_cache_dir(command):
         # the project's own cache: mypy checks each module's content hash when its
         # path or time changed, so the copy reuses what earlier runs learned, and a
