@@ -1,0 +1,100 @@
+"""Issue 22: a suite split across CI machines, judged once by `tddgate combine`.
+
+The same project, split by test paths, by `-k`, by pytest-split and with `-n 2`
+inside a shard: the combined report equals one unsharded `pytest --tddgate` run's,
+gate by gate (counts, verdicts, coverage total and new-code figures, tdd and
+traceability findings). Every run is a subprocess, in a real git repository, with
+real coverage.py, ruff and mypy.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import shardkit
+from tests.shardkit import SPLITS, build, combine, fresh, pytest_run, report, run_shards, verdicts
+
+same_plugin_in_subprocesses = shardkit.same_plugin_in_subprocesses
+
+
+@pytest.fixture(scope="module")
+def unsharded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The project, and the report of one unsharded run of it (made once)."""
+    root = tmp_path_factory.mktemp("shop") / "repo"
+    build(root)
+    done = pytest_run(root)
+    assert done.returncode == 1, done.stdout + done.stderr  # one test fails, on purpose
+    document = report(root)
+    fresh(root)
+    return root, document
+
+
+def copy_of(project: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "repo"
+    shutil.copytree(project, target, symlinks=True)
+    return target
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_combined_report_equals_one_unsharded_run(
+    split: str, unsharded: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    if split == "pytest-split":
+        pytest.importorskip("pytest_split")
+    project, expected = unsharded
+    root = copy_of(project, tmp_path)
+    files = run_shards(root, SPLITS[split])
+
+    done = combine(root, *files)
+
+    assert done.returncode == 1, done.stdout + done.stderr  # as the unsharded run: 1
+    combined = report(root)
+    assert verdicts(combined) == verdicts(expected)
+    gates = {g["name"]: g for g in combined["gates"]}
+    assert gates["tests"]["metrics"] == {
+        **gates["tests"]["metrics"],
+        "passed": 5,
+        "failed": 1,
+        "skipped": 1,
+        "xfailed": 1,
+    }
+    assert gates["coverage"]["metrics"]["total_percent"] == 80.95
+    assert gates["coverage"]["metrics"]["new_percent"] == 77.78
+    assert [f["rule"] for f in gates["tdd"]["findings"]] == ["test-not-first"]
+    assert [f["rule"] for f in gates["traceability"]["findings"]] == ["untested"]
+    assert "judged as one run" in done.stdout
+    assert "tddgate: FAILED: tests, tdd, traceability, coverage" in done.stdout
+
+
+def test_shard_writes_its_part_and_exits_as_its_tests(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    repo = build(root)
+
+    done = pytest_run(root, "--tddgate-shard=shards/one.json.gz", "tests/test_cart.py")
+
+    assert done.returncode == 0, done.stdout + done.stderr  # its tests pass; nothing judged
+    assert "shard file shards/one.json.gz written (3 test(s))" in done.stdout
+    assert "tests         " not in done.stdout  # no gate verdicts in a shard
+    assert not (root / ".tddgate/report.json").exists()
+    document = json.loads(gzip.decompress((root / "shards/one.json.gz").read_bytes()))
+    assert document["schema"] == "tddgate-shard/1"
+    assert document["project"] == "."
+    assert document["commit"] == repo.git("rev-parse", "HEAD").strip()
+    assert [o["nodeid"] for o in document["tests"]["outcomes"]] == [
+        "tests/test_cart.py::test_total",
+        "tests/test_cart.py::test_discount[10]",
+        "tests/test_cart.py::test_discount[50]",
+    ]
+    payload = document["coverage"]["payloads"][0]
+    # paths relative to the project root: another machine's folder means nothing here
+    assert set(payload["contexts"]["tests/test_cart.py::test_total"]) == {
+        "src/shop/cart.py",
+        "src/shop/prices.py",
+    }
+    assert str(root) not in json.dumps(document)
