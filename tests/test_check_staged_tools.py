@@ -240,3 +240,21 @@ def test_a_copy_in_use_by_another_run_is_not_shared(
     assert code == 1
     assert "  src/pkg/m.py:1: `os` imported but unused [F401]" in out
     assert not (kept / "src/pkg/m.py").exists()  # the held copy was left alone
+
+
+def test_nothing_staged_for_the_tools_is_a_pass_not_an_error(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project in a subfolder whose Python files are not tracked yet."""
+    for name in ("TDDGATE_BASE", "TDDGATE_ROLE"):
+        monkeypatch.delenv(name, raising=False)
+    repo.write("README.md", "# the top\n")
+    repo.commit("readme")
+    (repo.path / "app").mkdir()
+    (repo.path / "app" / "pyproject.toml").write_text("[tool.ruff]\n", encoding="utf-8")
+    monkeypatch.chdir(repo.path / "app")
+
+    code, out = check(capsys, "--staged", "--only", "ruff")
+
+    assert code == 0, out
+    assert gate_line(out, "ruff") == "ruff pass no violations, all files formatted"

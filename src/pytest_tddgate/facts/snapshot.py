@@ -103,14 +103,22 @@ def staged_snapshot(facts: Facts) -> Snapshot:
         # removed by `release`; this is for a run that ends before it gets there
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         _checkout(top, folder, [path for _, _, path in entries])
-        return Snapshot(folder, folder / prefix if prefix else folder)
+        return Snapshot(folder, _project_folder(folder, prefix))
     folder, lock = kept
     try:
         _sync(top, folder, entries)
     except BaseException:
         lock.close()
         raise
-    return Snapshot(folder, folder / prefix if prefix else folder, lock)
+    return Snapshot(folder, _project_folder(folder, prefix), lock)
+
+
+def _project_folder(folder: Path, prefix: str) -> Path:
+    """The project root's counterpart; made even when nothing staged lies below it,
+    since the tools run there."""
+    root = folder / prefix if prefix else folder
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def _toplevel(facts: Facts) -> Path:
