@@ -17,6 +17,9 @@ with that base, reads its JSON report and compares each labelled file's verdict:
   under benchmarks/_work/corpus with this plugin (editable, so the current tree is
   measured) and the projects' test dependencies. The project's own tests run: the
   verdict may use what the test run shows, and must not depend on the other gates.
+  A range whose tests cannot start at all (an old conftest.py that fails to import
+  against today's dependencies, so pytest writes no report) is judged by
+  `tddgate check` instead, and the run's line says so.
 - `--runner check`: `tddgate check --only tdd --base BASE`, no test run (seconds).
 
 The histories are never committed. Each project's is looked for in `--repo NAME=PATH`,
@@ -44,7 +47,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +350,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         mine = [label for label in labels if label.project == project]
         for base, head in dict.fromkeys((label.base, label.head) for label in mine):
             run = run_range(history, project, base, head, runner=args.runner, python=python)
+            if args.runner == "pytest" and not run.verdicts and run.error:
+                # the project's tests cannot start here (an old conftest against today's
+                # dependencies): judge the range without them, and say so
+                print(f"# {project} {base[:8]}..{head[:8]}: {run.error[:300]}", file=sys.stderr)
+                run = run_range(history, project, base, head, runner="check", python=python)
+                run = replace(run, summary="pytest could not start: judged by `tddgate check`")
             runs.append(run)
             in_range = [la for la in mine if (la.base, la.head) == (base, head)]
             rows.extend(judge(label, run) for label in in_range)
