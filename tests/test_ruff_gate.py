@@ -214,3 +214,25 @@ def test_without_a_session_the_gate_starts_ruff_itself(tmp_path: Path) -> None:
 
     assert result.status is Verdict.FAIL
     assert [(f.path, f.line, f.rule) for f in result.findings] == [("src/app/util.py", 1, "F401")]
+
+
+def test_many_old_findings_point_to_the_baseline_and_the_missing_config(
+    pytester: pytest.Pytester,
+) -> None:
+    """issue 17: rich, zero-config, 1,512 violations and 47 unformatted files, README
+    files among them, and nothing said how to adopt the gate."""
+    files = {f"src/app/old{n}.py": "import os\nx=1\n" for n in range(5)}
+    readme = "# App\n\n```python\nx=1\n```\n"
+    make_project(pytester, {"src/app/__init__.py": "", "README.md": readme, **files})
+
+    result = pytester.runpytest("--tddgate", ONLY_RUFF)
+
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "ruff*fail*10 violations, 5 unformatted files; to adopt the gate on existing code, "
+            "`tddgate baseline` records these so that only new ones fail (docs/baseline.md); "
+            "no configuration found, so ruff's defaults apply (docs/gates/ruff.md)"
+        ]
+    )
+    assert "README.md" not in result.stdout.str()
