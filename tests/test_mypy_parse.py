@@ -12,6 +12,7 @@ from pytest_tddgate.facts.toolparse import (
     ToolFinding,
     UnparsableOutputError,
     mypy_config_has_targets,
+    mypy_config_name,
     parse_mypy,
 )
 from pytest_tddgate.facts.tools import mypy_arguments
@@ -157,3 +158,15 @@ def test_default_targets_are_added_unless_args_name_targets(
     )
 
     assert mypy_arguments(resolve(tmp_path)) == expected
+
+
+def test_the_mypy_configuration_is_found_up_to_the_repository_top(tmp_path: Path) -> None:
+    (tmp_path / "mypy.ini").write_text("[mypy]\n", encoding="utf-8")  # outside the repo
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "app").mkdir()
+    assert mypy_config_name(repo / "app") is None
+    (repo / "setup.cfg").write_text("[mypy]\nstrict = True\n", encoding="utf-8")
+    assert mypy_config_name(repo / "app") == "[mypy] in ../setup.cfg"
+    (repo / "app" / "pyproject.toml").write_text("[tool.mypy]\n", encoding="utf-8")
+    assert mypy_config_name(repo / "app") == "[tool.mypy] in pyproject.toml"

@@ -8,8 +8,10 @@ import pytest
 
 from pytest_tddgate.facts.toolparse import (
     UnparsableOutputError,
+    names_markdown,
     parse_ruff_check,
     parse_ruff_format,
+    ruff_config_name,
 )
 
 # `ruff format --check` of ruff 0.5.7, which has no JSON output for the formatter
@@ -51,3 +53,18 @@ def test_no_violations_is_an_empty_list(tmp_path: Path) -> None:
 def test_anything_else_is_unparsable(tmp_path: Path, output: bytes) -> None:
     with pytest.raises(UnparsableOutputError):
         parse_ruff_check(output, tmp_path)
+
+
+def test_the_ruff_configuration_is_found_where_ruff_looks(tmp_path: Path) -> None:
+    """The adopt-the-gate summary names it; a file above the project counts too."""
+    project = tmp_path / "app"
+    project.mkdir()
+    assert ruff_config_name(project) is None
+    (tmp_path / "pyproject.toml").write_text("[tool.other]\n", encoding="utf-8")
+    assert ruff_config_name(project) is None  # a pyproject.toml without [tool.ruff]
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\n", encoding="utf-8")
+    assert ruff_config_name(project) == "[tool.ruff] in ../pyproject.toml"
+    (project / "ruff.toml").write_text('extend-include = ["*.md"]\n', encoding="utf-8")
+    assert ruff_config_name(project) == "ruff.toml"
+    assert names_markdown(project)
+    assert not names_markdown(tmp_path)

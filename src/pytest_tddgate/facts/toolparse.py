@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -240,24 +241,31 @@ _RUFF_FILES = (".ruff.toml", "ruff.toml", "pyproject.toml")
 
 
 def ruff_config(root: Path) -> tuple[str, dict[str, Any]] | None:
-    """(file name, settings) of the ruff configuration in `root`, or None when the
-    project has none (ruff then runs with its default rules). Unreadable counts as
-    none here: ruff itself reports a broken file, which is the better message."""
-    for name in _RUFF_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-            continue
-        if name != "pyproject.toml":
-            return name, data
-        tool = data.get("tool")
-        table = tool.get("ruff") if isinstance(tool, dict) else None
-        if isinstance(table, dict):
-            return name, table
+    """(file, settings) of the ruff configuration that applies in `root`: the first
+    found in `root` or a folder above it, as ruff looks; the file is named relative to
+    `root`. None when there is none (ruff then runs with its default rules).
+    Unreadable counts as none here: ruff itself reports a broken file, which is the
+    better message."""
+    for folder in (root, *root.parents):
+        for name in _RUFF_FILES:
+            found = _ruff_table(folder / name)
+            if found is not None:
+                return os.path.relpath(folder / name, root), found
     return None
+
+
+def _ruff_table(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return None
+    if path.name != "pyproject.toml":
+        return data
+    tool = data.get("tool")
+    table: object = tool.get("ruff") if isinstance(tool, dict) else None
+    return table if isinstance(table, dict) else None
 
 
 def names_markdown(root: Path) -> bool:
@@ -279,25 +287,39 @@ def ruff_config_name(root: Path) -> str | None:
     found = ruff_config(root)
     if found is None:
         return None
-    return "[tool.ruff] in pyproject.toml" if found[0] == "pyproject.toml" else found[0]
+    return f"[tool.ruff] in {found[0]}" if found[0].endswith("pyproject.toml") else found[0]
 
 
 def mypy_config_name(root: Path) -> str | None:
-    """Where the project configures mypy, in words (the file mypy reads first), or None."""
+    """Where the project configures mypy, in words (the file mypy reads first), or
+    None. mypy looks in the folder it runs in, then in the folders above it up to the
+    top of the repository; files above `root` are named relative to it."""
+    for folder in (root, *root.parents):
+        found = _mypy_config_in(folder)
+        if found is not None:
+            name, label = found
+            return label.format(os.path.relpath(folder / name, root))
+        if (folder / ".git").exists() or (folder / ".hg").exists():
+            return None
+    return None
+
+
+def _mypy_config_in(folder: Path) -> tuple[str, str] | None:
+    """(file name, how to name it: a format string) of mypy's configuration in `folder`."""
     for name in ("mypy.ini", ".mypy.ini"):
-        if (root / name).is_file():
-            return name
-    pyproject = root / "pyproject.toml"
+        if (folder / name).is_file():
+            return name, "{}"
+    pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         try:
             tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
             tool = {}
         if isinstance(tool, dict) and isinstance(tool.get("mypy"), dict):
-            return "[tool.mypy] in pyproject.toml"
+            return "pyproject.toml", "[tool.mypy] in {}"
     parser = configparser.RawConfigParser()
     try:
-        parser.read(root / "setup.cfg", encoding="utf-8")
+        parser.read(folder / "setup.cfg", encoding="utf-8")
     except (configparser.Error, OSError, UnicodeDecodeError):
         return None
-    return "[mypy] in setup.cfg" if parser.has_section("mypy") else None
+    return ("setup.cfg", "[mypy] in {}") if parser.has_section("mypy") else None
