@@ -49,6 +49,23 @@ def test_a_move_adds_nothing_and_a_copy_adds_a_statement() -> None:
     assert shapes.added(two, two + "\n\ndef again(p):\n    return len(p)\n") is not None
 
 
+MANY = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(10))
+TWO = "def total(p):\n    return sum(p)\n\n\ndef avg(p):\n    return sum(p) / len(p)\n"
+
+
+def test_renames_are_told_from_changes_of_meaning() -> None:
+    one_function = MANY.replace("def f5(x):\n    return x + 5", "def f5(y):\n    return y + 5")
+    assert shapes.added(MANY, one_function) is None  # a parameter of one function
+    assert shapes.added(TWO, TWO.replace("total", "subtotal")) is None
+    # a name the file does not bind is not renamed: another builtin is other behaviour
+    assert shapes.added(TWO, TWO.replace("sum", "max")) == "a new statement (line 2)"
+    free = MANY.replace("def f5(x):\n    return x + 5", "def f5(x):\n    return y + 5")
+    assert shapes.added(MANY, free) == "a new statement (line 22)"  # the line in the file
+    cached = "import functools\n\n\n@functools.cache\ndef f(x):\n    return x\n"
+    other = cached.replace("functools.cache", "functools.lru_cache")
+    assert shapes.added(cached, other) == "a new function `f` (line 5)"
+
+
 def test_a_new_file_of_only_imports_and_docstrings_adds_nothing() -> None:
     assert shapes.added(None, '"""A module."""\nimport os\n') is None
     assert shapes.added(None, "X = 1\n") == "a new statement (line 1)"
@@ -111,3 +128,10 @@ def test_a_clean_stop_forgets_the_repeats() -> None:
     answer, memory = decide.on_stop([], decide.StopMemory(3, "k", 2), active=False, cap=5)
     assert answer.kind == "allow"
     assert memory == decide.StopMemory(3, "", 0)
+
+
+def test_the_guard_knows_the_lock_files_the_roles_gate_knows() -> None:
+    from pytest_tddgate.gates.roles import LOCK_WRITERS
+    from pytest_tddgate.guard.judge import LOCK_FILES
+
+    assert set(LOCK_FILES) == set(LOCK_WRITERS)

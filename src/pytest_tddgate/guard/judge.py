@@ -20,6 +20,10 @@ from pytest_tddgate.guard.decide import Change
 from pytest_tddgate.guard.outcomes import TestState, states
 from pytest_tddgate.guard.record import GUARD_DIR
 
+# the lock files gates/roles.py's LOCK_WRITERS names (tests/test_guard_rules.py checks
+# they agree): importing the roles gate would cost the edit path a third of its time
+LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
+
 if TYPE_CHECKING:
     from pytest_tddgate.facts.layout import Layout
     from pytest_tddgate.facts.mapping import Mapper
@@ -54,7 +58,12 @@ class Project:
 
     @functools.cached_property
     def layout(self) -> Layout:
-        return self.mapper.layout
+        # the layout alone when no test is looked up: the mapper costs a third more
+        if "mapper" in self.__dict__:
+            return self.mapper.layout
+        from pytest_tddgate.facts.layout import Layout
+
+        return Layout(self.settings)
 
     @functools.cached_property
     def mapper(self) -> Mapper:
@@ -106,11 +115,9 @@ class Project:
     @functools.cached_property
     def own_files(self) -> tuple[frozenset[str], tuple[str, ...]]:
         """The tool's own files and folders, relative to the root: never anyone's change."""
-        from pytest_tddgate.gates.roles import LOCK_WRITERS
-
         project = self.settings.project
         files = {project.expertise, project.report, project.markdown, project.sarif}
-        files |= {project.ledger, *LOCK_WRITERS}
+        files |= {project.ledger, *LOCK_FILES}
         folders = (".tddgate", project.html, GUARD_DIR)
         return (
             frozenset(self._rel(f) for f in files if f),

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    import sqlite3
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
 STORE = ".tddgate/guard/outcomes.json"
-_BAD = ("failed", "error")
+_CHUNK = 500  # bound parameters per query, under SQLite's oldest limit of 999
 # the ledger keeps whole seconds: a file written within the second a run started
 # was read by that run
 _LEDGER_SLACK_S = 1.0
@@ -73,13 +74,13 @@ def states(
     root: Path, tests: Iterable[str], *, ledger: Path | None, impl: str = ""
 ) -> tuple[TestState, ...]:
     """The state of each test file in `tests` (paths relative to `root`)."""
+    wanted = sorted(set(tests))
     store = read_store(root)
+    from_ledger = _from_ledger(root, wanted, ledger)
     found = []
-    for test in sorted(set(tests)):
-        latest = _newer(
-            _from_store(root, test, store.get(test)), _from_ledger(root, test, ledger, impl)
-        )
-        found.append(_state(test, latest))
+    for test in wanted:
+        recorded = _from_store(root, test, store.get(test))
+        found.append(_state(test, _newer(recorded, from_ledger.get(test))))
     return tuple(found)
 
 
@@ -110,25 +111,53 @@ def _from_store(root: Path, test: str, entry: object) -> Latest | None:
     return Latest(float(at), tuple(str(f) for f in failed), now == recorded)
 
 
-def _from_ledger(root: Path, test: str, ledger: Path | None, impl: str) -> Latest | None:
-    if ledger is None or not ledger.is_file():
-        return None
-    from pytest_tddgate.facts.ledger import LedgerError, test_outcomes
+def _from_ledger(root: Path, tests: Sequence[str], ledger: Path | None) -> dict[str, Latest]:
+    """Each test file's latest run in the ledger: two indexed queries a file, on one
+    read-only connection (the ledger's `test_outcomes` returns every run's outcome,
+    which for 500 runs costs the guard ten times its budget)."""
+    if not tests or ledger is None or not ledger.is_file():
+        return {}
+    import sqlite3
 
+    from pytest_tddgate.facts.ledger import LedgerError, reader
+
+    found: dict[str, Latest] = {}
     try:
-        outcomes = test_outcomes(ledger, [test], impl or test)
-    except LedgerError:
-        return None  # a damaged ledger is reported by the gates; the guard's record remains
-    if not outcomes:
+        with reader(ledger) as conn:
+            if conn is None:
+                return {}
+            for test in tests:
+                latest = _latest_run(conn, root, test)
+                if latest is not None:
+                    found[test] = latest
+    except (LedgerError, sqlite3.Error):
+        return {}  # a damaged ledger is reported by the gates; the guard's record remains
+    return found
+
+
+def _latest_run(conn: sqlite3.Connection, root: Path, test: str) -> Latest | None:
+    nodes = dict(conn.execute("SELECT node_id, nodeid FROM nodes WHERE file = ?", (test,)))
+    ids = list(nodes)[:_CHUNK]
+    if not ids:
         return None
-    last = max(o.run_id for o in outcomes)
-    run = [o for o in outcomes if o.run_id == last]
-    at = _epoch(run[0].started_at)
+    marks = ", ".join("?" * len(ids))
+    (last,) = conn.execute(
+        f"SELECT MAX(run_id) FROM tests WHERE node_id IN ({marks})", ids
+    ).fetchone()
+    if not isinstance(last, int):
+        return None
+    rows = conn.execute(
+        f"SELECT node_id FROM tests WHERE run_id = ? AND node_id IN ({marks})"
+        " AND outcome IN ('failed', 'error')",
+        (last, *ids),
+    )
+    failed = tuple(sorted(nodes[node] for (node,) in rows))
+    started = conn.execute("SELECT started_at FROM runs WHERE run_id = ?", (last,)).fetchone()
+    at = _epoch(started[0]) if started and isinstance(started[0], str) else 0.0
     try:
         modified = (root / test).stat().st_mtime
     except OSError:
         return Latest(at, (), unchanged=False)
-    failed = tuple(o.nodeid for o in run if o.outcome in _BAD)
     return Latest(at, failed, modified <= at + _LEDGER_SLACK_S)
 
 

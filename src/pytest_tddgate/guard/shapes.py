@@ -24,8 +24,6 @@ import ast
 import warnings
 from collections import Counter
 
-from pytest_tddgate.facts.behaviour import DEFAULT_EXCLUDE, Fingerprints
-
 _BRANCHES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With, ast.AsyncWith)
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 # no behaviour of their own: an import is judged where its names are used
@@ -34,24 +32,76 @@ _INERT = (ast.Pass, ast.Import, ast.ImportFrom)
 
 def added(old: str | None, new: str) -> str | None:
     """What `new` adds to `old` (None: `old` does not exist), or None when it adds no
-    behaviour. `old` and `new` are the file's text."""
+    behaviour. `old` and `new` are the file's text.
+
+    Only the part that differs is read (facts/behaviour.py's `region`: whole
+    top-level statements around the change), so an edit costs its size, not the
+    file's."""
     new_tree = _parse(new)
     if new_tree is None:
         return "code that does not parse (it would fail at import)"
-    old_tree = _parse(old) if old is not None else ast.parse("")
-    if old_tree is None:
-        old_tree = ast.parse("")
-    if old is not None and _same_fingerprint(old, new):
+    if old is None:
+        return _added(ast.parse(""), new_tree, "", new, 0)
+    part = _region(old, new)
+    if part is not None:
+        old_part, new_part, offset = part
+        old_tree, new_part_tree = _parse(old_part), _parse(new_part)
+        if old_tree is not None and new_part_tree is not None:
+            return _added(old_tree, new_part_tree, old_part, new_part, offset)
+    return _added(_parse(old) or ast.parse(""), new_tree, old, new, 0)
+
+
+def _region(old: str, new: str) -> tuple[str, str, int] | None:
+    """The differing parts and the line the new one starts after; None: everything."""
+    from pytest_tddgate.facts.behaviour import region
+
+    old_bytes, new_bytes = _bytes(old), _bytes(new)
+    pair = region(old_bytes, new_bytes)
+    if pair is None:
         return None
-    if _renamed(old_tree) == _renamed(new_tree):
-        return None
+    old_part, new_part = pair
+    position = new_bytes.find(new_part)
+    while position >= 0:  # the occurrence after the lines both versions share
+        if old_bytes.startswith(new_bytes[:position]) and old_bytes[position:].startswith(old_part):
+            offset = new_bytes.count(b"\n", 0, position)
+            return _text(old_part), _text(new_part), offset
+        position = new_bytes.find(new_part, position + 1)
+    return None
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _added(
+    old_tree: ast.Module, new_tree: ast.Module, old: str, new: str, offset: int
+) -> str | None:
+    # the cheapest test first: a move or a deletion leaves no statement new
     have = Counter(_shapes(old_tree))
+    first_new = None
     for statement, shape in _shaped(new_tree):
         if have[shape] > 0:
             have[shape] -= 1
-            continue
-        return _describe(statement)
-    return None
+        else:
+            first_new = statement
+            break
+    if first_new is None:
+        return None
+    said = _describe(first_new, offset)
+    if old and _same_fingerprint(old, new):
+        return None
+    # a rename keeps the tree's shape: only trees of the same size are compared
+    if _size(old_tree) == _size(new_tree) and _renamed(old_tree) == _renamed(new_tree):
+        return None
+    return said
+
+
+def _size(tree: ast.Module) -> int:
+    return sum(1 for _ in ast.walk(tree))
 
 
 def _parse(text: str | None) -> ast.Module | None:
@@ -66,6 +116,10 @@ def _parse(text: str | None) -> ast.Module | None:
 
 
 def _same_fingerprint(old: str, new: str) -> bool:
+    # the project's own coverage exclusions are not read: that would import coverage.py
+    # on the edit path; the default `# pragma: no cover` is
+    from pytest_tddgate.facts.behaviour import DEFAULT_EXCLUDE, Fingerprints
+
     prints = Fingerprints(DEFAULT_EXCLUDE)
     try:
         before, after = prints.of(old.encode()), prints.of(new.encode())
@@ -75,36 +129,100 @@ def _same_fingerprint(old: str, new: str) -> bool:
 
 
 def _renamed(tree: ast.Module) -> str:
-    """The tree with docstrings dropped and every identifier numbered by first use."""
-    names: dict[str, str] = {}
-
-    def canonical(name: str) -> str:
-        return names.setdefault(name, f"n{len(names)}")
-
+    """The tree with docstrings dropped and the names the file binds numbered by
+    first use: a function's parameters and locals within the function (so that
+    renaming one function's `x` is a rename), the other bound names (functions,
+    classes, module globals, imports) across the file. Names the file does not bind
+    (builtins, attributes of other objects) stay as written: replacing `sum` by
+    `max` everywhere is no rename. The tree is changed in place: it was parsed for
+    this question alone."""
     tree = _without_docstrings(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            node.id = canonical(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            node.name = canonical(node.name)
-        elif isinstance(node, ast.arg):
-            node.arg = canonical(node.arg)
-        elif isinstance(node, ast.Attribute):
-            node.attr = canonical(node.attr)
-        elif isinstance(node, ast.keyword) and node.arg is not None:
-            node.arg = canonical(node.arg)
+    bound = _bound(tree)
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, _DEFINITIONS)}
+    shared: dict[str, str] = {}
+    _rename(tree, None, bound, defined, shared)
     return ast.dump(tree)
 
 
+_FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).partition(".")[0])
+    return names
+
+
+def _locals(function: ast.AST) -> set[str]:
+    """The parameters and the names assigned in `function`'s own body."""
+    arguments = getattr(function, "args", None)
+    names = {a.arg for a in ast.walk(arguments) if isinstance(a, ast.arg)} if arguments else set()
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if not isinstance(node, (*_FUNCTION_NODES, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _rename(
+    node: ast.AST,
+    scope: tuple[set[str], dict[str, str]] | None,
+    bound: set[str],
+    defined: set[str],
+    shared: dict[str, str],
+) -> None:
+    def name(text: str) -> str:
+        if scope is not None and text in scope[0]:
+            return scope[1].setdefault(text, f"l{len(scope[1])}")
+        if text in bound:
+            return shared.setdefault(text, f"g{len(shared)}")
+        return text
+
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _FUNCTION_NODES):
+            decorators: list[ast.expr] = []
+            if not isinstance(child, ast.Lambda):
+                child.name = name(child.name)
+                # decorators run in the enclosing scope: renamed there, and once
+                decorators, child.decorator_list = child.decorator_list, []
+                for decorator in decorators:
+                    _rename(decorator, scope, bound, defined, shared)
+            inner: tuple[set[str], dict[str, str]] = (_locals(child), {})
+            _rename(child, inner, bound, defined, shared)
+            if not isinstance(child, ast.Lambda):
+                child.decorator_list = decorators
+            continue
+        if isinstance(child, ast.ClassDef):
+            child.name = name(child.name)
+        elif isinstance(child, ast.Name):
+            child.id = name(child.id)
+        elif isinstance(child, ast.arg):
+            child.arg = name(child.arg)
+        elif isinstance(child, ast.Attribute) and child.attr in defined:
+            child.attr = shared.setdefault(child.attr, f"g{len(shared)}")
+        _rename(child, scope, bound, defined, shared)
+
+
 def _without_docstrings(tree: ast.Module) -> ast.Module:
-    copy = ast.parse(ast.unparse(tree))
-    for node in ast.walk(copy):
+    for node in ast.walk(tree):
         for name in _BODIES:
             body = getattr(node, name, None)
             if isinstance(body, list):
                 kept = [s for s in body if not _bare_string(s)]
                 setattr(node, name, kept or ([ast.Pass()] if name == "body" else []))
-    return copy
+    return tree
 
 
 def _bare_string(statement: object) -> bool:
@@ -146,8 +264,8 @@ def _dump(value: object) -> str:
     return ast.dump(value) if isinstance(value, ast.AST) else repr(value)
 
 
-def _describe(statement: ast.stmt) -> str:
-    line = getattr(statement, "lineno", 0)
+def _describe(statement: ast.stmt, offset: int) -> str:
+    line = getattr(statement, "lineno", 0) + offset
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return f"a new function `{statement.name}` (line {line})"
     if isinstance(statement, ast.ClassDef):
