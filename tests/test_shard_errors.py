@@ -199,6 +199,21 @@ def test_a_missing_pytest_split_group(project: Path) -> None:
 
     gate = shards_error(done, project)
     assert gate["findings"][0]["rule"] == "shard-missing"
+    assert gate["findings"][0]["message"] == "group(s) 3 of --splits 3 ran in no shard"
+
+
+def test_one_mark_expression_in_every_shard_deselects_for_the_whole_run(project: Path) -> None:
+    """`-m "not slow"` in every pytest-split shard: the tests it leaves out are left
+    out of the run, as `pytest -m "not slow" --tddgate` would leave them out."""
+    pytest.importorskip("pytest_split")
+    splits = [["-m", "not req", "--splits", "2", "--group", str(group)] for group in (1, 2)]
+    files = run_shards(project, splits)
+
+    done = combine(project, ONLY_TESTS, *files)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    tests = next(g for g in report(project)["gates"] if g["name"] == "tests")
+    assert tests["metrics"]["passed"] == 3  # the tests marked `req` were deselected
 
 
 def test_usage_errors_exit_4(project: Path) -> None:

@@ -312,6 +312,10 @@ class GateSession(WorkerRecorder):
             # no test paths given: pytest collected the whole suite before deselecting
             whole=not _paths_given(self.config),
             known=known,
+            keyword=str(self.config.getoption("keyword", "") or ""),
+            markexpr=str(self.config.getoption("markexpr", "") or ""),
+            splits=_split_option(self.config, "splits"),
+            group=_split_option(self.config, "group"),
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -353,6 +357,15 @@ def _shard_label(config: pytest.Config) -> str:
     if splits and group:  # pytest-split
         parts.append(f"--splits {splits} --group {group}")
     return " ".join(parts) or "all tests"
+
+
+def _split_option(config: pytest.Config, name: str) -> int | None:
+    """pytest-split's `--splits` / `--group`, when it is installed and given."""
+    try:
+        value = config.getoption(name, None)
+    except ValueError:  # another plugin's option of that name, of another type
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _paths_given(config: pytest.Config) -> bool:

@@ -43,6 +43,10 @@ class Collection:
     deselected: tuple[str, ...] = ()
     whole: bool = False
     known: bool = True  # False: a worker crashed before it said what it collected
+    keyword: str = ""  # `-k`
+    markexpr: str = ""  # `-m`
+    splits: int | None = None  # pytest-split's `--splits N --group G`
+    group: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,10 @@ def _shard(source: str, data: Mapping[str, Any]) -> Shard:
             deselected=_strings(collection["deselected"]),
             whole=bool(collection["whole"]),
             known=bool(collection.get("known", True)),
+            keyword=str(collection.get("keyword") or ""),
+            markexpr=str(collection.get("markexpr") or ""),
+            splits=_number(collection.get("splits")),
+            group=_number(collection.get("group")),
         ),
         coverage=coverage,
         tool_version=str(data.get("tool_version", "")),
@@ -147,6 +155,10 @@ def _shard(source: str, data: Mapping[str, Any]) -> Shard:
 
 def _outcome(raw: Mapping[str, Any]) -> TestOutcome:
     return TestOutcome(**{**raw, "requirements": tuple(raw.get("requirements", ()))})
+
+
+def _number(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _strings(values: Sequence[Any]) -> tuple[str, ...]:

@@ -149,9 +149,43 @@ def _unrun(shards: Sequence[Shard], ran: set[str]) -> list[Problem]:
                     "shard-unrun",
                     f"{shard.source} collected {len(left)} test(s) it did not run: {_few(left)}",
                     path=shard.source,
-                    hint="see that shard job's output: a worker may have crashed",
+                    hint="see that shard job's output: a worker crashed, or it stopped early "
+                    "(-x, --maxfail)",
                 )
             )
+    return problems + _missing(shards, ran)
+
+
+def _missing(shards: Sequence[Shard], ran: set[str]) -> list[Problem]:
+    """Tests of the suite that no shard ran, where the shards tell: pytest-split's
+    groups, or `-k` / `-m` expressions that differ from shard to shard. One expression
+    in every shard (`-m "not slow"` everywhere) deselects for the whole run, as an
+    unsharded run with it would."""
+    problems = []
+    splits = {s.collection.splits for s in shards if s.collection.splits}
+    if len(splits) > 1:
+        problems.append(
+            Problem(
+                "shard-split",
+                f"shards were split into different numbers of groups: {sorted(splits)}",
+                hint="give every shard job the same --splits",
+            )
+        )
+    elif splits:
+        total = splits.pop()
+        groups = {s.collection.group for s in shards if s.collection.splits}
+        absent = [str(g) for g in range(1, total + 1) if g not in groups]
+        if absent:
+            problems.append(
+                Problem(
+                    "shard-missing",
+                    f"group(s) {', '.join(absent)} of --splits {total} ran in no shard",
+                    hint="pass every shard's file; a shard job may have failed before its upload",
+                )
+            )
+    expressions = {(s.collection.keyword, s.collection.markexpr) for s in shards}
+    if len(expressions) < 2:
+        return problems
     deselected = {
         n
         for s in shards
@@ -166,7 +200,7 @@ def _unrun(shards: Sequence[Shard], ran: set[str]) -> list[Problem]:
                 "shard-missing",
                 f"{len(names)} test(s) of the suite ran in no shard: {_few(names)}",
                 hint="a shard is missing (pass every shard's file), or the split leaves "
-                "these tests out: let one shard select them",
+                "these tests out: let one shard's -k / -m select them",
             )
         )
     return problems
