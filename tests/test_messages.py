@@ -202,3 +202,14 @@ def test_check_help_says_which_gates_run(capsys: pytest.CaptureFixture[str]) -> 
 
     assert "`check_gates` setting names (default tdd, traceability, roles, ruff;" in out
     assert "mypy only when named there or with --only" in out
+
+
+def test_an_unknown_gate_in_only_names_the_option_not_pyproject(
+    project: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = check(capsys, "--only", "rufff")
+
+    assert code == 4
+    assert out == ""
+    assert err.startswith("tddgate: --only/--skip: unknown gate `rufff`; did you mean `ruff`?")
+    assert "pyproject.toml" not in err

@@ -84,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
     from pytest_tddgate.settings import Overrides
 
     overrides = {"base": args.base, "role": args.role, "only": args.only, "skip": args.skip}
-    terms = CheckTerms("--role / TDDGATE_ROLE", args.staged)
+    given = bool(args.only or args.skip)
+    terms = CheckTerms("--role / TDDGATE_ROLE", args.staged, given)
     try:
         settings = project_settings(None, Overrides(values=overrides))
-        terms = CheckTerms(role_origin(settings, args.role), args.staged)
+        terms = CheckTerms(role_origin(settings, args.role), args.staged, given)
         return _check(args, settings, terms)
     except UsageError as exc:
         raise terms.usage_error(exc) from None

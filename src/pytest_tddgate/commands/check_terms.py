@@ -41,10 +41,15 @@ def role_origin(settings: Settings, option: str | None) -> str:
     return "--role / TDDGATE_ROLE"
 
 
+# how settings.py names a gate list of `--tddgate-only` / `--tddgate-skip` it rejects
+_GATE_LIST_KEY = "--tddgate-only/--tddgate-skip"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckTerms:
     role_origin: str
     staged: bool
+    gates_given: bool = False  # --only or --skip on the command line
 
     def text(self, text: str) -> str:
         text = text.replace(ROLE_OPTIONS, self.role_origin)
@@ -71,6 +76,12 @@ class CheckTerms:
         return replace(report, base_note=self.optional(report.base_note))
 
     def usage_error(self, exc: UsageError) -> UsageError:
+        if self.gates_given and exc.key is not None and _GATE_LIST_KEY in exc.key:
+            # settings.py names pyproject.toml for every value it rejects; these came
+            # from the command line
+            return UsageError(
+                self.text(exc.message), key="--only/--skip", fix=self.optional(exc.fix)
+            )
         return UsageError(
             self.text(exc.message),
             file=exc.file,
