@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,46 @@ def test_shard_writes_its_part_and_exits_as_its_tests(tmp_path: Path) -> None:
         "src/shop/prices.py",
     }
     assert str(root) not in json.dumps(document)
+
+
+def documented_workflow() -> dict[str, Any]:
+    """The matrix workflow of docs/github-actions.md (the second one that has jobs)."""
+    import yaml
+
+    text = (Path(__file__).parent.parent / "docs/github-actions.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    workflows = [yaml.safe_load(b) for b in blocks]
+    return next(w for w in workflows if "shard" in w.get("jobs", {}))
+
+
+def commands(job: dict[str, Any]) -> list[str]:
+    """A job's `run:` steps, less installing (the test's own environment has it all)."""
+    runs = [str(step["run"]) for step in job["steps"] if "run" in step]
+    return [run for run in runs if not run.startswith("pip install")]
+
+
+def test_the_documented_matrix_workflow_gives_the_unsharded_report(
+    unsharded: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    pytest.importorskip("pytest_split")
+    project, expected = unsharded
+    root = copy_of(project, tmp_path)
+    workflow = documented_workflow()
+    shard_job, combine_job = workflow["jobs"]["shard"], workflow["jobs"]["tddgate"]
+    assert combine_job["needs"] == "shard"
+    for group in shard_job["strategy"]["matrix"]["group"]:
+        for command in commands(shard_job):
+            argv = shlex.split(command.replace("${{ matrix.group }}", str(group)))
+            assert argv[:2] == ["pytest", "--tddgate"]
+            done = pytest_run(root, *argv[2:])
+            assert done.returncode in (0, 1), done.stdout + done.stderr
+    [command] = commands(combine_job)
+    argv = shlex.split(command)
+    assert argv[:2] == ["tddgate", "combine"]
+    files = [str(p.relative_to(root)) for p in sorted(root.glob(argv[-1]))]
+    assert len(files) == 4
+
+    done = combine(root, *argv[2:-1], *files)
+
+    assert done.returncode == 1, done.stdout + done.stderr  # a test fails, as unsharded
+    assert verdicts(report(root)) == verdicts(expected)
