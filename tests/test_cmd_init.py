@@ -230,6 +230,16 @@ def test_the_guides_show_the_snippets_init_prints() -> None:
     assert init.PRE_COMMIT_SNIPPET in (docs / "pre-commit.md").read_text(encoding="utf-8")
 
 
+def test_the_pre_commit_snippet_pins_no_release_that_does_not_exist() -> None:
+    """issue 18: `rev: v0.1.0` named a tag the repository does not have; the snippet
+    is a local hook, which runs the project's own tddgate, ruff and mypy."""
+    assert "rev:" not in init.PRE_COMMIT_SNIPPET
+    assert "repo: local" in init.PRE_COMMIT_SNIPPET
+    assert "entry: tddgate check --staged" in init.PRE_COMMIT_SNIPPET
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "pre-commit.md").read_text("utf-8")
+    assert "rev: v" not in guide
+
+
 def test_files_named_in_existing_settings_are_the_ones_created(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
