@@ -214,3 +214,38 @@ def test_the_verdict_does_not_depend_on_which_test_imported_a_module_first(
 
     assert verdicts[0] == verdicts[1]
     assert verdicts[0][0].split()[:2] == ["tdd", "fail"]  # no static link: map it by name
+
+
+SCOPE = "def render(values):\n    return ', '.join(values)\n"
+TRACEBACK = "from pkg.scope import render\n\n\ndef show(frame):\n    return 'at ' + render(frame)\n"
+TRACEBACK_TEST = "from pkg.traceback import show\n\n\ndef test_show():\n    assert show(['a'])\n"
+
+
+def test_a_test_that_runs_the_file_but_not_its_change_is_not_credited(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rich 96dd4b60 changed scope.py with no test; tests/test_traceback.py, changed
+    earlier in the range for something else, runs scope.py's other lines."""
+    monkeypatch.delenv("TDDGATE_BASE", raising=False)
+    repo = GitRepo(pytester.path)
+    repo.write(".gitignore", ".tddgate/\n.coverage\ndocs/\n")
+    repo.write("src/pkg/scope.py", SCOPE)
+    repo.write("src/pkg/traceback.py", TRACEBACK)
+    repo.write("tests/test_traceback.py", TRACEBACK_TEST)
+    start_project(repo, extra='[tool.tddgate]\nsource = ["src"]\n')
+    repo.write("tests/test_traceback.py", TRACEBACK_TEST.replace("['a']", "['a', 'b']"))
+    repo.commit("a traceback of two values")
+    repo.write("src/pkg/scope.py", SCOPE + "\n\ndef sort(values):\n    return sorted(values)\n")
+    sha = repo.commit("sorted scopes, untested")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "src"))
+
+    result = pytester.runpytest_subprocess(
+        "--tddgate", "--tddgate-only=tdd", "-p", "no:randomly", "-p", "no:cacheprovider"
+    )
+
+    result.stdout.fnmatch_lines(
+        [
+            "tdd *fail *1 of 1 implementation file(s) changed before their tests",
+            f'*src/pkg/scope.py: implementation changed first, in {sha[:8]} "sorted scopes*',
+        ]
+    )

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.errors import FactError, ToolError
 from pytest_tddgate.facts.covdata import CoverageFacts, load_test_map
 from pytest_tddgate.facts.layout import (
     Layout,
@@ -117,6 +118,7 @@ class Mapper:
         *,
         coverage: CoverageFacts | None = None,
         run_requirements: Mapping[str, tuple[str, ...]] | None = None,
+        changed: Callable[[], Mapping[str, frozenset[int]]] | None = None,
     ) -> None:
         self._parsed = SummaryCache(settings.root / PARSE_CACHE)
         self.layout = Layout(settings, self._parsed)
@@ -124,8 +126,8 @@ class Mapper:
         self.resolver = Resolver(self.root, self.layout.source_roots)
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
         self._covered = _coverage_map(self.root, coverage)
-        self._run_lines = _RunLines(coverage)
-        self._bodies: dict[str, frozenset[int]] = {}
+        self._run_lines = _RunLines(coverage, changed)
+        self._bodies: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
         self._run_requirements = dict(run_requirements or {})
         self._summaries: dict[str, Summary] = {}
         self._texts: dict[str, bytes] = {}
@@ -229,8 +231,9 @@ class Mapper:
                     self._covering.setdefault(file, set()).add(test)
         return self._covering.get(impl, set()) | self._run_lines.tests(impl, self.function_lines)
 
-    def function_lines(self, impl: str) -> frozenset[int]:
-        """The lines inside `impl`'s functions: those that run when they are called."""
+    def function_lines(self, impl: str) -> tuple[frozenset[int], frozenset[int]]:
+        """The lines inside `impl`'s functions (those that run when they are called),
+        and those of the statements outside them (they run at import)."""
         if impl not in self._bodies:
             self._bodies[impl] = function_lines(self._text(impl))
         return self._bodies[impl]
@@ -527,25 +530,53 @@ def _coverage_map(root: Path, coverage: CoverageFacts | None) -> dict[str, set[s
 
 class _RunLines:
     """This run's per-test lines, credited by file: a test is credited with a file
-    when it ran a line inside one of the file's functions. The lines a module runs
-    when it is imported run once per process, in whichever test imports it first
-    (or during collection, in none): crediting them would make the mapping depend on
-    the test order. Such code is credited by the `import-time` source instead."""
+    when it ran what the range changed there, a changed line inside one of the
+    file's functions, or, when the range changed the file outside its functions
+    (a constant, a class attribute the functions read), any line inside them.
 
-    def __init__(self, coverage: CoverageFacts | None) -> None:
+    Lines outside functions are never credited: a module runs them when it is
+    imported, once per process, in whichever test imports it first (or during
+    collection, in none), so crediting them would make the mapping depend on the
+    test order; the `import-time` source credits such code instead. And a test that
+    ran only the file's other functions did not run its change: crediting it would
+    let a test changed for something else stand for the change (rich 96dd4b60)."""
+
+    def __init__(
+        self,
+        coverage: CoverageFacts | None,
+        changed: Callable[[], Mapping[str, frozenset[int]]] | None,
+    ) -> None:
         self._by_file: dict[str, list[tuple[str, frozenset[int]]]] = {}
         for nodeid, files in (coverage.contexts if coverage is not None else {}).items():
             test = normalize(nodeid.split("::", 1)[0])
             for file, lines in files.items():
                 if lines:
                     self._by_file.setdefault(normalize(file), []).append((test, lines))
+        self._changed_source = changed
+        self._changed: Mapping[str, frozenset[int]] | None = None
 
-    def tests(self, impl: str, bodies: Callable[[str], frozenset[int]]) -> set[str]:
+    def tests(
+        self, impl: str, regions: Callable[[str], tuple[frozenset[int], frozenset[int]]]
+    ) -> set[str]:
         runs = self._by_file.get(impl)
         if not runs:
             return set()
-        inside = bodies(impl)
-        return {test for test, lines in runs if not lines.isdisjoint(inside)}
+        inside, at_import = regions(impl)
+        changed = self._changed_lines(impl)
+        if changed is None or not changed.isdisjoint(at_import):
+            wanted = inside  # a constant the functions read changed: any of them counts
+        else:
+            wanted = changed & inside
+        return {test for test, lines in runs if not lines.isdisjoint(wanted)}
+
+    def _changed_lines(self, impl: str) -> frozenset[int] | None:
+        """The lines the range changed in `impl` (None: unknown, every line counts)."""
+        if self._changed is None:
+            try:
+                self._changed = self._changed_source() if self._changed_source else {}
+            except (FactError, ToolError):
+                self._changed = {}
+        return self._changed.get(impl)
 
 
 def mapper(facts: Facts) -> Mapper:
@@ -557,8 +588,11 @@ def mapper(facts: Facts) -> Mapper:
             if outcome.requirements:
                 test = normalize(outcome.nodeid.split("::", 1)[0])
                 run_requirements[test] = (*run_requirements.get(test, ()), *outcome.requirements)
+    from pytest_tddgate.facts import diff
+
     return Mapper(
         facts.settings,
         coverage=coverage if isinstance(coverage, CoverageFacts) else None,
         run_requirements=run_requirements,
+        changed=lambda: facts.get(diff.changed_lines),
     )

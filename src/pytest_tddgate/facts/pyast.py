@@ -94,19 +94,36 @@ def summarize(source: bytes) -> Summary:
     )
 
 
-def function_lines(source: bytes) -> frozenset[int]:
-    """The lines of `source` inside function bodies (empty when it does not parse)."""
+def function_lines(source: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """(the lines inside function bodies, the lines of the other statements that run
+    at import: assignments, expressions, class attributes; not `def` or `class`
+    headers). Both empty when `source` does not parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return frozenset()
-    lines: set[int] = set()
+        return frozenset(), frozenset()
+    inside: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            lines.update(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
+            inside.update(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
         elif isinstance(node, ast.Lambda):
-            lines.update(range(node.body.lineno, (node.body.end_lineno or node.lineno) + 1))
-    return frozenset(lines)
+            inside.update(range(node.body.lineno, (node.body.end_lineno or node.lineno) + 1))
+    return frozenset(inside), frozenset(_import_time_lines(tree.body))
+
+
+def _import_time_lines(body: list[ast.stmt]) -> Iterator[int]:
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(statement, ast.ClassDef):
+            yield from _import_time_lines(statement.body)
+        elif isinstance(statement, (ast.If, ast.Try, ast.With)):
+            for name in ("body", "orelse", "finalbody"):
+                yield from _import_time_lines(getattr(statement, name, []))
+            for handler in getattr(statement, "handlers", ()):
+                yield from _import_time_lines(handler.body)
+        else:
+            yield from range(statement.lineno, (statement.end_lineno or statement.lineno) + 1)
 
 
 def _loads(body: list[ast.stmt]) -> Iterator[ImportRef]:
