@@ -103,12 +103,15 @@ def _tests_first_text(change: Change) -> str:
         )
     states = "; ".join(_state_text(t) for t in change.tests)
     fresh = [t.test for t in change.tests if t.state in ("changed", "never-run")]
-    todo = (
-        f"run `pytest {' '.join(fresh)}` so that its failure is recorded"
-        if fresh
-        else "add a test of the new behaviour to a mapped test file, run pytest and see it fail"
-    )
-    return f"{head} Mapped tests: {states}. First {todo}, then make the change."
+    if fresh:
+        todo = (
+            f"run `pytest {' '.join(fresh)}`: a test of the new behaviour failing there "
+            "lets the change in (if none fails, add one that does)"
+        )
+    else:
+        named = " or ".join(t.test for t in change.tests[:3])
+        todo = f"add a test of the new behaviour to {named}, run pytest and see it fail"
+    return f"{head} Mapped tests: {states}. First {todo}; then make the change."
 
 
 def _state_text(state: TestState) -> str:

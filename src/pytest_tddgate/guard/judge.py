@@ -143,6 +143,7 @@ class Project:
 
     def test_states(self, rel: str) -> tuple[TestState, ...]:
         tests = self.mapper.all_links(rel)
+        self.mapper.save()  # the parse cache: the next event reads the test files' imports from it
         ledger = self.settings.path(self.settings.project.ledger)
         return states(self.root, tests, ledger=ledger, impl=rel)
 
