@@ -142,9 +142,16 @@ def resolve(
                 ctx.inside_root(f.default, f.name)
             values[f.name] = f.default
     project = ProjectOptions(**values)
-    for name in (*project.only, *project.skip):
-        if name not in gate_names:
-            ctx.unknown(name, "--tddgate-only/--tddgate-skip", list(gate_names), what="gate")
+    for key in ("only", "skip"):
+        for name in getattr(project, key):
+            if name not in gate_names:
+                _unknown_gate(
+                    name,
+                    key,
+                    from_cli=overrides.values.get(key) is not None,
+                    ctx=ctx,
+                    valid=list(gate_names),
+                )
 
     return Settings(
         root=root,
@@ -405,3 +412,17 @@ _KIND_NAMES = {
     "str": "a string",
     "strs": "a list of strings",
 }
+
+
+def _unknown_gate(name: str, key: str, *, from_cli: bool, ctx: _Context, valid: list[str]) -> None:
+    """An unknown gate in `only` / `skip`, named where the user wrote it: the option
+    when it came from the command line, else the pyproject key."""
+    if from_cli:
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+        hint = f"did you mean `{close[0]}`?" if close else f"valid: {', '.join(valid)}"
+        raise UsageError(
+            f"unknown gate `{name}`; {hint}",
+            key=f"--tddgate-{key}",
+            fix=f"use one of: {', '.join(valid)}",
+        )
+    ctx.unknown(name, key, valid, what="gate")

@@ -34,15 +34,13 @@ def project_settings(root: Path | None, overrides: Overrides | None = None) -> S
 
 
 def find_root(start: Path) -> tuple[Path, list[str]]:
-    """The project root pytest would use (the folder of its configuration file, up to
-    the top of the checkout) and pytest's `testpaths` there."""
-    for folder in (start, *start.parents):
-        testpaths = pytest_testpaths(folder)
-        if testpaths is not None:
-            return folder, testpaths
-        if (folder / ".git").exists():
-            break
-    return start, []
+    """The project root as `pytest --tddgate` finds it (projectroot.py: the nearest
+    `[tool.tddgate]`, else project files, within the git checkout) and pytest's
+    `testpaths` there."""
+    from pytest_tddgate.projectroot import find_project_root
+
+    root = find_project_root(start, fallback=start).path
+    return root, pytest_testpaths(root) or []
 
 
 def pytest_testpaths(folder: Path) -> list[str] | None:

@@ -56,5 +56,10 @@ class TestsGate:
 
 def _summary(metrics: dict[str, int]) -> str:
     order = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed")
-    parts = [f"{metrics[k]} {k}" for k in order if metrics[k]]
+    # "1 error", as pytest says it; the other words do not change with the count
+    parts = [
+        f"{metrics[k]} {'error' if k == 'errors' and metrics[k] == 1 else k}"
+        for k in order
+        if metrics[k]
+    ]
     return ", ".join(parts) or "no tests ran"
