@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,12 @@ def test_a_shard_file_that_cannot_be_written_fails_the_shard(project: Path) -> N
     assert done.returncode == 1, done.stdout + done.stderr
     assert "tddgate: could not write the shard file" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_shard_option_without_tddgate_exits_4(project: Path) -> None:
+    command = [sys.executable, "-m", "pytest", "--tddgate-shard=s.json", "-p", "no:randomly"]
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+
+    assert done.returncode == 4
+    assert "tddgate: --tddgate-shard runs one shard of a gated run; add --tddgate" in done.stderr
+    assert not (project / "s.json").exists()

@@ -128,6 +128,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "req(*ids): link this test to requirements of the traceability matrix"
     )
     if not config.getoption("tddgate"):
+        if config.getoption("tddgate_shard"):  # a shard run that would write nothing
+            raise pytest.UsageError(
+                "tddgate: --tddgate-shard runs one shard of a gated run; add --tddgate"
+            )
         return
     from pytest_tddgate import session
 

@@ -286,6 +286,7 @@ class GateSession(WorkerRecorder):
                 collection=self._collection(workers),
                 coverage=measured,
                 label=_shard_label(self.config),
+                testpaths=project_testpaths(self.config, self.settings.root),
             )
         except OSError as exc:
             self.problems.append(f"tddgate: could not write the shard file {path}: {exc}")

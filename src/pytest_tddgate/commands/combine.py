@@ -78,7 +78,7 @@ def _settings(args: argparse.Namespace) -> tuple[Settings, ProjectRoot]:
     the same rule, from the folder this runs in."""
     from pytest_tddgate.commands import pytest_testpaths
     from pytest_tddgate.projectroot import find_project_root
-    from pytest_tddgate.settings import Overrides, resolve
+    from pytest_tddgate.settings import BUILTIN_GATES, Overrides, load_pyproject, resolve
 
     here = Path.cwd()
     found = find_project_root(here, here)
@@ -93,8 +93,17 @@ def _settings(args: argparse.Namespace) -> tuple[Settings, ProjectRoot]:
         if given is not None:
             values[name] = os.fspath((here / given).resolve())
     overrides = Overrides(values=values, learn=False if args.no_learn else None)
-    testpaths = pytest_testpaths(found.path) or []
-    return resolve(found.path, overrides=overrides, testpaths=testpaths), found
+    testpaths = pytest_testpaths(found.path)
+    if testpaths is None:  # pytest's configuration is elsewhere: as the shards found it
+        from pytest_tddgate.shard import first_testpaths
+
+        testpaths = first_testpaths(args.files)
+    table, _, _ = load_pyproject(found.path)
+    gates = table.get("gates", {})
+    # gates of pytest plugins: their sections are theirs; combine runs the built-in ones
+    plugins = [str(n) for n in (gates if isinstance(gates, dict) else ()) if n not in BUILTIN_GATES]
+    settings = resolve(found.path, overrides=overrides, testpaths=testpaths, plugin_gates=plugins)
+    return settings, found
 
 
 def _print(combined: Any, *, color: bool) -> None:

@@ -65,6 +65,9 @@ class Shard:
     # None: coverage did not run in the shard
     coverage: Mapping[str, Any] | None = None
     tool_version: str = ""
+    # pytest's `testpaths` relative to the project root: combine resolves the same
+    # settings from them when the root has no pytest configuration of its own
+    testpaths: tuple[str, ...] = ()
 
 
 def document(shard: Shard) -> dict[str, Any]:
@@ -87,7 +90,18 @@ def document(shard: Shard) -> dict[str, Any]:
         },
         "collection": asdict(shard.collection),
         "coverage": shard.coverage,
+        "testpaths": list(shard.testpaths),
     }
+
+
+def first_testpaths(paths: Sequence[Path]) -> list[str]:
+    """The `testpaths` the first readable shard file recorded ([] when none is)."""
+    for path in paths:
+        try:
+            return list(read(path).testpaths)
+        except ShardError:
+            continue
+    return []
 
 
 def write(shard: Shard, path: Path) -> None:
@@ -150,6 +164,7 @@ def _shard(source: str, data: Mapping[str, Any]) -> Shard:
         ),
         coverage=coverage,
         tool_version=str(data.get("tool_version", "")),
+        testpaths=_strings(data.get("testpaths", [])),
     )
 
 

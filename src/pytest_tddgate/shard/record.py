@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,7 @@ def write_shard(
     collection: Collection,
     coverage: Mapping[str, Any] | None,
     label: str,
+    testpaths: Sequence[str] = (),
 ) -> Shard:
     """Write the shard file for this run and return what it holds. Raises OSError."""
     where = checkout(settings)
@@ -79,6 +80,7 @@ def write_shard(
         collection=collection,
         coverage=coverage,
         tool_version=__version__,
+        testpaths=tuple(testpaths),
     )
     write(shard, path)
     return shard
