@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_tddgate.guard.judge import GitUnavailable
 from pytest_tddgate.guard.protocol import (
     ALLOW,
     BLOCKING_EXIT,
@@ -60,7 +61,6 @@ def answer_safely(event: Event) -> Answer:
     """`answer`, with every failure turned into the event's own way of refusing."""
     from pytest_tddgate.errors import TddGateError
     from pytest_tddgate.guard.judge import Outside
-    from pytest_tddgate.guard.state import GitUnavailable
 
     try:
         return answer(event)
@@ -132,7 +132,7 @@ def _snapshot(project: Project, event: Event) -> Answer:
 
     try:
         toplevel = state.toplevel_of(project.root)
-    except state.GitUnavailable as exc:
+    except GitUnavailable as exc:
         # without git there is no state to compare with: say so rather than deny
         # every command of a project that is not a repository
         return Answer("note", f"tddgate guard: commands are not checked here: {exc}")
@@ -213,7 +213,7 @@ def _changed(project: Project) -> list[str]:
     try:
         toplevel = state.toplevel_of(project.root)
         tree = state.working_tree(toplevel)
-    except state.GitUnavailable:
+    except GitUnavailable:
         return []  # no git: nothing is known to have changed
     found = []
     for git_path in tree:

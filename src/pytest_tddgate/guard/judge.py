@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,10 @@ if TYPE_CHECKING:
     from pytest_tddgate.facts.mapping import Mapper
     from pytest_tddgate.facts.roles import RoleRules
     from pytest_tddgate.settings import Settings
+
+
+class GitUnavailable(Exception):
+    """git cannot tell the state of the working tree; the message says why."""
 
 
 class Outside(Exception):
@@ -195,6 +198,8 @@ class Project:
 
 
 def _git_email(root: Path) -> str:
+    import subprocess
+
     try:
         done = subprocess.run(
             ["git", "config", "user.email"],

@@ -14,27 +14,21 @@ HEAD.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_tddgate.fsutil import atomic_write_text
 from pytest_tddgate.guard.decide import StopMemory
+from pytest_tddgate.guard.judge import GitUnavailable
+from pytest_tddgate.guard.outcomes import digest
 from pytest_tddgate.guard.record import GUARD_DIR
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from pathlib import Path
 
 _GIT_TIMEOUT_S = 20.0
 _KEEP_TEXT = 1 << 20  # Python files up to 1 MiB keep their text in a snapshot
-
-
-class GitUnavailable(Exception):
-    """git cannot tell the state of the working tree; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +41,8 @@ Tree = dict[str, FileState]  # path relative to the git top folder -> its state
 
 
 def git(toplevel: Path, *args: str) -> bytes:
+    import subprocess  # here: only commands and stops read the working tree
+
     try:
         done = subprocess.run(
             ["git", *args],
@@ -91,7 +87,7 @@ def read_state(toplevel: Path, path: str) -> FileState:
         return FileState("unreadable")
     text = data.decode(errors="surrogateescape") if path.endswith(".py") else None
     keep = text if text is not None and len(data) <= _KEEP_TEXT else None
-    return FileState(hashlib.sha1(data, usedforsecurity=False).hexdigest(), keep)
+    return FileState(digest(data), keep)
 
 
 def head_text(toplevel: Path, path: str) -> str | None:
@@ -160,13 +156,16 @@ def save_memory(root: Path, session: str, memory: StopMemory) -> None:
     atomic_write_text(_session_file(root, session, "stops"), json.dumps(data))
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    # imported when written: the edit path catches this module's error, nothing more
+    from pytest_tddgate.fsutil import atomic_write_text as write
+
+    write(path, text)
+
+
 def _read_json(path: Path) -> dict[str, object]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def as_mapping(tree: Tree) -> Mapping[str, FileState]:
-    return tree
