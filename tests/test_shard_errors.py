@@ -241,3 +241,15 @@ def test_a_shard_option_without_tddgate_exits_4(project: Path) -> None:
     assert done.returncode == 4
     assert "tddgate: --tddgate-shard runs one shard of a gated run; add --tddgate" in done.stderr
     assert not (project / "s.json").exists()
+
+
+def test_untracked_shard_files_in_the_checkout_are_named(project: Path) -> None:
+    done = pytest_run(project, "--tddgate-shard=inbox/one.json.gz", "tests/test_cart.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    done = combine(project, ONLY_TESTS, "inbox/one.json.gz")
+
+    assert (
+        "tddgate: note: inbox/one.json.gz is an untracked file of the checkout, judged as "
+        "an uncommitted change; keep shard files outside it (or git-ignore them)"
+    ) in done.stdout

@@ -127,7 +127,7 @@ def _print(combined: Any, *, color: bool) -> None:
             )
             text = f"\x1b[{codes}m{text}\x1b[0m"
         print(text)
-    for problem in combined.published.problems:
+    for problem in (*combined.published.problems, *combined.notes):
         print(problem)
     for command in workflow:  # read by GitHub Actions
         print(command)

@@ -8,6 +8,7 @@ the same end of run as the session's: `engine.judge`, `report.publish`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class Combined:
     exitstatus: int
     facts: Facts
     shards: int
+    notes: tuple[str, ...] = ()  # status lines about the command itself
 
 
 def combine(
@@ -74,7 +76,30 @@ def combine(
     status = facts.test_run.exitstatus
     if (not report.passed or not published.complete) and status in (_OK, _NO_TESTS):
         status = _FAILED
-    return Combined(report, published, status, facts, len(shards))
+    notes = tuple(_untracked(paths, settings.root))
+    return Combined(report, published, status, facts, len(shards), notes)
+
+
+def _untracked(paths: Sequence[Path], root: Path) -> list[str]:
+    """Shard files in the checkout that git sees as new: the tdd and roles gates judged
+    them as uncommitted changes, which the shards did not have."""
+    from pytest_tddgate.errors import ToolError
+    from pytest_tddgate.facts.git import git
+
+    real = Path(os.path.realpath(root))
+    inside = [str(p) for p in paths if Path(os.path.realpath(p)).is_relative_to(real)]
+    if not inside:
+        return []
+    try:
+        done = git(["ls-files", "-z", "--others", "--exclude-standard", "--", *inside], root)
+    except ToolError:
+        return []
+    return [
+        f"tddgate: note: {name} is an untracked file of the checkout, judged as an "
+        "uncommitted change; keep shard files outside it (or git-ignore them)"
+        for name in done.text.split("\0")
+        if name
+    ]
 
 
 def _read_all(paths: Sequence[Path]) -> tuple[list[Shard], list[ShardError]]:
