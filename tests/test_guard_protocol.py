@@ -251,3 +251,33 @@ def test_session_start_context_is_the_documented_json(tmp_path: Path) -> None:
         in (specific["additionalContext"])
     )
     assert (root / ".tddgate/guard").is_dir()  # from now on pytest runs record outcomes
+
+
+def test_commands_run_in_parallel_keep_their_own_snapshots(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root)
+    env = environment("backend")
+    for call in ("toolu_a", "toolu_b"):
+        event = payload(
+            root,
+            "s1",
+            "PreToolUse",
+            tool_name="Bash",
+            tool_input={"command": call},
+            tool_use_id=call,
+        )
+        assert guard(event, env, root).decision == "allow"
+    (root / "tests/test_sneaky.py").write_text("def test_x():\n    pass\n")
+    for call in ("toolu_b", "toolu_a"):
+        event = payload(
+            root,
+            "s1",
+            "PostToolUse",
+            tool_name="Bash",
+            tool_input={"command": call},
+            tool_use_id=call,
+        )
+        reply = guard(event, env, root)
+        assert reply.decision == "block", call
+        assert "rm tests/test_sneaky.py" in reply.reason
+    assert not list((root / ".tddgate/guard").glob("before-*"))

@@ -79,15 +79,26 @@ def working_tree(toplevel: Path) -> Tree:
 
 
 def read_state(toplevel: Path, path: str) -> FileState:
+    """A Python file by its content (kept, to judge and undo a change); any other
+    file by its size and modification time, so that an untracked folder of large
+    files costs a `stat` each, not a read."""
+    full = toplevel / path
+    if not path.endswith(".py"):
+        try:
+            stat = full.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return FileState(None)
+        except OSError:
+            return FileState("unreadable")
+        return FileState(f"stat:{stat.st_size}:{stat.st_mtime_ns}")
     try:
-        data = (toplevel / path).read_bytes()
+        data = full.read_bytes()
     except (IsADirectoryError, FileNotFoundError, NotADirectoryError):
         return FileState(None)
     except OSError:
         return FileState("unreadable")
-    text = data.decode(errors="surrogateescape") if path.endswith(".py") else None
-    keep = text if text is not None and len(data) <= _KEEP_TEXT else None
-    return FileState(digest(data), keep)
+    text = data.decode(errors="surrogateescape") if len(data) <= _KEEP_TEXT else None
+    return FileState(digest(data), text)
 
 
 def head_text(toplevel: Path, path: str) -> str | None:
@@ -114,29 +125,29 @@ def _session_file(root: Path, session: str, what: str) -> Path:
 
 
 def save_snapshot(root: Path, session: str, tool_use_id: str, tree: Tree) -> None:
-    path = _session_file(root, session, "before")
-    snapshots = _read_json(path)
-    snapshots[tool_use_id or "last"] = {
-        p: {"digest": s.digest, "text": s.text} for p, s in tree.items()
-    }
-    atomic_write_text(path, json.dumps(snapshots))
+    """One file per tool call: commands that run in parallel never overwrite one
+    another's snapshot."""
+    data = {p: {"digest": s.digest, "text": s.text} for p, s in tree.items()}
+    atomic_write_text(_snapshot_file(root, session, tool_use_id), json.dumps(data))
 
 
 def take_snapshot(root: Path, session: str, tool_use_id: str) -> Tree | None:
-    """The snapshot saved before this tool call, removed from the store; None: none."""
-    path = _session_file(root, session, "before")
-    snapshots = _read_json(path)
-    raw = snapshots.pop(tool_use_id or "last", None)
-    if raw is None and tool_use_id:
-        raw = snapshots.pop("last", None)
-    if not isinstance(raw, dict):
+    """The snapshot saved before this tool call, removed; None: there is none."""
+    path = _snapshot_file(root, session, tool_use_id)
+    raw = _read_json(path)
+    if not path.exists():
         return None
-    atomic_write_text(path, json.dumps(snapshots))
+    path.unlink(missing_ok=True)
     return {
         p: FileState(_str(v.get("digest")), _str(v.get("text")))
         for p, v in raw.items()
         if isinstance(v, dict)
     }
+
+
+def _snapshot_file(root: Path, session: str, tool_use_id: str) -> Path:
+    call = re.sub(r"[^A-Za-z0-9_.-]", "_", tool_use_id)[:100] or "last"
+    return _session_file(root, session, f"before-{call}")
 
 
 def _str(value: object) -> str | None:
