@@ -117,3 +117,12 @@ def test_plain_pytest_writes_nothing_without_the_guard(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess("-p", "pytest_tddgate.guard.record")
     result.assert_outcomes(passed=1, failed=1)
     assert not (pytester.path / ".tddgate").exists()
+
+
+def test_a_partial_run_keeps_the_failures_it_did_not_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_shop=TESTS)
+    (pytester.path / ".tddgate/guard").mkdir(parents=True)
+    pytester.runpytest_subprocess("-p", "pytest_tddgate.guard.record")
+    pytester.runpytest_subprocess("-p", "pytest_tddgate.guard.record", "test_shop.py::test_ok")
+    data = json.loads((pytester.path / ".tddgate/guard/outcomes.json").read_text())
+    assert data["files"]["test_shop.py"]["failed"] == ["test_shop.py::test_red"]

@@ -172,12 +172,28 @@ def _epoch(text: str) -> float:
     return when.timestamp()
 
 
-def merge(
-    store: Mapping[str, Any], runs: Mapping[str, tuple[float, str, tuple[str, ...]]]
-) -> dict[str, Any]:
-    """The record after a run: `runs` maps each test file that ran to (time, digest,
-    failed node ids); files that did not run keep their entry."""
+@dataclass(frozen=True, slots=True)
+class FileRun:
+    """One test file in a run: when, its content's digest, the node ids that ran
+    and those that failed."""
+
+    at: float
+    digest: str
+    ran: frozenset[str]
+    failed: tuple[str, ...]
+
+
+def merge(store: Mapping[str, Any], runs: Mapping[str, FileRun]) -> dict[str, Any]:
+    """The record after a run; files that did not run keep their entry. A run of
+    some of a file's tests (`-k`, a node id) keeps the failures of the others it did
+    not run, while the file is unchanged: a red test stays red until it runs again."""
     files = dict(store)
-    for test, (at, file_digest, failed) in runs.items():
-        files[test] = {"at": at, "digest": file_digest, "failed": list(failed)}
+    for test, run in runs.items():
+        failed = list(run.failed)
+        previous = files.get(test)
+        if isinstance(previous, dict) and previous.get("digest") == run.digest:
+            kept = previous.get("failed")
+            if isinstance(kept, list):
+                failed += [f for f in kept if f not in run.ran and f not in failed]
+        files[test] = {"at": run.at, "digest": run.digest, "failed": failed}
     return {"version": 1, "files": files}

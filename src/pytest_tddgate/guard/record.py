@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.guard.outcomes import STORE, digest, merge, read_store
+from pytest_tddgate.guard.outcomes import STORE, FileRun, digest, merge, read_store
 
 if TYPE_CHECKING:
     import pytest
@@ -52,11 +52,13 @@ class Recorder:
         self.root = root
         self.started = time.time()
         self.failed: dict[str, list[str]] = {}
+        self.ran: dict[str, set[str]] = {}
 
     def _file(self, nodeid: str) -> str:
         return nodeid.split("::", 1)[0]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.ran.setdefault(self._file(report.nodeid), set()).add(report.nodeid)
         failed = self.failed.setdefault(self._file(report.nodeid), [])
         if report.failed and report.nodeid not in failed:
             failed.append(report.nodeid)
@@ -74,7 +76,8 @@ class Recorder:
                 data = (self.root / test).read_bytes()
             except OSError:
                 continue  # a node id that is not a file of this project
-            runs[test] = (self.started, digest(data), tuple(failed))
+            ran = frozenset(self.ran.get(test, ()))
+            runs[test] = FileRun(self.started, digest(data), ran, tuple(failed))
         if not runs:
             return
         import json
