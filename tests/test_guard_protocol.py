@@ -281,3 +281,38 @@ def test_commands_run_in_parallel_keep_their_own_snapshots(tmp_path: Path) -> No
         assert reply.decision == "block", call
         assert "rm tests/test_sneaky.py" in reply.reason
     assert not list((root / ".tddgate/guard").glob("before-*"))
+
+
+def test_red_evidence_from_the_run_ledger_of_pytest_tddgate(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "repo"
+    make_project(root)
+    env = environment("dev")
+    env.pop("PYTEST_ADDOPTS")  # no recorder: only the ledger knows the outcomes
+    (root / "tests/test_cart.py").write_text(
+        "from shop import cart\n\n\ndef test_count():\n    assert cart.count([1]) == 1\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "--tddgate", "--tddgate-only=tests", "-q"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert (root / ".tddgate/ledger.sqlite3").is_file()
+    assert not (root / ".tddgate/guard").exists()
+    reply = guard(_edit(root, **NEW_FUNCTION), env, root)
+    assert reply.decision == "allow", reply.reason
+    (root / "tests/test_cart.py").write_text("def test_nothing():\n    pass\n")
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "--tddgate", "--tddgate-only=tests", "-q"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    denied = guard(_edit(root, **NEW_FUNCTION), env, root)
+    assert denied.decision == "deny"
+    assert "tests/test_cart.py passes" in denied.reason

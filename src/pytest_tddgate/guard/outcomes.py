@@ -77,12 +77,30 @@ def states(
     """The state of each test file in `tests` (paths relative to `root`)."""
     wanted = sorted(set(tests))
     store = read_store(root)
-    from_ledger = _from_ledger(root, wanted, ledger)
-    found = []
-    for test in wanted:
-        recorded = _from_store(root, test, store.get(test))
-        found.append(_state(test, _newer(recorded, from_ledger.get(test))))
-    return tuple(found)
+    recorded = {test: _from_store(root, test, store.get(test)) for test in wanted}
+    # the ledger is opened only for tests the guard's record does not know since the
+    # ledger was last written (in an agent's session, the usual case is none)
+    written = _written(ledger)
+    asked = [t for t in wanted if written is not None and _older(recorded[t], written)]
+    from_ledger = _from_ledger(root, asked, ledger)
+    return tuple(_state(t, _newer(recorded[t], from_ledger.get(t))) for t in wanted)
+
+
+def _written(ledger: Path | None) -> float | None:
+    """When the ledger (or its write-ahead log) was last written; None: no ledger."""
+    if ledger is None:
+        return None
+    times = []
+    for path in (ledger, ledger.with_name(ledger.name + "-wal")):
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            continue
+    return max(times) if times else None
+
+
+def _older(latest: Latest | None, written: float) -> bool:
+    return latest is None or latest.at <= written
 
 
 def _state(test: str, latest: Latest | None) -> TestState:
