@@ -5,7 +5,8 @@ naming and importing them, one commit) with a run ledger of 500 recorded runs of
 1200 tests each, a role file and the guard's outcome record, then times:
 
 - PreToolUse, an Edit that adds a function to src/clicky/core.py (the costly path:
-  the file judged with ast, its mapped tests found, the ledger and the record read);
+  the file judged with ast, its mapped tests found, their outcomes read from the
+  guard's record, then once more from the 500-run ledger alone);
 - PreToolUse, an Edit that only adds a docstring (no test lookup needed);
 - PreToolUse, a Write of a test file by a role that may not (roles only);
 - Stop, against `tddgate check` on the same tree.
@@ -141,7 +142,7 @@ def _record(root: Path) -> None:
     from pytest_tddgate.guard.outcomes import digest
 
     files = {
-        f"tests/{t.name}": {"at": time.time() - 60, "digest": digest(t.read_bytes()), "failed": []}
+        f"tests/{t.name}": {"at": time.time(), "digest": digest(t.read_bytes()), "failed": []}
         for t in (root / "tests").glob("test_*.py")
     }
     (root / ".tddgate/guard").mkdir(parents=True, exist_ok=True)
@@ -165,7 +166,7 @@ def events(root: Path) -> dict[str, str]:
         "content": "def test_x():\n    pass\n",
     }
     return {
-        "PreToolUse Edit, new function (mapped tests, ledger)": _event(
+        "PreToolUse Edit, new function (mapped tests, outcomes from the record)": _event(
             root, "PreToolUse", tool_name="Edit", tool_input=new_function
         ),
         "PreToolUse Edit, docstring only": _event(
@@ -222,7 +223,15 @@ def main() -> int:
     if args.rebuild or not (root / ".tddgate/ledger.sqlite3").exists():
         build(root)
     guard = [*_tddgate(), "guard"]
+    _record(root)  # the agent's last pytest run is newer than the ledger's last run
     runs = {label: timed(guard, root, stdin, args.repeat) for label, stdin in events(root).items()}
+    record = root / ".tddgate/guard/outcomes.json"
+    record.unlink()  # now only the 500-run ledger knows the outcomes
+    new_function = next(iter(events(root).values()))
+    runs["PreToolUse Edit, new function, outcomes from the ledger only"] = timed(
+        guard, root, new_function, args.repeat
+    )
+    _record(root)
     runs["python -c pass (interpreter start alone)"] = timed(
         [sys.executable, "-c", "pass"], root, "", args.repeat
     )
