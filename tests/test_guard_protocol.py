@@ -316,3 +316,16 @@ def test_red_evidence_from_the_run_ledger_of_pytest_tddgate(tmp_path: Path) -> N
     denied = guard(_edit(root, **NEW_FUNCTION), env, root)
     assert denied.decision == "deny"
     assert "tests/test_cart.py passes" in denied.reason
+
+
+def test_any_other_tool_is_checked_like_a_command(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root)
+    env = environment("backend")
+    tool = {"tool_name": "mcp__files__write", "tool_input": {"path": "tests/test_x.py"}}
+    before = guard(payload(root, "s1", "PreToolUse", tool_use_id="t1", **tool), env, root)
+    assert before.decision == "allow"
+    (root / "tests/test_x.py").write_text("def test_x():\n    pass\n")
+    after = guard(payload(root, "s1", "PostToolUse", tool_use_id="t1", **tool), env, root)
+    assert after.decision == "block"
+    assert "role `backend` may not change tests/test_x.py" in after.reason
