@@ -329,3 +329,27 @@ def test_any_other_tool_is_checked_like_a_command(tmp_path: Path) -> None:
     after = guard(payload(root, "s1", "PostToolUse", tool_use_id="t1", **tool), env, root)
     assert after.decision == "block"
     assert "role `backend` may not change tests/test_x.py" in after.reason
+
+
+def test_a_blocked_command_leaves_a_copy_of_the_file_as_it_was(tmp_path: Path) -> None:
+    import subprocess
+
+    root = tmp_path / "repo"
+    make_project(root)
+    env = environment("dev")
+    cart = root / "src/shop/cart.py"
+    cart.write_text(
+        'def total(prices):\n    """Sum, edited by the agent."""\n    return sum(prices)\n'
+    )
+    command = {"command": "python -c ..."}
+    pre = payload(root, "s1", "PreToolUse", tool_name="Bash", tool_input=command, tool_use_id="c")
+    assert guard(pre, env, root).decision == "allow"
+    edited = cart.read_text()
+    cart.write_text(edited + "\n\ndef extra():\n    return 1\n")
+    post = payload(root, "s1", "PostToolUse", tool_name="Bash", tool_input=command, tool_use_id="c")
+    reply = guard(post, env, root)
+    assert reply.decision == "block"
+    line = "cp .tddgate/guard/restore/src/shop/cart.py src/shop/cart.py"
+    assert line in reply.reason
+    subprocess.run(line, shell=True, cwd=root, check=True)  # what the agent is told to run
+    assert cart.read_text() == edited

@@ -28,6 +28,8 @@ from pytest_tddgate.guard.protocol import (
     render,
 )
 
+RESTORE_DIR = ".tddgate/guard/restore"  # files as they were before a blocked command
+
 if TYPE_CHECKING:
     from pytest_tddgate.guard.judge import Project
     from pytest_tddgate.guard.state import Tree
@@ -169,7 +171,20 @@ def _after_command(project: Project, event: Event) -> Answer:
             new = None  # deleted: a deletion adds no behaviour
         restore = _restore(project, git_path, before)
         changes.append(project.change(rel, old, new, restore))
+    for change in changes:
+        if decide.violation(change) is not None:
+            _keep_copy(project, change.path, before)
     return decide.after_command(changes)
+
+
+def _keep_copy(project: Project, rel: str, before: Tree) -> None:
+    """The text a file had before the command, where the restore line points to."""
+    from pytest_tddgate.fsutil import atomic_write_bytes
+
+    was = before.get((project.root / rel).relative_to(project.toplevel).as_posix())
+    if was is not None and was.text is not None:
+        copy = project.root / RESTORE_DIR / rel
+        atomic_write_bytes(copy, was.text.encode("utf-8", errors="surrogateescape"))
 
 
 def _old_text(toplevel: Path, git_path: str, before: Tree) -> str | None:
@@ -191,6 +206,9 @@ def _restore(project: Project, git_path: str, before: Tree) -> str:
         return f"git checkout HEAD -- {git_path}"
     if was.digest is None:
         return f"rm {git_path}   (it did not exist before the command)"
+    if was.text is not None:
+        rel = (project.toplevel / git_path).relative_to(project.root).as_posix()
+        return f"cp {RESTORE_DIR}/{rel} {rel}   (its content before the command)"
     return f"restore {git_path} to its content before the command (your own edits to it)"
 
 
