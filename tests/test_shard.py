@@ -148,3 +148,20 @@ def test_the_documented_matrix_workflow_gives_the_unsharded_report(
 
     assert done.returncode == 1, done.stdout + done.stderr  # a test fails, as unsharded
     assert verdicts(report(root)) == verdicts(expected)
+
+
+def test_shards_measured_by_pytest_cov_combine_as_one_pytest_cov_run(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    build(root)
+    cov = ("--cov=src", "--cov-context=test")
+    assert pytest_run(root, *cov).returncode == 1
+    expected = report(root)
+    fresh(root)
+    files = run_shards(root, [[*cov, *paths] for paths in SPLITS["paths"]])
+
+    done = combine(root, *files)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert verdicts(report(root)) == verdicts(expected)
+    coverage = next(g for g in report(root)["gates"] if g["name"] == "coverage")
+    assert coverage["details"]["measured_by"] == "pytest-cov"

@@ -62,7 +62,9 @@ def combined_coverage(
             fix="see the worker's crash in that shard's output; the measurement is incomplete",
         )
     if all((s.coverage or {}).get("measured_by") == "pytest-cov" for s in measured):
-        summary = replace(summary, measured_by="pytest-cov", core="pytest-cov")
+        # as a run measured by pytest-cov reports it: pytest-cov wrote the data file
+        # (here the merged data is written to the same place)
+        summary = replace(summary, measured_by="pytest-cov", core="pytest-cov", data_file=None)
     provided["coverage_summary"] = summary
     return provided, problems
 
