@@ -385,3 +385,29 @@ def test_importing_from_a_module_renamed_in_the_same_commit_needs_no_test(repo: 
 
     assert result.status is Verdict.FAIL
     assert [f.commit for f in result.findings] == [sha[:8]]
+
+
+TEMPLATE = (
+    'QUERY = """\nselect a\nfrom t  # not a comment\n"""\n\n\ndef query():\n    return QUERY\n'
+)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [("select a", "select b"), ("from t  # not a comment", "from t  # really not")],
+)
+def test_a_change_inside_a_string_at_column_0_is_behaviour(
+    repo: GitRepo, edit: tuple[str, str]
+) -> None:
+    """The changed lines look like code to the part of the comparison that only
+    reads the statements a change touched; the string they are in says otherwise."""
+    repo.write("src/pkg/sessions.py", TEMPLATE)
+    repo.write("tests/test_sessions.py", "from pkg.sessions import query\n")
+    start_project(repo)
+    repo.write("src/pkg/sessions.py", TEMPLATE.replace(*edit))
+    sha = repo.commit("another query")
+
+    result = judge(repo)
+
+    assert result.status is Verdict.FAIL
+    assert result.findings[0].commit == sha[:8]
