@@ -165,3 +165,24 @@ def test_shards_measured_by_pytest_cov_combine_as_one_pytest_cov_run(tmp_path: P
     assert verdicts(report(root)) == verdicts(expected)
     coverage = next(g for g in report(root)["gates"] if g["name"] == "coverage")
     assert coverage["details"]["measured_by"] == "pytest-cov"
+
+
+def test_scope_changed_shards_combine_as_one_run(tmp_path: Path) -> None:
+    """`scope = "changed"`: one process measures with coverage.py in a helper
+    process; a shard measures in its own, and combine merges the same lines."""
+    root = tmp_path / "repo"
+    repo = build(root)
+    changed = '[tool.tddgate.gates.coverage]\nscope = "changed"\n'
+    repo.write("pyproject.toml", shardkit.PYPROJECT + changed)
+    repo.commit("scope changed")
+    assert pytest_run(root).returncode == 1
+    expected = report(root)
+    fresh(root)
+    files = run_shards(root, SPLITS["paths"])
+
+    done = combine(root, *files)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert verdicts(report(root)) == verdicts(expected)
+    coverage = next(g for g in report(root)["gates"] if g["name"] == "coverage")
+    assert coverage["details"]["scope"] == "changed"
