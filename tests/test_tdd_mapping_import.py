@@ -249,3 +249,41 @@ def test_a_test_that_runs_the_file_but_not_its_change_is_not_credited(
             f'*src/pkg/scope.py: implementation changed first, in {sha[:8]} "sorted scopes*',
         ]
     )
+
+
+def test_a_test_that_runs_a_later_change_is_not_credited_with_the_first(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlparse d1d80602 changed lexer.py with no test; tests/test_split.py, changed
+    earlier for the splitter, runs lines another change of lexer.py made later."""
+    monkeypatch.delenv("TDDGATE_BASE", raising=False)
+    repo = GitRepo(pytester.path)
+    repo.write(".gitignore", ".tddgate/\n.coverage\ndocs/\n")
+    two = "def a(x):\n    return x\n\n\ndef b(x):\n    return x\n"
+    repo.write("src/pkg/lexer.py", two)
+    repo.write("src/pkg/api.py", "from pkg.lexer import b\n\n\ndef split(x):\n    return b(x)\n")
+    repo.write(
+        "tests/test_split.py", "from pkg.api import split\n\n\ndef test_b():\n    assert split(1)\n"
+    )
+    start_project(repo, extra='[tool.tddgate]\nsource = ["src"]\n')
+    repo.write(
+        "tests/test_split.py", "from pkg.api import split\n\n\ndef test_b():\n    assert split(2)\n"
+    )
+    repo.commit("split two")
+    negated = two.replace("def a(x):\n    return x", "def a(x):\n    return -x")
+    repo.write("src/pkg/lexer.py", negated)
+    sha = repo.commit("a negates, untested")
+    repo.write(
+        "src/pkg/lexer.py",
+        negated.replace("def b(x):\n    return x", "def b(x):\n    return x + 0"),
+    )
+    repo.commit("b adds zero")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "src"))
+
+    result = pytester.runpytest_subprocess(
+        "--tddgate", "--tddgate-only=tdd", "-p", "no:randomly", "-p", "no:cacheprovider"
+    )
+
+    result.stdout.fnmatch_lines(
+        [f'*src/pkg/lexer.py: implementation changed first, in {sha[:8]} "a negates*']
+    )

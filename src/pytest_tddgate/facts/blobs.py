@@ -159,6 +159,15 @@ class Substance:
         """The content of a blob whose lines were read (b"": the file did not exist)."""
         return b"" if object_id is None else self._raw.get(object_id)
 
+    def added_texts(self, change: Change) -> frozenset[bytes] | None:
+        """The lines (whitespace removed) the new version has and the old has not
+        (None: binary)."""
+        new = self._text(change.new_blob, change)
+        old = self._text(change.old_blob, change)
+        if new is None or old is None:
+            return None
+        return frozenset(new.unique - old.unique)
+
     def added(self, change: Change) -> int | None:
         """Lines `change` adds that the old version did not have (None: binary)."""
         new = self._text(change.new_blob, change)
@@ -298,6 +307,15 @@ class Behaviour:
         if digest not in self._versions:
             self._versions[digest] = self._fingerprints().of(data)
         return self._versions[digest]
+
+
+def lines_among(text: bytes, wanted: frozenset[bytes]) -> frozenset[int]:
+    """The numbers of `text`'s lines that, with whitespace removed, are in `wanted`."""
+    return frozenset(
+        number
+        for number, line in enumerate(text.split(b"\n"), 1)
+        if line.translate(None, _BLANKS) in wanted
+    )
 
 
 def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:

@@ -127,6 +127,8 @@ class Mapper:
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
         self._covered = _coverage_map(self.root, coverage)
         self._run_lines = _RunLines(coverage, changed)
+        # set by the tdd gate: the lines (as the file is now) of the change it judges
+        self.change_lines: Callable[[str], frozenset[int] | None] | None = None
         self._bodies: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
         self._run_requirements = dict(run_requirements or {})
         self._summaries: dict[str, Summary] = {}
@@ -229,7 +231,9 @@ class Mapper:
             for test, files in self._covered.items():
                 for file in files:
                     self._covering.setdefault(file, set()).add(test)
-        return self._covering.get(impl, set()) | self._run_lines.tests(impl, self.function_lines)
+        return self._covering.get(impl, set()) | self._run_lines.tests(
+            impl, self.function_lines, self.change_lines
+        )
 
     def function_lines(self, impl: str) -> tuple[frozenset[int], frozenset[int]]:
         """The lines inside `impl`'s functions (those that run when they are called),
@@ -530,9 +534,11 @@ def _coverage_map(root: Path, coverage: CoverageFacts | None) -> dict[str, set[s
 
 class _RunLines:
     """This run's per-test lines, credited by file: a test is credited with a file
-    when it ran what the range changed there, a changed line inside one of the
-    file's functions, or, when the range changed the file outside its functions
-    (a constant, a class attribute the functions read), any line inside them.
+    when it ran what the change judged (the tdd gate's: the file's first change in
+    the range; otherwise what the range changed) changed there: a changed line
+    inside one of the file's functions, or, when the change was outside its
+    functions (a constant, a class attribute the functions read), any line inside
+    them.
 
     Lines outside functions are never credited: a module runs them when it is
     imported, once per process, in whichever test imports it first (or during
@@ -556,13 +562,20 @@ class _RunLines:
         self._changed: Mapping[str, frozenset[int]] | None = None
 
     def tests(
-        self, impl: str, regions: Callable[[str], tuple[frozenset[int], frozenset[int]]]
+        self,
+        impl: str,
+        regions: Callable[[str], tuple[frozenset[int], frozenset[int]]],
+        judged: Callable[[str], frozenset[int] | None] | None = None,
     ) -> set[str]:
+        """The tests credited with `impl`; `judged` gives the lines of the change being
+        judged, when known (otherwise every line the range changed counts)."""
         runs = self._by_file.get(impl)
         if not runs:
             return set()
         inside, at_import = regions(impl)
-        changed = self._changed_lines(impl)
+        changed = judged(impl) if judged is not None else None
+        if changed is None:
+            changed = self._changed_lines(impl)
         if changed is None or not changed.isdisjoint(at_import):
             wanted = inside  # a constant the functions read changed: any of them counts
         else:

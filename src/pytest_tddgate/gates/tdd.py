@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.facts.blobs import BlobBatch
+from pytest_tddgate.facts.blobs import BlobBatch, lines_among
 from pytest_tddgate.facts.history import (
     Change,
     Commit,
@@ -209,10 +209,36 @@ class Judge:
         self.tests = tests
         self.mapper = mapper_
         self.index = mapper_.index(tests)
+        self.candidates: dict[str, Timeline] = {}
+        # this run's per-test lines credit a test with a file only for the lines of
+        # the change judged (see facts/mapping.py `_RunLines`)
+        mapper_.change_lines = self.change_lines
+
+    def change_lines(self, path: str) -> frozenset[int] | None:
+        """The lines of `path` as it is now that its first judged change added (None:
+        unknown, e.g. the change is uncommitted)."""
+        timeline = self.candidates.get(path)
+        if timeline is None:
+            return None
+        touch = next(
+            (t for t in timeline.touches if not is_refactor(t.commit) and t.change.substantive),
+            None,
+        )
+        if touch is None or touch.change.lines is None:
+            return None
+        added = touch.change.lines.added_texts(touch.change)
+        if added is None:
+            return None
+        try:
+            text = (self.ctx.settings.root / path).read_bytes()
+        except OSError:
+            return None
+        return lines_among(text, added)
 
     def prefetch(self, candidates: list[Timeline]) -> None:
         """Read at once the blobs the verdicts will ask about: each candidate's first
         change and its mapped tests' first ones (every change where all are judged)."""
+        self.candidates = {timeline.path: timeline for timeline in candidates}
         if self.hist.substance is None:
             return
         every = self.tdd.granularity == "commit" or self.tdd.mode == "red-green"
