@@ -411,3 +411,12 @@ def test_a_change_inside_a_string_at_column_0_is_behaviour(
 
     assert result.status is Verdict.FAIL
     assert result.findings[0].commit == sha[:8]
+
+
+def test_the_default_exclusion_is_coverage_pys_own() -> None:
+    """Kept as a copy so that a project without exclusions never imports coverage.py."""
+    from coverage.config import DEFAULT_EXCLUDE
+
+    from pytest_tddgate.facts import behaviour_cache
+
+    assert list(behaviour_cache.DEFAULT_EXCLUDE) == DEFAULT_EXCLUDE

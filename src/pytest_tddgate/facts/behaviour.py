@@ -1,50 +1,43 @@
-"""What a version of a Python file does, as a fingerprint: two versions with the same
-one behave alike, so a change between them needs no test.
+"""What a version of a Python file does, compared with another: two versions that
+behave alike need no test for the change between them.
 
-The fingerprint is the file's syntax tree (`ast`, which already drops comments and
-formatting) with what cannot change what the code does set aside:
+The comparison reads the files' syntax trees (`ast`, which already drops comments
+and formatting), with what cannot change what the code does set aside:
 
 - docstrings, and any other statement that is a bare string;
-- the order of consecutive import statements, and of the names one imports;
+- the order and grouping of consecutive imports (`from m import a, b` binds what two
+  lines `from m import b` and `from m import a` bind), and the old name of a module
+  the same commit renamed;
 - the code the project's coverage configuration excludes (`exclude_lines`,
   `exclude_also`; by default `# pragma: no cover`), read with coverage.py's own
   configuration reader, and excluded as coverage.py does: a matching line excludes
   its statement, and a statement that opens a block (`if`, `def`, `else:`) excludes
   the block;
 - the body of `if TYPE_CHECKING:`, which never runs;
+- constants given to dunder names at module level (`__version__`): release metadata;
 - the annotations Python never reads: those of local variables (never evaluated),
-  and those of a function's signature, unless a decorator that may read them wraps
-  the function (`functools.singledispatch`'s `register`, FastAPI, typer, pydantic's
-  `validate_call` do). Annotations in a class body or at module level stay: a
-  dataclass, a `NamedTuple`, a `TypedDict` or a pydantic model builds its fields
-  from them.
+  the keys of a `TypedDict`, and those of a function's signature, unless a
+  decorator that may read them wraps the function (`functools.singledispatch`'s
+  `register`, FastAPI, typer, pydantic's `validate_call` do). Other annotations in a
+  class body or at module level stay: a dataclass, a `NamedTuple` or a pydantic
+  model builds its fields from them.
 
-A version that does not parse has no fingerprint (the caller compares lines).
+Only the top-level statements a change touched are compared (`region`), each
+normalized once for its exact text. A version that does not parse cannot be
+compared (the caller then compares lines).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import json
-import os
 import re
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from pytest_tddgate.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-# coverage.py's DEFAULT_EXCLUDE (coverage/config.py), used as is when the project
-# configures no exclusion: reading the configuration imports coverage.py (~40 ms)
-DEFAULT_EXCLUDE = (r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)",)
-_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
-CACHE = ".tddgate/behaviour-cache.json"
-RULES = 2  # raise it whenever what counts as keeping behaviour changes: the cache is reset
-_CACHE_SIZE = 50_000  # pairs kept: the most recently added
 # decorators that never read the annotations of what they wrap
 _BLIND_DECORATORS = frozenset(
     {
@@ -69,94 +62,6 @@ _BLIND_DECORATORS = frozenset(
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
 _PASS = ast.Pass()
-
-
-def exclusions(root: Path) -> tuple[str, ...]:
-    """The regexes of lines the project's coverage configuration excludes."""
-    if "COVERAGE_RCFILE" not in os.environ and not any(
-        b"exclude" in _read(root / name) for name in _CONFIG_FILES
-    ):
-        return DEFAULT_EXCLUDE  # nothing configured: no need to import coverage.py
-    try:
-        from coverage.config import read_coverage_config
-    except ImportError:
-        return DEFAULT_EXCLUDE
-    before = Path.cwd()
-    try:
-        os.chdir(root)  # coverage.py finds its configuration in the current folder
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            config = read_coverage_config(config_file=True, warn=lambda *_: None)
-        return tuple(config.exclude_list)
-    except Exception:  # a broken configuration: the coverage gate says so
-        return DEFAULT_EXCLUDE
-    finally:
-        os.chdir(before)
-
-
-def config_key(root: Path) -> str:
-    """What the verdicts depend on besides the blobs, as a short key: these rules and
-    the coverage configuration files (a verdict kept for a pair of blobs holds while
-    both are unchanged)."""
-    seed = f"{RULES}\0{os.environ.get('COVERAGE_RCFILE', '')}"
-    digest = hashlib.blake2b(seed.encode(), digest_size=8)
-    for name in _CONFIG_FILES:
-        digest.update(b"\0" + _read(root / name))
-    return digest.hexdigest()
-
-
-class Verdicts:
-    """Which pairs of blobs behave alike, kept between runs in
-    `.tddgate/behaviour-cache.json` (blob ids name contents, so a verdict never goes
-    stale but with the coverage configuration): the pre-commit hook asks about the
-    same range on every commit, and parsing costs more than the rest of the gate.
-    A missing or broken cache is empty; one that cannot be written is skipped."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / CACHE
-        self._root = root
-        self._pairs: dict[str, bool] | None = None
-        self._config = ""
-        self._dirty = False
-
-    def get(self, old: str, new: str) -> bool | None:
-        return self._load().get(f"{old}:{new}")
-
-    def put(self, old: str, new: str, same: bool) -> None:
-        self._load()[f"{old}:{new}"] = same
-        self._dirty = True
-
-    def _load(self) -> dict[str, bool]:
-        if self._pairs is None:
-            self._config = config_key(self._root)
-            self._pairs = {}
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if isinstance(data, dict) and data.get("config") == self._config:
-                    pairs = data.get("pairs")
-                    if isinstance(pairs, dict):
-                        self._pairs = {k: v for k, v in pairs.items() if isinstance(v, bool)}
-            except (OSError, ValueError):
-                pass
-        return self._pairs
-
-    def save(self) -> None:
-        if not self._dirty or self._pairs is None:
-            return
-        self._dirty = False
-        kept = dict(list(self._pairs.items())[-_CACHE_SIZE:])
-        text = json.dumps({"config": self._config, "pairs": kept}, separators=(",", ":"))
-        try:
-            atomic_write_text(self.path, text + "\n")
-        except OSError:
-            return
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
 
 
 Key = tuple[str, int, int]  # a top-level statement's exact text and columns

@@ -28,7 +28,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from pytest_tddgate.errors import ToolError
-from pytest_tddgate.facts import behaviour
+from pytest_tddgate.facts import behaviour, behaviour_cache
 from pytest_tddgate.facts.git import git, git_command, git_environment
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Substance:
     def __init__(self, toplevel: Path, root: Path | None = None) -> None:
         self.toplevel = toplevel
         self.judge = Behaviour(root or toplevel)  # the project root: its coverage config
-        self.verdicts = behaviour.Verdicts(root or toplevel)
+        self.verdicts = behaviour_cache.Verdicts(root or toplevel)
         self._raw: dict[str, bytes] = {}  # the blobs read, for `judge` when lines differ
         self._changes: list[Change] = []  # the Python changes of the range, oldest first
         self._blobs: dict[str, bytes] = {}
@@ -299,7 +299,7 @@ class Behaviour:
 
     def _fingerprints(self) -> behaviour.Fingerprints:
         if self._prints is None:
-            self._prints = behaviour.Fingerprints(behaviour.exclusions(self.root))
+            self._prints = behaviour.Fingerprints(behaviour_cache.exclusions(self.root))
         return self._prints
 
     def version(self, data: bytes) -> behaviour.Version | None:
