@@ -12,9 +12,13 @@ from pathlib import Path
 
 from pytest_tddgate.fsutil import atomic_write_text
 
-# coverage.py's DEFAULT_EXCLUDE (coverage/config.py), used as is when the project
+# coverage.py's DEFAULT_EXCLUDE (coverage/config.py, 7.18), used when the project
 # configures no exclusion: reading the configuration imports coverage.py (~40 ms)
-DEFAULT_EXCLUDE = (r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)",)
+DEFAULT_EXCLUDE = (
+    r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)",
+    r"^\s*(((async )?def .*?)?[\])]+(\s*->.*?)?:\s*)?\.\.\.\s*(#|$)",
+    r"^\s*if (typing\.)?TYPE_CHECKING:",
+)
 _CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
 CACHE = ".tddgate/behaviour-cache.json"
 RULES = 2  # raise it whenever what counts as keeping behaviour changes: the cache is reset
