@@ -126,3 +126,13 @@ def test_a_partial_run_keeps_the_failures_it_did_not_run(pytester: pytest.Pytest
     pytester.runpytest_subprocess("-p", "pytest_tddgate.guard.record", "test_shop.py::test_ok")
     data = json.loads((pytester.path / ".tddgate/guard/outcomes.json").read_text())
     assert data["files"]["test_shop.py"]["failed"] == ["test_shop.py::test_red"]
+
+
+def test_a_module_that_imports_again_is_no_longer_red(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_tax="from tax import vat\n\ndef test_vat():\n    assert vat(1)\n")
+    (pytester.path / ".tddgate/guard").mkdir(parents=True)
+    pytester.runpytest_subprocess("-p", "pytest_tddgate.guard.record")
+    pytester.makepyfile(tax="def vat(price):\n    return price\n")
+    pytester.runpytest_subprocess("-p", "pytest_tddgate.guard.record", "-p", "no:cacheprovider")
+    data = json.loads((pytester.path / ".tddgate/guard/outcomes.json").read_text())
+    assert data["files"]["test_tax.py"]["failed"] == []

@@ -35,6 +35,7 @@ def test_behaviour_added_is_named(new: str, said: str) -> None:
         "def total(prices):\n    # cents\n    return sum(\n        prices\n    )\n",  # format
         "def total(items):\n    return sum(items)\n",  # rename
         "import math\n\n\n" + OLD,  # an import alone
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import os\n    X = 1\n" + OLD,
         "",  # deleting everything
     ],
 )

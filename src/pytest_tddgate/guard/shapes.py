@@ -118,7 +118,8 @@ def _parse(text: str | None) -> ast.Module | None:
 def _same_fingerprint(old: str, new: str) -> bool:
     # the project's own coverage exclusions are not read: that would import coverage.py
     # on the edit path; the default `# pragma: no cover` is
-    from pytest_tddgate.facts.behaviour import DEFAULT_EXCLUDE, Fingerprints
+    from pytest_tddgate.facts.behaviour import Fingerprints
+    from pytest_tddgate.facts.behaviour_cache import DEFAULT_EXCLUDE
 
     prints = Fingerprints(DEFAULT_EXCLUDE)
     try:
@@ -235,13 +236,25 @@ def _bare_string(statement: object) -> bool:
 
 def _shaped(tree: ast.Module) -> list[tuple[ast.stmt, str]]:
     """Every statement at any depth, with its shape: the statement without the
-    statements nested in it (bare strings, `pass` and imports are no behaviour)."""
+    statements nested in it (bare strings, `pass` and imports are no behaviour, nor
+    is an `if TYPE_CHECKING:` block, which never runs)."""
     found: list[tuple[ast.stmt, str]] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.stmt) or _bare_string(node) or isinstance(node, _INERT):
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _type_checking(node.test):
+            stack.extend(node.orelse)
             continue
-        found.append((node, _shape(node)))
+        if isinstance(node, ast.stmt) and not (_bare_string(node) or isinstance(node, _INERT)):
+            found.append((node, _shape(node)))
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
     return found
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _shapes(tree: ast.Module) -> list[str]:
