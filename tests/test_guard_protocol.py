@@ -353,3 +353,19 @@ def test_a_blocked_command_leaves_a_copy_of_the_file_as_it_was(tmp_path: Path) -
     assert line in reply.reason
     subprocess.run(line, shell=True, cwd=root, check=True)  # what the agent is told to run
     assert cart.read_text() == edited
+
+
+def test_a_damaged_snapshot_is_no_snapshot(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root)
+    env = environment("backend")
+    (root / "tests/test_mine.py").write_text("x = 1\n")  # changed before the command
+    command = {"command": "ls"}
+    pre = payload(root, "s1", "PreToolUse", tool_name="Bash", tool_input=command, tool_use_id="d")
+    assert guard(pre, env, root).decision == "allow"
+    (snapshot,) = (root / ".tddgate/guard").glob("before-*")
+    snapshot.write_text("{broken")
+    post = payload(root, "s1", "PostToolUse", tool_name="Bash", tool_input=command, tool_use_id="d")
+    reply = guard(post, env, root)
+    assert reply.decision == "note"
+    assert "no readable snapshot from before this command" in reply.reason

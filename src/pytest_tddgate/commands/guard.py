@@ -151,9 +151,9 @@ def _after_command(project: Project, event: Event) -> Answer:
     if before is None:
         return Answer(
             "note",
-            "tddgate guard: no snapshot from before this command (the PreToolUse hook for "
-            f"`{event.tool_name}` is missing): its changes were not checked; run "
-            "`tddgate init --agent claude`",
+            "tddgate guard: no readable snapshot from before this command, so its changes "
+            f"were not checked; the PreToolUse hook for `{event.tool_name}` takes it "
+            "(`tddgate init --agent claude` sets it up)",
         )
     toplevel = state.toplevel_of(project.root)
     after = state.working_tree(toplevel)

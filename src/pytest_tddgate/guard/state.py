@@ -128,16 +128,17 @@ def save_snapshot(root: Path, session: str, tool_use_id: str, tree: Tree) -> Non
     """One file per tool call: commands that run in parallel never overwrite one
     another's snapshot."""
     data = {p: {"digest": s.digest, "text": s.text} for p, s in tree.items()}
-    atomic_write_text(_snapshot_file(root, session, tool_use_id), json.dumps(data))
+    text = json.dumps({"version": 1, "tree": data})
+    atomic_write_text(_snapshot_file(root, session, tool_use_id), text)
 
 
 def take_snapshot(root: Path, session: str, tool_use_id: str) -> Tree | None:
     """The snapshot saved before this tool call, removed; None: there is none."""
     path = _snapshot_file(root, session, tool_use_id)
-    raw = _read_json(path)
-    if not path.exists():
-        return None
+    raw = _read_json(path).get("tree")
     path.unlink(missing_ok=True)
+    if not isinstance(raw, dict):
+        return None  # none, or a damaged one: comparing with it would blame old changes
     return {
         p: FileState(_str(v.get("digest")), _str(v.get("text")))
         for p, v in raw.items()
