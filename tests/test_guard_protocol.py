@@ -369,3 +369,21 @@ def test_a_damaged_snapshot_is_no_snapshot(tmp_path: Path) -> None:
     reply = guard(post, env, root)
     assert reply.decision == "note"
     assert "no readable snapshot from before this command" in reply.reason
+
+
+def test_prompt_context_names_the_learnings_of_the_changed_files(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    expertise = (
+        "---\nlast_updated: 2026-01-01\n---\n# Expertise\n\n## Learnings\n\n"
+        "### common_issues\n"
+        "- src/shop/cart.py: rounding breaks test_total when prices are floats (2026-01-01)\n"
+        "- src/shop/other.py: unrelated (2026-01-01)\n"
+    )
+    make_project(root, {"docs/expertise.md": expertise})
+    (root / "src/shop/cart.py").write_text("def total(prices):\n    return sum(prices) + 0\n")
+    event = payload(root, "s1", "UserPromptSubmit", prompt="fix it")
+    reply = guard(event, environment("backend"), root)
+    assert reply.decision == "context"
+    assert "Learning: src/shop/cart.py: rounding breaks test_total" in reply.reason
+    assert "unrelated" not in reply.reason
+    assert "Changed: src/shop/cart.py: tests tests/test_cart.py not run." in reply.reason
