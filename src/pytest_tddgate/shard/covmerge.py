@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate import engine
 from pytest_tddgate.shard.merge import Problem
-from pytest_tddgate.shard.portable import local
+from pytest_tddgate.shard.portable import absolute_under
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pytest_tddgate.facts import Facts
+    from pytest_tddgate.facts.coverage import Measurement
     from pytest_tddgate.settings import Settings
     from pytest_tddgate.shard import Shard
 
@@ -51,7 +54,7 @@ def combined_coverage(
     ]
     if not measured:
         return {}, problems
-    payloads = [local(p, settings.root) for s in measured for p in _payloads(s)]
+    payloads = [p for s in measured for p in _payloads(s)]
     provided = _collect(measuring, facts, payloads)
     summary = provided["coverage_summary"]
     silent = [f"{w} ({s.label})" for s in measured for w in (s.coverage or {}).get("silent", ())]
@@ -82,5 +85,47 @@ def _collect(settings: Settings, facts: Facts, payloads: list[dict[str, Any]]) -
     measurement = Measurement.configure(
         settings, changed, probes_in_tests=True, probes=settings.coverage.probes
     )
-    source = covreport.Source(measurement=measurement)
-    return covreport.collect(settings, source, payloads)
+    try:
+        _absorb(measurement, payloads, settings.root)
+    except covreport.read_errors() as exc:  # evaluated only when something was raised
+        failed = covreport.CoverageSummary(
+            measurement.plan.scope,
+            "tddgate",
+            "unknown",
+            False,
+            error=f"a shard's coverage data could not be read: {exc}",
+            fix="run the shard again; if it persists, report it with the shard file",
+        )
+        return {"coverage_summary": failed}
+    # the data is in the measurement now; the per-test lines keep their relative
+    # names, which `collect` reads as relative to the project root
+    rest = [{k: v for k, v in p.items() if k != "data"} for p in payloads]
+    return covreport.collect(settings, covreport.Source(measurement=measurement), rest)
+
+
+def _absorb(measurement: Measurement, payloads: list[dict[str, Any]], root: Path) -> None:
+    """Every payload's data into the measurement, as `Measurement.absorb` merges xdist
+    workers' data, with the files named under this checkout's project root: one
+    coverage.py `update` per payload, which renames as it merges."""
+    import base64
+
+    from coverage import CoverageData
+
+    from pytest_tddgate.facts.coverage import inside, quiet
+
+    for payload in payloads:
+        for note in payload.get("notes", ()):
+            if isinstance(note, str) and note not in measurement.notes:
+                measurement.notes.append(note)
+    rename = absolute_under(root)
+    with inside(root), quiet(measurement.notes):
+        data = measurement.cov.get_data()
+        for payload in payloads:
+            if not payload.get("data"):
+                continue
+            other = CoverageData(no_disk=True)
+            try:
+                other.loads(base64.b64decode(payload["data"]))
+                data.update(other, map_path=rename)
+            finally:
+                other.close(force=True)

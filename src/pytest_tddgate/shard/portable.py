@@ -1,5 +1,5 @@
 """A measurement's paths, relative to the project root in a shard file and absolute
-again where `tddgate combine` runs.
+again where `tddgate combine` runs (shard/covmerge.py renames them as it merges).
 
 A payload is what an xdist worker sends (facts/coverage.py `Measurement.payload`,
 plus the per-test lines of covcontexts.py): coverage.py's data dumped as base64, the
@@ -31,14 +31,14 @@ def portable(payload: Mapping[str, Any], root: Path) -> dict[str, Any]:
     return _converted(payload, inside)
 
 
-def local(payload: Mapping[str, Any], root: Path) -> dict[str, Any]:
-    """A shard's payload with its relative names made absolute under `root`."""
+def absolute_under(root: Path) -> Callable[[str], str]:
+    """The renaming back: a shard's relative names made absolute under `root`."""
     real = os.path.realpath(root)
 
     def absolute(name: str) -> str:
         return name if Path(name).is_absolute() else os.path.join(real, *name.split("/"))  # noqa: PTH118
 
-    return _converted(payload, absolute)
+    return absolute
 
 
 def _converted(payload: Mapping[str, Any], rename: Callable[[str], str]) -> dict[str, Any]:
