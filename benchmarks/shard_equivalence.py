@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -142,16 +143,7 @@ def equivalence(name: str, count: int, xdist: bool) -> dict[str, Any]:
     fresh(root)
     files, _ = shards(root, env, count, [])
     static_s, _ = combine(root, env, files, "--skip", "ruff,mypy")
-    # each shard's own cost: the same group measured and reported without the file
-    overhead = []
-    for group in (1, 2):
-        split = ["--splits", str(count), "--group", str(group)]
-        only = [*pytest_args(root), "--tddgate-only=tests,coverage", *split]
-        shard = [*pytest_args(root), "--tddgate-only=tests,coverage",
-                 f"--tddgate-shard={WORK}/files/o{group}.json.gz", *split]  # fmt: skip
-        best_plain = min(timed(only, root, env)[0] for _ in range(2))
-        best_shard = min(timed(shard, root, env)[0] for _ in range(2))
-        overhead.append(best_shard - best_plain)
+    overhead = [shard_overhead(root, env, count, group) for group in (1, 2)]
     return {
         "unsharded_s": unsharded_s,
         "rows": rows,
@@ -164,7 +156,69 @@ def equivalence(name: str, count: int, xdist: bool) -> dict[str, Any]:
     }
 
 
-def many(count: int) -> dict[str, float]:
+def cpu_of(command: list[str], root: Path, env: dict[str, str]) -> float:
+    """CPU seconds (user + system) of one run: steadier than wall time on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed(command, root, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def shard_overhead(root: Path, env: dict[str, str], count: int, group: int) -> dict[str, float]:
+    """A shard's own cost: the same group measured with the same gates' data, once
+    judged (`--tddgate-only=tests,coverage`) and once written to a shard file; the
+    best of three runs each, alternating."""
+    split = ["--splits", str(count), "--group", str(group)]
+    plain = [*pytest_args(root), "--tddgate-only=tests,coverage", *split]
+    shard = [*plain, f"--tddgate-shard={WORK}/files/o{group}.json.gz"]
+    plain_cpu, shard_cpu, plain_wall, shard_wall = [], [], [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        plain_cpu.append(cpu_of(plain, root, env))
+        plain_wall.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        shard_cpu.append(cpu_of(shard, root, env))
+        shard_wall.append(time.perf_counter() - started)
+    return {
+        "judged_cpu_s": min(plain_cpu),
+        "shard_cpu_s": min(shard_cpu),
+        "judged_wall_s": min(plain_wall),
+        "shard_wall_s": min(shard_wall),
+    }
+
+
+def stages(root: Path, env: dict[str, str], files: list[str]) -> dict[str, float]:
+    """Where combine's time goes (ruff and mypy skipped), timed in one process."""
+    probe = (
+        "import json, sys, time\n"
+        "from pytest_tddgate.shard import combine as sc\n"
+        "from pytest_tddgate.facts import covreport\n"
+        "from pytest_tddgate import engine\n"
+        "spent = {}\n"
+        "def timed(module, name):\n"
+        "    real = getattr(module, name)\n"
+        "    def run(*a, **k):\n"
+        "        t = time.perf_counter()\n"
+        "        try:\n"
+        "            return real(*a, **k)\n"
+        "        finally:\n"
+        "            spent[name] = spent.get(name, 0) + time.perf_counter() - t\n"
+        "    setattr(module, name, run)\n"
+        "for module, name in ((sc, '_read_all'), (sc, 'merge_tests'), (sc, 'combined_coverage'),"
+        " (covreport, 'analyse'), (engine, 'evaluate'), (sc, 'publish')):\n"
+        "    timed(module, name)\n"
+        "from pytest_tddgate.cli import main\n"
+        "t = time.perf_counter()\n"
+        "main(sys.argv[1:])\n"
+        "spent['combine'] = time.perf_counter() - t\n"
+        "print(json.dumps(spent), file=sys.stderr)\n"
+    )
+    command = [sys.executable, "-c", probe, "combine", "--no-learn", "--skip", "ruff,mypy", *files]
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    return dict(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def many(count: int) -> dict[str, Any]:
     """combine of click split in `count` shards, with and without ruff and mypy."""
     root = bench_pipeline.fetch("click")
     env = environment(root, "click")
@@ -173,7 +227,12 @@ def many(count: int) -> dict[str, float]:
     static = min(combine(root, env, files, "--skip", "ruff,mypy")[0] for _ in range(2))
     full = combine(root, env, files)[0]
     tools = min(combine(root, env, files, "--only", "ruff,mypy")[0] for _ in range(2))
-    return {"combine_s": full, "without_ruff_mypy_s": static, "ruff_mypy_only_s": tools}
+    return {
+        "combine_s": full,
+        "without_ruff_mypy_s": static,
+        "ruff_mypy_only_s": tools,
+        "stages_s": stages(root, env, files),
+    }
 
 
 def main() -> None:
