@@ -253,3 +253,29 @@ def test_untracked_shard_files_in_the_checkout_are_named(project: Path) -> None:
         "tddgate: note: inbox/one.json.gz is an untracked file of the checkout, judged as "
         "an uncommitted change; keep shard files outside it (or git-ignore them)"
     ) in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "corrupt, not a readable shard file"),
+        (b"[1, 2]", "not a tddgate-shard/1 shard file (no shard schema)"),
+        (b'{"schema": "tddgate-shard/1"}', "corrupt shard file (KeyError: 'tests')"),
+        (
+            b'{"schema": "tddgate-shard/1", "tests": {"outcomes": [{"nodeid": 1}]}}',
+            "corrupt shard file (TypeError:",
+        ),
+    ],
+)
+def test_reading_a_broken_file_says_what_is_wrong(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    from pytest_tddgate.shard import ShardError, read
+
+    path = tmp_path / "s.json"
+    path.write_bytes(content)
+
+    with pytest.raises(ShardError) as info:
+        read(path)
+
+    assert str(info.value).startswith(f"{path}: {message}")
