@@ -67,6 +67,21 @@ def test_renames_are_told_from_changes_of_meaning() -> None:
     assert shapes.added(cached, other) == "a new function `f` (line 5)"
 
 
+LONG = "def report(items):\n    total = sum(items)\n    print(total)\n    return len(items)\n"
+
+
+def test_an_extracted_function_is_a_refactor_a_copy_or_a_second_call_is_not() -> None:
+    helper = "def show(items):\n    total = sum(items)\n    print(total)\n\n\n"
+    extracted = helper + "def report(items):\n    show(items)\n    return len(items)\n"
+    assert shapes.added(LONG, extracted) is None
+    copied = helper + LONG
+    assert shapes.added(LONG, copied) == "a new function `show` (line 1)"
+    twice = helper + "def report(items):\n    show(items)\n    show(items)\n    return len(items)\n"
+    assert shapes.added(LONG, twice) == "a new function `show` (line 1)"
+    changed = helper.replace("print(total)", "print(total * 2)") + extracted[len(helper) :]
+    assert shapes.added(LONG, changed) == "a new function `show` (line 1)"
+
+
 def test_a_new_file_of_only_imports_and_docstrings_adds_nothing() -> None:
     assert shapes.added(None, '"""A module."""\nimport os\n') is None
     assert shapes.added(None, "X = 1\n") == "a new statement (line 1)"

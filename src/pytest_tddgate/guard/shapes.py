@@ -10,7 +10,9 @@ An edit adds no behaviour when (checked in this order):
    order in which it first appears;
 3. it is a move or a deletion: every statement of the new version (a `def`, a `class`,
    an `if`, an assignment..., each judged without the statements nested in it) is a
-   statement of the old version, as many times.
+   statement of the old version, as many times;
+4. it extracts a function: the only new statements are new functions holding moved
+   statements, each called by exactly one new statement.
 
 Anything else adds behaviour, and `added` names the first new statement: "a new
 function `parse`", "a new branch (line 12)", "a new statement (line 7)".
@@ -82,22 +84,69 @@ def _added(
 ) -> str | None:
     # the cheapest test first: a move or a deletion leaves no statement new
     have = Counter(_shapes(old_tree))
-    first_new = None
+    fresh = []
     for statement, shape in _shaped(new_tree):
         if have[shape] > 0:
             have[shape] -= 1
         else:
-            first_new = statement
-            break
-    if first_new is None:
+            fresh.append(statement)
+    if not fresh:
         return None
-    said = _describe(first_new, offset)
+    said = _describe(fresh[0], offset)
     if old and _same_fingerprint(old, new):
         return None
     # a rename keeps the tree's shape: only trees of the same size are compared
     if _size(old_tree) == _size(new_tree) and _renamed(old_tree) == _renamed(new_tree):
         return None
-    return said
+    return None if _extracted(fresh, old_tree) else said
+
+
+def _extracted(fresh: list[ast.stmt], old_tree: ast.Module) -> bool:
+    """An extract-function refactor: the only new statements are new functions whose
+    bodies hold statements the old version had (moved there, not copied), and one
+    statement calling each of them (where those statements were)."""
+    known = {n.name for n in ast.walk(old_tree) if isinstance(n, _DEFINITIONS)}
+    defs = [s for s in fresh if isinstance(s, _FUNCTIONS) and s.name not in known]
+    if not defs:
+        return False
+    new_ids = {id(s) for s in fresh}
+    for function in defs:
+        moved = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and n is not function]
+        if not moved or any(id(n) in new_ids for n in moved):
+            return False
+    names = {f.name for f in defs}
+    calls: Counter[str] = Counter()
+    for statement in fresh:
+        if statement in defs:
+            continue
+        called = {name for node in _own_nodes(statement) if (name := _called(node)) in names}
+        if not called:
+            return False
+        calls.update(called)
+    return all(calls[name] == 1 for name in names)
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _own_nodes(statement: ast.stmt) -> list[ast.AST]:
+    """The nodes of a statement's own expressions, not of the statements in it."""
+    found: list[ast.AST] = []
+    for name, value in ast.iter_fields(statement):
+        if name in _BODIES:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.AST):
+                found += ast.walk(item)
+    return found
+
+
+def _called(node: ast.AST) -> str | None:
+    if not isinstance(node, ast.Call):
+        return None
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    return node.func.attr if isinstance(node.func, ast.Attribute) else None
 
 
 def _size(tree: ast.Module) -> int:
