@@ -133,16 +133,24 @@ class Project:
         except ValueError:
             return value
 
-    def kind(self, rel: str) -> str:
+    def kind(self, rel: str, after: str | None = None) -> str:
+        """tool, test, implementation or other; `after`: the file's text after the
+        change, which decides whether an `__init__.py` has code (the layout reads
+        the file as it is on disk, before the change)."""
         files, folders = self.own_files
         if rel in files or rel.startswith(folders) or rel.rpartition("/")[2] in files:
             return "tool"
         layout = self.layout
         if layout.is_test(rel):
             return "test"
-        if layout.is_source(rel) and layout.exempt_reason(rel) is None:
-            return "implementation"
-        return "other"
+        if not layout.is_source(rel):
+            return "other"
+        reason = layout.exempt_reason(rel)
+        if reason == "__init__.py without code" and after is not None:
+            from pytest_tddgate.facts.pyast import summarize
+
+            reason = None if summarize(after.encode(errors="surrogateescape")).has_code else reason
+        return "implementation" if reason is None else "other"
 
     def test_states(self, rel: str) -> tuple[TestState, ...]:
         tests = self.mapper.all_links(rel)
@@ -157,7 +165,7 @@ class Project:
     def change(self, rel: str, before: str | None, after: str | None, restore: str = "") -> Change:
         """What the guard knows of changing `rel` from `before` to `after` (texts; None:
         no file)."""
-        kind = self.kind(rel)
+        kind = self.kind(rel, after)
         role, _ = self.role
         if kind == "tool":
             return Change(rel, kind, role)
