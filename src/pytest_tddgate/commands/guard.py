@@ -157,32 +157,61 @@ def _after_command(project: Project, event: Event) -> Answer:
         )
     toplevel = state.toplevel_of(project.root)
     after = state.working_tree(toplevel)
-    changes = []
+    texts: dict[str, tuple[str | None, str | None]] = {}  # git path -> (before, after)
     for git_path in state.changed_by_command(before, after):
-        full = toplevel / git_path
-        try:
-            rel = full.relative_to(project.root).as_posix()
-        except ValueError:
-            continue  # another project of the checkout
-        old = _old_text(toplevel, git_path, before)
         now = after.get(git_path)
         new = now.text if now is not None else state.head_text(toplevel, git_path)
         if now is not None and now.digest is None:
             new = None  # deleted: a deletion adds no behaviour
+        texts[git_path] = (_old_text(toplevel, git_path, before), new)
+    moved = _moves(texts)
+    changes = []
+    for git_path, (old, new) in texts.items():
+        try:
+            rel = (toplevel / git_path).relative_to(project.root).as_posix()
+        except ValueError:
+            continue  # another project of the checkout
         restore = _restore(project, git_path, before)
-        changes.append(project.change(rel, old, new, restore))
-    for change in changes:
+        source = moved.get(git_path)
+        was = old
+        if source is not None:  # judged against the file it was, and both restored
+            was = texts[source][0]
+            restore = f"{restore}\n  {_restore(project, source, before)}"
+        change = project.change(rel, was, new, restore)
         if decide.violation(change) is not None:
-            _keep_copy(project, change.path, before)
+            for path in (git_path, source):
+                if path is not None:
+                    _keep_copy(project, path, toplevel, before)
+        changes.append(change)
     return decide.after_command(changes)
 
 
-def _keep_copy(project: Project, rel: str, before: Tree) -> None:
+def _moves(texts: dict[str, tuple[str | None, str | None]]) -> dict[str, str]:
+    """Files the command created out of files it deleted (`git mv`, `mv`, perhaps
+    changed on the way): new path -> old path, paired as git's rename detection
+    pairs them, by at least half of their text in common."""
+    import difflib
+
+    gone = [p for p, (old, new) in texts.items() if old is not None and new is None]
+    moved: dict[str, str] = {}
+    for path, (old, new) in texts.items():
+        if old is not None or new is None or not gone:
+            continue
+        ratios = [(difflib.SequenceMatcher(None, texts[g][0] or "", new).ratio(), g) for g in gone]
+        ratio, source = max(ratios)
+        if ratio >= 0.5:
+            moved[path] = source
+            gone.remove(source)
+    return moved
+
+
+def _keep_copy(project: Project, git_path: str, toplevel: Path, before: Tree) -> None:
     """The text a file had before the command, where the restore line points to."""
     from pytest_tddgate.fsutil import atomic_write_bytes
 
-    was = before.get((project.root / rel).relative_to(project.toplevel).as_posix())
+    was = before.get(git_path)
     if was is not None and was.text is not None:
+        rel = (toplevel / git_path).relative_to(project.root).as_posix()
         copy = project.root / RESTORE_DIR / rel
         atomic_write_bytes(copy, was.text.encode("utf-8", errors="surrogateescape"))
 
