@@ -287,3 +287,18 @@ def test_a_test_that_runs_a_later_change_is_not_credited_with_the_first(
     result.stdout.fnmatch_lines(
         [f'*src/pkg/lexer.py: implementation changed first, in {sha[:8]} "a negates*']
     )
+
+
+def test_what_a_change_touched_is_named_by_function() -> None:
+    from pytest_tddgate.facts.pyast import changed_functions, function_spans
+
+    old = (
+        b"LIMIT = 1\n\n\nclass C:\n    def m(self):\n        return 1\n\n\ndef f():\n    return 2\n"
+    )
+    method = old.replace(b"return 1", b"return 3")
+    constant = old.replace(b"LIMIT = 1", b"LIMIT = 2")
+
+    assert changed_functions(old, method) == (frozenset({"C.m"}), False)
+    assert changed_functions(old, constant) == (frozenset(), True)
+    assert changed_functions(old, b"def broken(:\n") is None
+    assert function_spans(method) == {"C.m": frozenset({6}), "f": frozenset({10})}

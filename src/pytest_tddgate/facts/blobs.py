@@ -159,14 +159,16 @@ class Substance:
         """The content of a blob whose lines were read (b"": the file did not exist)."""
         return b"" if object_id is None else self._raw.get(object_id)
 
-    def added_texts(self, change: Change) -> frozenset[bytes] | None:
-        """The lines (whitespace removed) the new version has and the old has not
-        (None: binary)."""
-        new = self._text(change.new_blob, change)
-        old = self._text(change.old_blob, change)
-        if new is None or old is None:
+    def contents(self, change: Change) -> tuple[bytes, bytes] | None:
+        """The old and new content of a change (b"": the file did not exist; None:
+        binary or not read)."""
+        if (
+            self._text(change.new_blob, change) is None
+            or self._text(change.old_blob, change) is None
+        ):
             return None
-        return frozenset(new.unique - old.unique)
+        old, new = self._data(change.old_blob), self._data(change.new_blob)
+        return None if old is None or new is None else (old, new)
 
     def added(self, change: Change) -> int | None:
         """Lines `change` adds that the old version did not have (None: binary)."""
@@ -307,15 +309,6 @@ class Behaviour:
         if digest not in self._versions:
             self._versions[digest] = self._fingerprints().of(data)
         return self._versions[digest]
-
-
-def lines_among(text: bytes, wanted: frozenset[bytes]) -> frozenset[int]:
-    """The numbers of `text`'s lines that, with whitespace removed, are in `wanted`."""
-    return frozenset(
-        number
-        for number, line in enumerate(text.split(b"\n"), 1)
-        if line.translate(None, _BLANKS) in wanted
-    )
 
 
 def read_blobs(toplevel: Path, object_ids: list[str]) -> dict[str, bytes]:

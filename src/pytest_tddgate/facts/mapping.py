@@ -127,7 +127,8 @@ class Mapper:
         self.matrix = Matrix.read(settings.path(settings.project.matrix))
         self._covered = _coverage_map(self.root, coverage)
         self._run_lines = _RunLines(coverage, changed)
-        # set by the tdd gate: the lines (as the file is now) of the change it judges
+        # set by the tdd gate: the lines (as the file is now) a test must have run to be
+        # credited with the change it judges
         self.change_lines: Callable[[str], frozenset[int] | None] | None = None
         self._bodies: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
         self._run_requirements = dict(run_requirements or {})
@@ -567,15 +568,17 @@ class _RunLines:
         regions: Callable[[str], tuple[frozenset[int], frozenset[int]]],
         judged: Callable[[str], frozenset[int] | None] | None = None,
     ) -> set[str]:
-        """The tests credited with `impl`; `judged` gives the lines of the change being
-        judged, when known (otherwise every line the range changed counts)."""
+        """The tests credited with `impl`; `judged` gives the lines a test must have
+        run for the change being judged, when known (otherwise what the range
+        changed decides)."""
         runs = self._by_file.get(impl)
         if not runs:
             return set()
         inside, at_import = regions(impl)
-        changed = judged(impl) if judged is not None else None
-        if changed is None:
-            changed = self._changed_lines(impl)
+        lines = judged(impl) if judged is not None else None
+        if lines is not None:  # the lines that count, as the judge resolved them
+            return {test for test, ran in runs if not ran.isdisjoint(lines)}
+        changed = self._changed_lines(impl)
         if changed is None or not changed.isdisjoint(at_import):
             wanted = inside  # a constant the functions read changed: any of them counts
         else:

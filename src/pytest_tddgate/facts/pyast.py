@@ -111,6 +111,65 @@ def function_lines(source: bytes) -> tuple[frozenset[int], frozenset[int]]:
     return frozenset(inside), frozenset(_import_time_lines(tree.body))
 
 
+def changed_functions(old: bytes, new: bytes) -> tuple[frozenset[str], bool] | None:
+    """What a change touched: the qualified names of the functions it added or
+    changed (`Class.method`), and whether it changed code outside functions (None:
+    a version does not parse)."""
+    try:
+        before, after = ast.parse(old), ast.parse(new)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    old_functions, old_rest = _split(before)
+    new_functions, new_rest = _split(after)
+    changed = frozenset(n for n, dump in new_functions.items() if old_functions.get(n) != dump)
+    return changed, old_rest != new_rest
+
+
+def function_spans(source: bytes) -> dict[str, frozenset[int]]:
+    """The lines of each function's body by qualified name (empty: does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return {}
+    return {
+        name: frozenset(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
+        for name, node in _functions(tree.body, "")
+    }
+
+
+def _functions(
+    body: list[ast.stmt], prefix: str
+) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            name = prefix + statement.name
+            yield name, statement
+            yield from _functions(statement.body, name + ".")
+        elif isinstance(statement, ast.ClassDef):
+            yield from _functions(statement.body, prefix + statement.name + ".")
+        elif isinstance(statement, (ast.If, ast.Try, ast.With)):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _functions(getattr(statement, block, []), prefix)
+
+
+def _split(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
+    """(qualified name -> the function's dump, the dumps of the statements outside
+    functions: at the top and in class bodies)."""
+    functions = {name: ast.dump(node) for name, node in _functions(tree.body, "")}
+    return functions, list(_rest(tree.body))
+
+
+def _rest(body: list[ast.stmt]) -> Iterator[str]:
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(statement, ast.ClassDef):
+            yield f"class {statement.name}"
+            yield from _rest(statement.body)
+        else:
+            yield ast.dump(statement)
+
+
 def _import_time_lines(body: list[ast.stmt]) -> Iterator[int]:
     for statement in body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pytest_tddgate.facts.blobs import BlobBatch, lines_among
+from pytest_tddgate.facts.blobs import BlobBatch
 from pytest_tddgate.facts.history import (
     Change,
     Commit,
@@ -32,6 +32,7 @@ from pytest_tddgate.facts.history import (
     start_history,
 )
 from pytest_tddgate.facts.mapping import Link, Mapper, mapper
+from pytest_tddgate.facts.pyast import changed_functions, function_spans
 from pytest_tddgate.facts.roles import test_writers
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
@@ -215,8 +216,11 @@ class Judge:
         mapper_.change_lines = self.change_lines
 
     def change_lines(self, path: str) -> frozenset[int] | None:
-        """The lines of `path` as it is now that its first judged change added (None:
-        unknown, e.g. the change is uncommitted)."""
+        """The lines of `path` as it is now that a test must have run to be credited
+        by coverage with its first judged change: the bodies of the functions that
+        change added or changed, or of every function when it changed code outside
+        them (a constant they read). None: unknown (uncommitted, a version that does
+        not parse, functions since renamed): every line the range changed counts."""
         timeline = self.candidates.get(path)
         if timeline is None:
             return None
@@ -224,16 +228,18 @@ class Judge:
             (t for t in timeline.touches if not is_refactor(t.commit) and t.change.substantive),
             None,
         )
-        if touch is None or touch.change.lines is None:
-            return None
-        added = touch.change.lines.added_texts(touch.change)
-        if added is None:
+        substance = touch.change.lines if touch is not None else None
+        contents = substance.contents(touch.change) if substance and touch else None
+        touched = changed_functions(*contents) if contents is not None else None
+        if touched is None:
             return None
         try:
-            text = (self.ctx.settings.root / path).read_bytes()
+            spans = function_spans((self.ctx.settings.root / path).read_bytes())
         except OSError:
             return None
-        return lines_among(text, added)
+        names, outside = touched
+        lines = frozenset().union(*(v for n, v in spans.items() if outside or n in names))
+        return lines or None
 
     def prefetch(self, candidates: list[Timeline]) -> None:
         """Read at once the blobs the verdicts will ask about: each candidate's first
