@@ -211,5 +211,5 @@ def test_an_unknown_gate_in_only_names_the_option_not_pyproject(
 
     assert code == 4
     assert out == ""
-    assert err.startswith("tddgate: --only/--skip: unknown gate `rufff`; did you mean `ruff`?")
+    assert err.startswith("tddgate: --only: unknown gate `rufff`; did you mean `ruff`?")
     assert "pyproject.toml" not in err

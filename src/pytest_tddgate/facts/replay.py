@@ -55,6 +55,7 @@ PROBE_VALUES = (
     "--tddgate-markdown",
     "--tddgate-sarif",
     "--tddgate-html",
+    "--tddgate-shard",
 )
 
 PROBE_SOURCE = f'''"""pytest-tddgate replay probe: records how each test ended, as JSON."""
