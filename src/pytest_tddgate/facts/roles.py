@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.errors import FactError, UsageError, position
-from pytest_tddgate.facts.history import history
 from pytest_tddgate.globs import Globs, compiled
 from pytest_tddgate.settings import load_pyproject
 
@@ -105,6 +104,10 @@ def test_writers(facts: Facts, test: str, commit: Commit | None) -> tuple[str, .
     """The roles to ask for `test` (a path relative to the project root) when the role
     of `commit` (None: of the option / environment) may not write it itself; () when it
     may, or when there are no role rules to tell. For the `tdd` gate's fix."""
+    # imported here: the guard and `check --staged` load this module on every event,
+    # and only this function reads the history (6-8 ms of imports)
+    from pytest_tddgate.facts.history import history
+
     try:
         rules = facts.get(load_roles)
         toplevel = facts.get(history).revisions.toplevel.resolve()
