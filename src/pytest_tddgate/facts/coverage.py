@@ -383,6 +383,18 @@ def sysmon_allowed(config: Any, *, branch: bool) -> bool:
     return not any(lib in config.concurrency for lib in _ASYNC_LIBS)
 
 
+def _run_configurers(cov: coverage.Coverage) -> None:
+    """Let the project's coverage.py plugins configure the run before the plan reads
+    the configuration. A configuring plugin (covdefaults sets `source` to the project
+    folder, `branch`, `omit`, ...) changes it only when coverage.py initialises; read
+    before that, the plan would set the source roots as `source`, the plugin would then
+    keep them, and the run would measure less than `pytest --cov` does, while child
+    processes, configured by coverage.py itself, measured what the plugin says."""
+    if cov.config.plugins:
+        # coverage.py's own first step of `start()` / `report()`; it has no public name
+        cov._init()
+
+
 class Measurement:
     """One coverage.py measurement owned by this plugin, in this process."""
 
@@ -442,6 +454,7 @@ class Measurement:
         with inside(where.root), quiet(notes), _rejected():
             # in memory: written once at the end, never half-written by a crash
             cov = coverage.Coverage(data_file=None)
+            _run_configurers(cov)
             plan = make_plan(
                 where, cov.config, changed, probes_in_tests=probes_in_tests, probes=probes
             )

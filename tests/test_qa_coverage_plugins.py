@@ -1,0 +1,92 @@
+"""QA W1: a coverage.py plugin that configures the run (covdefaults sets `source` to the
+project folder, `branch`, `omit`) decides what is measured, as under `pytest --cov`:
+the gate's total is the one `pytest --cov` prints on the same tests, child processes
+included."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.gitrepo import GitRepo
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytest.importorskip("covdefaults")
+
+GATE = ("--tddgate", "--tddgate-only=coverage", "--tddgate-no-learn", "-p", "no:randomly")
+PYPROJECT = """\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+pythonpath = ["src", "."]
+
+[tool.coverage.run]
+plugins = ["covdefaults"]
+"""
+CHILDREN = 'concurrency = ["multiprocessing"]\nparallel = true\n'
+MOD = "def f(x):\n    if x:\n        return 1\n    return 2\n\n\ndef g():\n    return 3\n"
+TESTS = """\
+import multiprocessing
+
+from pkg.mod import f
+from tests.helper import h
+
+
+def test_f():
+    assert f(1) == 1
+
+
+def test_child():
+    child = multiprocessing.get_context("spawn").Process(target=h)
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+"""
+
+
+def project(path: Path, pyproject: str) -> None:
+    repo = GitRepo(path)
+    repo.write("pyproject.toml", pyproject)
+    repo.write(".gitignore", ".tddgate/\n__pycache__/\n.coverage*\n")
+    repo.write("src/pkg/__init__.py", "")
+    repo.write("src/pkg/mod.py", MOD)
+    repo.write("tests/__init__.py", "")
+    repo.write("tests/helper.py", "def h():\n    return 2\n")
+    repo.write("tests/test_mod.py", TESTS)
+    repo.commit("base")
+
+
+def pytest_cov_total(pytester: pytest.Pytester) -> str:
+    """The TOTAL line's percentage `pytest --cov` prints."""
+    result = pytester.runpytest_subprocess("--cov", "-p", "no:randomly")
+    found = re.search(r"^TOTAL\s.*?(\d+)%\s*$", result.stdout.str(), re.MULTILINE)
+    assert found, result.stdout.str()
+    for data in pytester.path.glob(".coverage*"):
+        data.unlink()
+    return found.group(1) + "%"
+
+
+def gate_total(pytester: pytest.Pytester) -> tuple[str, float]:
+    result = pytester.runpytest_subprocess(*GATE)
+    line = next(s for s in result.stdout.lines if s.startswith("coverage "))
+    report = json.loads((pytester.path / ".tddgate" / "report.json").read_text())
+    gate = next(g for g in report["gates"] if g["name"] == "coverage")
+    return line, gate["metrics"]["total_percent"]
+
+
+@pytest.mark.parametrize("children", [False, True], ids=["one-process", "spawned-child"])
+def test_a_configuring_plugin_measures_what_pytest_cov_measures(
+    pytester: pytest.Pytester, children: bool
+) -> None:
+    project(pytester.path, PYPROJECT + (CHILDREN if children else ""))
+    expected = pytest_cov_total(pytester)
+
+    line, total = gate_total(pytester)
+
+    # coverage.py prints whole percents here (covdefaults measures the test files too,
+    # and branches); the gate the same number, to two decimals
+    assert f"{round(total)}%" == expected, line
