@@ -24,7 +24,7 @@ from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
 from pytest_tddgate.facts.covreport import CoverageSummary
 from pytest_tddgate.facts.diff import changed_lines
 from pytest_tddgate.facts.testrun import TestRun
-from pytest_tddgate.gates.coverage_functions import UntestedDefinition, untested_definitions
+from pytest_tddgate.gates.coverage_functions import Judged, untested_definitions
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 NAME = "coverage"
@@ -232,8 +232,11 @@ def _judge(section: Any, summary: CoverageSummary, files: list[NewCode]) -> Gate
     )
 
 
-def _with_untested(result: GateResult, untested: list[UntestedDefinition]) -> GateResult:
+def _with_untested(result: GateResult, judged: Judged) -> GateResult:
     """The gate's result with the `new_functions` condition applied."""
+    if judged.unseen:
+        result = replace(result, findings=(*result.findings, _unseen_note(judged)))
+    untested = judged.untested
     if not untested:
         return result
     findings = [
@@ -256,6 +259,24 @@ def _with_untested(result: GateResult, untested: list[UntestedDefinition]) -> Ga
         summary=summary,
         findings=(*findings, *result.findings),
         metrics=metrics,
+    )
+
+
+def _unseen_note(judged: Judged) -> Finding:
+    """Why classes were left out of `new_functions`: the measurement could not see them."""
+    first = judged.unseen[0]
+    more = len(judged.unseen) - 1
+    names = ", ".join(f"`{d.name}`" for d in judged.unseen[:3])
+    rest = f" and {more - 2} more" if more > 2 else ""
+    paths = sorted({d.path for d in judged.unseen})
+    where = f"{paths[0]} was" if len(paths) == 1 else "their modules were"
+    return Finding(
+        "coverage-note",
+        f"new_functions: class {names}{rest} not judged: {where} imported before the "
+        "measurement started (a pytest plugin), so the lines of a class without method "
+        "code ran unseen, whatever the tests do with it",
+        path=first.path,
+        line=first.line,
     )
 
 

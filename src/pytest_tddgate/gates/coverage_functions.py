@@ -12,6 +12,12 @@ What counts as "a line run", as coverage.py counts lines:
   exception, an enum, a dataclass of fields) needs only its own lines to have run.
   An untested class is reported once, not once per method.
 
+A module imported before the measurement started (a pytest plugin, loaded by a
+`pytest11` entry point or `-p`) ran its module-level and class-body lines unseen: a
+class without method code cannot be seen to run there, whatever the tests do with it,
+so it is not judged (`Judged.unseen`, which the gate names in a note). The module's
+functions are judged as anywhere: their bodies run in the tests.
+
 Not judged, because no test could or should run them: definitions whose body has no
 line coverage.py counts (a `# pragma: no cover` on the `def`, the project's
 `exclude_lines`, a docstring only), a body of `...`, `@abstractmethod` and
@@ -22,6 +28,8 @@ line coverage.py counts (a `# pragma: no cover` on the `def`, the project's
 from __future__ import annotations
 
 import ast
+import os
+import sys
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -46,14 +54,24 @@ class UntestedDefinition:
     kind: str  # function | method | class
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """The condition's answer: what no test ran, and what the measurement could not see
+    (new or changed method-less classes of modules imported before it started)."""
+
+    untested: tuple[UntestedDefinition, ...] = ()
+    unseen: tuple[UntestedDefinition, ...] = ()
+
+
 def untested_definitions(
     root: Path,
     files: Mapping[str, FileCoverage],
     changed: Mapping[str, frozenset[int]],
     skip: tuple[str, ...] = (),
-) -> list[UntestedDefinition]:
+) -> Judged:
     """Per measured Python file with changed lines (outside the `skip` folders)."""
     found: list[UntestedDefinition] = []
+    unseen: list[UntestedDefinition] = []
     for path in sorted(changed):
         measured = files.get(path)
         if measured is None or not path.endswith(".py") or _inside(path, skip):
@@ -62,9 +80,31 @@ def untested_definitions(
             continue  # every line ran: nothing to find, no need to parse
         tree = _parse(root / path)
         if tree is not None:
-            judge = _FileJudge(path, measured, changed[path])
+            blind = _imported_unseen(root / path, tree, measured)
+            judge = _FileJudge(path, measured, changed[path], imported_unseen=blind)
             found += judge.body(tree.body, "", in_class=False)
-    return found
+            unseen += judge.unseen
+    return Judged(tuple(found), tuple(unseen))
+
+
+def _imported_unseen(path: Path, tree: ast.Module, measured: FileCoverage) -> bool:
+    """Whether the module was imported before the measurement started: none of its
+    module-level lines ran, yet it was imported (a line of a function ran, or it is
+    loaded in this process: a plugin whose functions no test called)."""
+    top = {line for node in tree.body for line in (node.lineno, _first_line(node))}
+    top &= measured.executable
+    if not top or top & measured.executed:
+        return False
+    return bool(measured.executed) or _loaded(path)
+
+
+def _loaded(path: Path) -> bool:
+    real = os.path.realpath(path)
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if isinstance(name, str) and os.path.realpath(name) == real:
+            return True
+    return False
 
 
 def _inside(path: str, folders: tuple[str, ...]) -> bool:
@@ -82,8 +122,18 @@ def _parse(path: Path) -> ast.Module | None:
 class _FileJudge:
     """Walks one file's definitions, nested ones included."""
 
-    def __init__(self, path: str, measured: FileCoverage, changed: frozenset[int]) -> None:
+    def __init__(
+        self,
+        path: str,
+        measured: FileCoverage,
+        changed: frozenset[int],
+        *,
+        imported_unseen: bool = False,
+    ) -> None:
         self.path = path
+        # its class-body lines ran before the measurement: a method-less class is not judged
+        self.imported_unseen = imported_unseen
+        self.unseen: list[UntestedDefinition] = []
         # sorted, so that the lines of a definition are one bisection away
         self.executable = sorted(measured.executable)
         self.executed = measured.executed
@@ -122,6 +172,10 @@ class _FileJudge:
             if not isinstance(method, ast.ClassDef) and not _not_judged(method):
                 method_lines |= self._lines(_first_line(method.body[0]), _end(method))
         lines = method_lines or self._lines(_start(node), _end(node))
+        if lines and not method_lines and self.imported_unseen:
+            if self._new(node):
+                self.unseen.append(UntestedDefinition(self.path, node.lineno, name, "class"))
+            return self.body(node.body, name + ".", in_class=True)
         if lines and not lines & self.executed:
             return self._untested(node, name, "class")
         return self.body(node.body, name + ".", in_class=True)

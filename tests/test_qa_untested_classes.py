@@ -1,0 +1,109 @@
+"""QA F1: `untested-new-function` on a module imported before the measurement started
+(a pytest plugin, loaded by `-p` or a `pytest11` entry point). Its class-body lines ran
+at import, before anything was measured, so a class without method code (a dataclass
+of fields, a type stub) cannot be seen to run, whatever the tests do: it is not judged,
+and a note says so. Its functions are judged as before: their bodies run in the tests."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from tests.gitrepo import GitRepo
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+GATE = (
+    "--tddgate",
+    "--tddgate-only=coverage",
+    "--tddgate-no-learn",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:randomly",
+)
+PLUGIN = """\
+from dataclasses import dataclass
+
+
+@dataclass
+class Item:
+    n: int
+
+
+class Shape:
+    \"\"\"A type stub: only annotations.\"\"\"
+
+    width: int
+    height: int
+
+
+def make(n):
+    return Item(n)
+
+
+def unused(n):
+    return n + 1
+"""
+TEST = "from myplug.plugin import Item, make\n\n\ndef test_make():\n    assert make(1) == Item(1)\n"
+
+
+def project(path: Path) -> GitRepo:
+    repo = GitRepo(path)
+    repo.write("pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
+    repo.write(".gitignore", ".tddgate/\n__pycache__/\n.coverage*\n")
+    repo.write("src/myplug/__init__.py", "")
+    repo.write("src/myplug/plugin.py", "def make(n):\n    return n\n")
+    repo.write("tests/test_plugin.py", "from myplug.plugin import make\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("src/myplug/plugin.py", PLUGIN)
+    repo.write("tests/test_plugin.py", TEST)
+    repo.commit("item")
+    return repo
+
+
+def coverage_gate(pytester: pytest.Pytester) -> dict[str, Any]:
+    report = json.loads((pytester.path / ".tddgate" / "report.json").read_text())
+    gate: dict[str, Any] = next(g for g in report["gates"] if g["name"] == "coverage")
+    return gate
+
+
+def test_a_plugin_module_imported_before_the_run_has_its_classes_unjudged(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(pytester.path)
+    # `-p` imports the module before the measurement starts, as a `pytest11` entry does
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "src"))
+    result = pytester.runpytest_subprocess(*GATE, "-p", "myplug.plugin")
+
+    gate = coverage_gate(pytester)
+    findings = [(f["line"], f["message"]) for f in gate["findings"]]
+    untested = [f for f in gate["findings"] if f["rule"] == "untested-new-function"]
+    # the function no test calls is still found; the classes are not
+    assert [(f["path"], f["line"]) for f in untested] == [("src/myplug/plugin.py", 20)], findings
+    assert "function `unused`" in untested[0]["message"]
+    notes = [f["message"] for f in gate["findings"] if f["rule"] == "coverage-note"]
+    assert any("`Item`" in n and "`Shape`" in n and "imported before" in n for n in notes), notes
+    result.stdout.fnmatch_lines(["*`Item`*imported before*"])
+
+
+def test_classes_of_a_module_imported_in_the_run_are_still_judged(
+    pytester: pytest.Pytester,
+) -> None:
+    project(pytester.path)
+    pytester.path.joinpath("pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n'
+    )
+    pytester.runpytest_subprocess(*GATE)
+
+    untested = [
+        (f["line"], f["message"].split(" is ")[0])
+        for f in coverage_gate(pytester)["findings"]
+        if f["rule"] == "untested-new-function"
+    ]
+    # Shape's annotations ran at import, in the run: it counts as run, as before
+    assert untested == [(20, "function `unused`")]
