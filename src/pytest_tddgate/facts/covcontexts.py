@@ -199,16 +199,20 @@ class _FileLines(Mapping[str, frozenset[int]]):
 
 def for_tdd(settings: Settings) -> Settings | None:
     """The settings of a measurement for the `tdd` gate alone, when the coverage gate
-    does not run but `tdd` does (None: no measurement). The `tdd` gate's verdict must
-    not depend on which other gates run, and its `coverage` source reads per-test
-    lines: so they are recorded for the changed files only (`scope = "changed"`,
-    by line probes where the project's configuration allows them), which is all the
-    mapping asks about, at a fraction of a whole measurement's cost; a measurement
-    of the changed files is never saved over the project's coverage data file."""
+    is not selected (`--tddgate-only`, `--tddgate-skip`) but `tdd` is (None: no
+    measurement, also when `gates.coverage.enabled = false` or `contexts = false`).
+    The `tdd` gate's verdict must not depend on which other gates run, and its
+    `coverage` source reads per-test lines: so they are recorded for the changed
+    files only (`scope = "changed"`, by line probes where the project's
+    configuration allows them), which is all the mapping asks about, at a fraction
+    of a whole measurement's cost; a measurement of the changed files is never saved
+    over the project's coverage data file."""
     from pytest_tddgate import engine
 
     coverage = settings.coverage
     if engine.selected(settings, "tdd") is not None or not coverage.contexts:
+        return None
+    if not coverage.enabled:  # turned off in the configuration: nothing is measured
         return None
     narrowed = replace(coverage, scope="changed", total=None)
     return replace(settings, gates={**settings.gates, "coverage": narrowed})
