@@ -83,14 +83,23 @@ def parse_ruff_check(stdout: bytes, root: Path) -> tuple[ToolFinding, ...]:
             filename, message = str(item["filename"]), str(item["message"])
         except KeyError as exc:
             raise UnparsableOutputError(f"a violation without {exc}") from None
-        # ruff before 0.10 gave syntax errors no code
-        code = str(item.get("code") or "invalid-syntax")
+        code = _ruff_rule(item)
         findings.append(
             ToolFinding(
                 "ruff", relative(filename, root), _row(item), code, message, _ruff_hint(item)
             )
         )
     return tuple(findings)
+
+
+def _ruff_rule(item: dict[str, Any]) -> str:
+    """The rule's code; its name when it has none (a preview rule: `"code": null`,
+    `"name": "pytest-fixture-autouse"`). ruff before 0.10 gave syntax errors neither."""
+    for key in ("code", "name"):
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return "invalid-syntax"
 
 
 def _ruff_hint(item: dict[str, Any]) -> str | None:
@@ -113,7 +122,7 @@ def parse_ruff_format(stdout: bytes, root: Path) -> tuple[ToolFinding, ...]:
                 "ruff",
                 relative(str(item.get("filename", "")), root),
                 _row(item),
-                str(item.get("code") or "invalid-syntax"),
+                _ruff_rule(item),
                 str(item.get("message", "")),
             )
             for item in _json_list(stdout)
