@@ -107,7 +107,8 @@ def first_testpaths(paths: Sequence[Path]) -> list[str]:
 def write(shard: Shard, path: Path) -> None:
     """Write the shard file atomically (gzip-compressed JSON)."""
     text = json.dumps(document(shard), separators=(",", ":"), sort_keys=True)
-    atomic_write_bytes(path, gzip.compress(text.encode("utf-8"), mtime=0))
+    # level 6: a tenth of level 9's time on a shard of click, 3 % larger
+    atomic_write_bytes(path, gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
 
 
 def read(path: Path) -> Shard:

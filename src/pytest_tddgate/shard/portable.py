@@ -46,11 +46,19 @@ def _converted(payload: Mapping[str, Any], rename: Callable[[str], str]) -> dict
     if payload.get("data"):
         converted["data"] = _renamed_data(str(payload["data"]), rename)
     contexts = payload.get("contexts") or {}
+    names: dict[str, str] = {}  # a few files, named again by every test: rename each once
     converted["contexts"] = {
-        str(context): {rename(str(name)): bits for name, bits in files.items()}
+        str(context): {_once(names, rename, str(name)): bits for name, bits in files.items()}
         for context, files in contexts.items()
     }
     return converted
+
+
+def _once(names: dict[str, str], rename: Callable[[str], str], name: str) -> str:
+    found = names.get(name)
+    if found is None:
+        found = names[name] = rename(name)
+    return found
 
 
 def _renamed_data(encoded: str, rename: Callable[[str], str]) -> str:
