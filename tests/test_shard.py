@@ -186,3 +186,28 @@ def test_scope_changed_shards_combine_as_one_run(tmp_path: Path) -> None:
     assert verdicts(report(root)) == verdicts(expected)
     coverage = next(g for g in report(root)["gates"] if g["name"] == "coverage")
     assert coverage["details"]["scope"] == "changed"
+
+
+def test_combine_writes_every_output_the_run_would(
+    unsharded: tuple[Path, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, _ = unsharded
+    root = copy_of(project, tmp_path)
+    files = run_shards(root, SPLITS["paths"])
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    outputs = ("--markdown=out/report.md", "--sarif=out/report.sarif", "--html=out/html")
+
+    done = combine(root, *outputs, *files)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "::error file=src/shop/labels.py" in done.stdout  # annotations on the diff
+    markdown = (root / "out/report.md").read_text(encoding="utf-8")
+    assert "coverage" in markdown and markdown in summary.read_text(encoding="utf-8")
+    sarif = json.loads((root / "out/report.sarif").read_text(encoding="utf-8"))
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert {"tdd/test-not-first", "traceability/untested"} <= rules
+    assert (root / "out/html/index.html").is_file()
+    assert (root / ".tddgate/ledger.sqlite3").is_file()  # the run is recorded
+    assert (root / ".coverage").is_file()  # the merged data, for `coverage html`
