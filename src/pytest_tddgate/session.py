@@ -105,7 +105,14 @@ class CoverageHooks:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         output = getattr(session.config, "workeroutput", None)
         if output is not None:  # an xdist worker: send the data to the controller
-            output.setdefault("tddgate", {})["coverage"] = self.run.worker_payload()
+            payload = self.run.worker_payload()
+            if session.config.getoption("tddgate_shard", None):
+                # a shard's file names project files relative to the root: each worker
+                # renames its own, while the others still run
+                from pytest_tddgate.shard.portable import portable
+
+                payload = portable(payload, self.run.settings.root)
+            output.setdefault("tddgate", {})["coverage"] = payload
 
 
 COVERAGE_KEY = pytest.StashKey[CoverageHooks]()

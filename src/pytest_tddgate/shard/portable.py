@@ -17,9 +17,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+PORTABLE = "portable"  # the key that marks a payload whose names are relative
+
 
 def portable(payload: Mapping[str, Any], root: Path) -> dict[str, Any]:
-    """A payload measured under `root`, with project files named relative to it."""
+    """A payload measured under `root`, with project files named relative to it (once:
+    a payload converted already is returned as it is)."""
+    if payload.get(PORTABLE):
+        return dict(payload)
     real = os.path.realpath(root)
 
     def inside(name: str) -> str:
@@ -28,7 +33,7 @@ def portable(payload: Mapping[str, Any], root: Path) -> dict[str, Any]:
             return name
         return rel.replace(os.sep, "/")
 
-    return _converted(payload, inside)
+    return {**_converted(payload, inside), PORTABLE: True}
 
 
 def absolute_under(root: Path) -> Callable[[str], str]:
