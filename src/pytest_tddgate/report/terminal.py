@@ -45,7 +45,8 @@ def render(
             continue
         lines.append(Line(""))
         lines.append(Line(f"{gate.name} ({gate.status.value}):", _COLORS[gate.status], bold=True))
-        lines += [_finding_line(f) for f in shown[:MAX_FINDINGS_PER_GATE]]
+        for finding in shown[:MAX_FINDINGS_PER_GATE]:
+            lines += _finding_lines(finding)
         if len(shown) > MAX_FINDINGS_PER_GATE:
             lines.append(Line(f"  ... {len(shown) - MAX_FINDINGS_PER_GATE} more in the report"))
     lines += _attention_lines(attention)
@@ -76,7 +77,19 @@ def _gate_line(gate: GateResult, width: int) -> Line:
     return Line(f"{name:<{width}}  {tag:<5}  {summary}", _COLORS[gate.status])
 
 
-def _finding_line(finding: Finding) -> Line:
+def _finding_lines(finding: Finding) -> list[Line]:
+    """The finding, its fix on a line of its own; a fix of several lines (mypy's notes:
+    an override's two signatures) goes on as lines indented under its first."""
+    first, *more = finding.hint.split("\n") if finding.hint else [""]
+    found = _finding_line(finding, first)
+    if finding.waiver is not None:
+        return [found]
+    # each on a Line of its own, control characters escaped: the indent keeps them
+    # from starting a line of their own (`::error`)
+    return [found, *(Line(" " * 9 + _plain(part.rstrip("\r"))) for part in more)]
+
+
+def _finding_line(finding: Finding, hint: str) -> Line:
     where = _plain(finding.path or "")
     if where and finding.line:
         where += f":{finding.line}"
@@ -87,7 +100,7 @@ def _finding_line(finding: Finding) -> Line:
             f"; expires {w.expires})" if w.expires else ")"
         )
     if finding.hint and finding.waiver is None:
-        text += f"\n    fix: {_plain(finding.hint)}"
+        text += "\n    fix: " + _plain(hint.rstrip("\r"))
     return Line(text)
 
 
