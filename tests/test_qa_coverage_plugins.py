@@ -90,3 +90,24 @@ def test_a_configuring_plugin_measures_what_pytest_cov_measures(
     # coverage.py prints whole percents here (covdefaults measures the test files too,
     # and branches); the gate the same number, to two decimals
     assert f"{round(total)}%" == expected, line
+
+
+def test_children_measure_what_the_run_measures_when_the_project_names_no_source(
+    pytester: pytest.Pytester,
+) -> None:
+    # no plugin, no `source`: the gate measures the source roots; the children, which
+    # coverage.py starts from the configuration file, measured the test files too
+    project(
+        pytester.path,
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src", "."]\n\n'
+        "[tool.coverage.run]\n" + CHILDREN,
+    )
+
+    line, total = gate_total(pytester)
+
+    # src/pkg/mod.py: 4 of 6 lines; tests/helper.py, half run in the child, is no source
+    assert round(total, 2) == 66.67, line
+    data = sorted(pytester.path.glob(".coverage*"))
+    assert data, "the gate wrote no data file"
+    listed = pytester.run("coverage", "report", f"--data-file={data[0]}").stdout.str()
+    assert "helper.py" not in listed, listed

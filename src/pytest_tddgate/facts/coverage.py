@@ -647,12 +647,39 @@ class Measurement:
         with inside(self.root), quiet(self.notes):
             children = self._child_files()
             if children:
-                self.cov.combine(data_paths=children, keep=False)
+                self._combine(children)
             data = self.cov.get_data()
             measured = set(data.measured_files())
             unrun = [name for name in self.plan.touch if name not in measured]
             if unrun:
                 data.touch_files(unrun)
+
+    def _combine(self, children: list[str]) -> None:
+        """The children's data files into this measurement, then removed. When the
+        project names no `source`, processes started by `concurrency = multiprocessing`
+        read the configuration file, not the source this plugin chose, and measure the
+        test files too (only what ran in them): their files outside that source are
+        left out, as this process measured none of them."""
+        roots = self.plan.options.get("run:source")
+        if self.plan.scope != "all" or not roots:
+            self.cov.combine(data_paths=children, keep=False)
+            return
+        from coverage import CoverageData
+        from coverage.exceptions import CoverageException
+
+        folders = tuple(os.path.join(os.path.realpath(r), "") for r in roots)  # noqa: PTH118
+        data = self.cov.get_data()
+        for path in children:
+            child = CoverageData(basename=path)
+            try:
+                child.read()
+                data.update(_within(child, folders))
+            except CoverageException as exc:  # as `coverage combine`: said, and skipped
+                self.notes.append(f"Couldn't use data file {path!r}: {exc}")
+                continue
+            finally:
+                child.close(force=True)
+            Path(path).unlink(missing_ok=True)
 
     def _child_files(self) -> list[str]:
         """Data files that subprocesses (coverage's `patch = subprocess`) wrote during
@@ -703,6 +730,21 @@ class Measurement:
             return None
         temporary.replace(target)
         return target
+
+
+def _within(data: Any, folders: tuple[str, ...]) -> Any:
+    """A copy of coverage data holding only the files under `folders`."""
+    from coverage import CoverageData
+
+    kept = CoverageData(no_disk=True)
+    files = [n for n in data.measured_files() if os.path.realpath(n).startswith(folders)]
+    if data.has_arcs():
+        kept.add_arcs({name: data.arcs(name) or [] for name in files})
+    else:
+        kept.add_lines({name: data.lines(name) or [] for name in files})
+    tracers = {name: data.file_tracer(name) for name in files}
+    kept.add_file_tracers({name: tracer for name, tracer in tracers.items() if tracer})
+    return kept
 
 
 def _failed_note(path: str, why: str, then: str = "coverage.py's tracer measured it") -> str:
