@@ -32,6 +32,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+import string
+import sys
 import warnings
 from typing import TYPE_CHECKING
 
@@ -62,6 +64,8 @@ _BLIND_DECORATORS = frozenset(
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
 _PASS = ast.Pass()
+_SYS = "import sys as None"  # `import sys`, as `_imported` names it
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 
 
 Key = tuple[str, int, int]  # a top-level statement's exact text and columns
@@ -86,12 +90,13 @@ def module_renames(moves: list[tuple[str, str]]) -> Renames:
 class Version:
     """One parsed version: its top-level statements, each known by its exact text."""
 
-    __slots__ = ("hit_lines", "hits", "keys", "statements")
+    __slots__ = ("hit_lines", "hits", "keys", "statements", "sys_unused")
 
     def __init__(self, tree: ast.Module, lines: list[str], hits: frozenset[int]) -> None:
         self.statements = tree.body
         self.hits = hits
         self.hit_lines = tuple(sorted(lines[n - 1].strip() for n in hits))
+        self.sys_unused: bool | None = None  # told when a version guard asks
         self.keys: list[Key] = []
         for statement in tree.body:
             first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
@@ -156,9 +161,12 @@ class Fingerprints:
         hits = version.hits if excluded else frozenset()
         parts: list[tuple[bool, bytes | None]] = []
         for key, statement in zip(version.keys, version.statements, strict=True):
-            if isinstance(statement, _IMPORTS):  # one part per name: `import a, b` is two
+            imports = [statement] if isinstance(statement, _IMPORTS) else _fallback(statement)
+            if imports is not None:  # one part per name: `import a, b` is two
                 if not _is_excluded(statement, hits):
-                    names = _imported(statement, renames)
+                    names = [n for i in imports for n in _imported(i, renames)]
+                    if _SYS in names and _sys_unused(version):
+                        names.remove(_SYS)  # imported for the version guards alone
                     parts += [(True, _digest_of(name)) for name in names]
                 continue
             if key in shared:  # the same text in both: the same, whatever it does
@@ -193,10 +201,160 @@ def _statement_digest(statement: ast.stmt, hits: frozenset[int]) -> tuple[bool, 
     if not kept:
         return False, None
     try:
-        dump = ast.dump(kept[0])
+        dump = ast.dump(_Formats().visit(kept[0]))
     except RecursionError:
         dump = ast.dump(statement, include_attributes=True)  # unlike any normalized one
     return isinstance(statement, _IMPORTS), hashlib.blake2b(dump.encode(), digest_size=16).digest()
+
+
+def _fallback(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
+    """A fallback import as the imports that run on the Pythons its author meant to
+    keep (None: not one). Two shapes, each with branches that only import and bind
+    the same names:
+
+    - `if sys.version_info >= (3, 8):` / `else:`: the branch of the newer Pythons;
+    - `try:` importing from the standard library / `except ImportError:`: the `try`
+      branch, which runs wherever the standard library has the names.
+
+    Collapsing one to that branch (`from typing import Protocol`) changes nothing on
+    those Pythons; which branch a fallback between two libraries (`orjson` / `json`)
+    takes depends on what is installed, so it is not one."""
+    if isinstance(statement, ast.If):
+        newer = _newer_branch(statement.test)
+        if newer is None:
+            return None
+        kept, other = (statement.body, statement.orelse)[:: 1 if newer else -1]
+    elif isinstance(statement, ast.Try):
+        if statement.orelse or statement.finalbody or len(statement.handlers) != 1:
+            return None
+        handler = statement.handlers[0]
+        if not _catches_import_error(handler.type):
+            return None
+        kept, other = statement.body, handler.body
+        if not all(_standard(i) for i in kept):
+            return None
+    else:
+        return None
+    if not all(isinstance(i, _IMPORTS) for i in (*kept, *other)) or not other:
+        return None
+    if _bound(kept) != _bound(other):
+        return None
+    return [i for i in kept if isinstance(i, _IMPORTS)]
+
+
+def _newer_branch(test: ast.expr) -> bool | None:
+    """For `sys.version_info >= (3, 8)` (or `>`, or `sys.version_info[:2]`): True;
+    for `<` / `<=`: False, the `else:` branch is the newer Pythons'; None: not such a
+    test."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if isinstance(left, ast.Subscript):
+        left = left.value
+    if not (
+        isinstance(left, ast.Attribute)
+        and left.attr == "version_info"
+        and isinstance(left.value, ast.Name)
+        and left.value.id == "sys"
+        and isinstance(right, ast.Tuple)
+        and all(isinstance(e, ast.Constant) and isinstance(e.value, int) for e in right.elts)
+    ):
+        return None
+    if isinstance(op, (ast.GtE, ast.Gt)):
+        return True
+    return False if isinstance(op, (ast.Lt, ast.LtE)) else None
+
+
+def _catches_import_error(caught: ast.expr | None) -> bool:
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return bool(names) and all(isinstance(n, ast.Name) and n.id in _IMPORT_ERRORS for n in names)
+
+
+def _standard(statement: ast.stmt) -> bool:
+    """An import from the standard library (absolute, every module of it)."""
+    if isinstance(statement, ast.ImportFrom):
+        modules = [statement.module or ""] if statement.level == 0 else []
+    elif isinstance(statement, ast.Import):
+        modules = [a.name for a in statement.names]
+    else:
+        return False
+    return bool(modules) and all(m.partition(".")[0] in sys.stdlib_module_names for m in modules)
+
+
+def _bound(block: list[ast.stmt]) -> set[str]:
+    """The names a block of imports binds."""
+    names: set[str] = set()
+    for statement in block:
+        if isinstance(statement, _IMPORTS):
+            for alias in statement.names:
+                names.add(alias.asname or alias.name.partition(".")[0])
+    return names
+
+
+def _sys_unused(version: Version) -> bool:
+    """Whether nothing of a version reads `sys` but its imports and version guards:
+    `import sys` is then there for the guards alone, and goes with them. Told on
+    the whole file, since `region` does not cut around a version guard."""
+    if version.sys_unused is None:
+        rest = [
+            s
+            for s in version.statements
+            if not isinstance(s, _IMPORTS) and not (isinstance(s, ast.If) and _fallback(s))
+        ]
+        version.sys_unused = not any(
+            isinstance(node, ast.Name) and node.id == "sys"
+            for statement in rest
+            for node in ast.walk(statement)
+        )
+    return version.sys_unused
+
+
+class _Formats(ast.NodeTransformer):
+    """`"<{!r}>".format(x)` read as the f-string it equals, `f"<{x!r}>"`: both
+    format each value with `format(value, spec)` after its conversion, in order."""
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        return _as_f_string(node) or node
+
+
+def _as_f_string(call: ast.Call) -> ast.JoinedStr | None:
+    """The f-string a `.format` call on a string literal equals, when its fields
+    are all `{}` (automatic numbering: each argument read once, in order) with
+    constant format specs, and its arguments positional, one per field."""
+    target = call.func
+    if not (
+        isinstance(target, ast.Attribute)
+        and target.attr == "format"
+        and isinstance(target.value, ast.Constant)
+        and isinstance(target.value.value, str)
+        and not call.keywords
+        and not any(isinstance(a, ast.Starred) for a in call.args)
+    ):
+        return None
+    try:
+        fields = list(string.Formatter().parse(target.value.value))
+    except ValueError:
+        return None
+    values: list[ast.expr] = []
+    arguments = iter(call.args)
+    for literal, name, spec, conversion in fields:
+        if literal:
+            previous = values[-1] if values else None
+            if isinstance(previous, ast.Constant) and isinstance(previous.value, str):
+                values[-1] = ast.Constant(previous.value + literal)  # `{{` splits it
+            else:
+                values.append(ast.Constant(literal))
+        if name is None:
+            continue
+        value = next(arguments, None)
+        if name != "" or value is None or "{" in (spec or ""):
+            return None
+        shown = ast.JoinedStr([ast.Constant(spec)]) if spec else None
+        values.append(ast.FormattedValue(value, ord(conversion) if conversion else -1, shown))
+    if next(arguments, None) is not None:
+        return None
+    return ast.JoinedStr(values)
 
 
 def _combined(parts: list[tuple[bool, bytes | None]]) -> list[bytes]:
@@ -431,6 +589,8 @@ def region(old: bytes, new: bytes) -> tuple[bytes, bytes] | None:
         stop += 1
     if start == 0 and stop == len(before):
         return None
+    if any(b"version_info" in line for line in before[start:stop]):
+        return None  # whether `sys` is read elsewhere: see `_sys_unused`
     cut = len(after) - len(before)
     return b"".join(before[start:stop]), b"".join(after[start : stop + cut])
 

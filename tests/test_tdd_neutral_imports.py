@@ -1,0 +1,120 @@
+"""Changes the tdd gate counts as keeping behaviour: a fallback import (a
+`sys.version_info` guard, or `try`/`except ImportError` of a standard-library module)
+collapsed to the branch that runs on the Pythons still supported, and `str.format`
+rewritten as the f-string it equals. Each is rebuilt from a real history (rich
+28099548, asgiref e04afd54 and 09ed8e95, sqlparse 8efa3935); the changes around
+them that do change behaviour are still flagged.
+"""
+
+from __future__ import annotations
+
+from pytest_tddgate.model import Verdict
+from tests.gitrepo import GitRepo
+from tests.tddkit import judge, start_project
+
+BODY = "\n\ndef first(x: Sequence[int]) -> List[int]:\n    return cast(List[int], list(x))[:1]\n"
+
+
+def _project(repo: GitRepo) -> None:
+    """A project with src/pkg/shapes.py and its test on `feature`."""
+    start_project(repo)
+    repo.write("src/pkg/shapes.py", "def area(width, height):\n    return width * height\n")
+    repo.write(
+        "tests/test_shapes.py",
+        "from pkg.shapes import area\n\n\ndef test_area():\n    assert area(2, 3) == 6\n",
+    )
+    repo.commit("area with its test")
+
+
+def _verdict(repo: GitRepo, old: str, new: str, path: str = "src/pkg/lit.py") -> Verdict:
+    """The gate's verdict on a commit that rewrites `path` from `old` to `new`, no test."""
+    _project(repo)
+    repo.write(path, old)
+    base = repo.commit("the module")
+    repo.write(path, new)
+    repo.commit("the rewrite")
+    return judge(repo, base=base).status
+
+
+GUARDED = (
+    "import sys\nfrom typing import cast, List, Sequence\n\n"
+    "if sys.version_info >= (3, 8):\n    from typing import Protocol\nelse:\n"
+    "    from typing_extensions import Protocol{pragma}\n" + BODY
+)
+PLAIN = "from typing import cast, List, Sequence, Protocol\n" + BODY
+
+
+def test_a_version_guarded_fallback_import_made_plain_needs_no_test(repo: GitRepo) -> None:
+    """rich 28099548: the guard and `import sys`, used for it alone, go."""
+    old = GUARDED.format(pragma="  # pragma: no cover")
+    assert _verdict(repo, old, PLAIN) is Verdict.PASS
+
+
+def test_the_guard_needs_no_pragma(repo: GitRepo) -> None:
+    """asgiref e04afd54: the `else:` branch is not excluded from coverage."""
+    assert _verdict(repo, GUARDED.format(pragma=""), PLAIN) is Verdict.PASS
+
+
+def test_a_guard_testing_for_old_pythons_keeps_its_else_branch(repo: GitRepo) -> None:
+    old = (
+        "import sys\nfrom typing import cast, List, Sequence\n\n"
+        "if sys.version_info < (3, 8):\n    from typing_extensions import Protocol\nelse:\n"
+        "    from typing import Protocol\n" + BODY
+    )
+    assert _verdict(repo, old, PLAIN) is Verdict.PASS
+
+
+def test_a_try_import_of_the_standard_library_made_plain_needs_no_test(repo: GitRepo) -> None:
+    old = (
+        "from typing import cast, List, Sequence\n\n"
+        "try:\n    from typing import Protocol\nexcept ImportError:  # pragma: no cover\n"
+        "    from typing_extensions import Protocol\n" + BODY
+    )
+    assert _verdict(repo, old, PLAIN) is Verdict.PASS
+
+
+def test_keeping_the_branch_old_pythons_ran_is_a_change(repo: GitRepo) -> None:
+    """The names now come from typing_extensions, which may define its own objects.
+    (Parentheses make the kept line new: a change that only deletes needs no test.)"""
+    new = "from typing import cast, List, Sequence\nfrom typing_extensions import (Protocol)\n"
+    assert _verdict(repo, GUARDED.format(pragma=""), new + BODY) is Verdict.FAIL
+
+
+def test_a_fallback_between_two_libraries_made_plain_is_a_change(repo: GitRepo) -> None:
+    """Which branch ran depended on what was installed, not on the Python."""
+    old = "try:\n    from orjson import loads\nexcept ImportError:\n    from json import loads\n"
+    assert _verdict(repo, old, "from orjson import (loads)\n") is Verdict.FAIL
+
+
+def test_dropping_import_sys_still_used_elsewhere_is_a_change(repo: GitRepo) -> None:
+    tail = "\n\ndef argv():\n    return sys.argv\n"
+    old = GUARDED.format(pragma="") + tail
+    assert _verdict(repo, old, PLAIN + tail) is Verdict.FAIL
+
+
+def test_a_guard_around_code_other_than_imports_is_a_change(repo: GitRepo) -> None:
+    old = "import sys\n\nif sys.version_info >= (3, 8):\n    LIMIT = 8\nelse:\n    LIMIT = 7\n"
+    assert _verdict(repo, old, "LIMIT = (8)\n") is Verdict.FAIL
+
+
+FORMATTED = "def show(x, y):\n    return {text}\n"
+
+
+def test_format_rewritten_as_the_equal_f_string_needs_no_test(repo: GitRepo) -> None:
+    """sqlparse 8efa3935: `'{!r}'.format(x)` became `f'{x!r}'`."""
+    old = FORMATTED.format(text="'<{!r} at {:>4}>'.format(x, y)")
+    new = FORMATTED.format(text="f'<{x!r} at {y:>4}>'")
+    assert _verdict(repo, old, new) is Verdict.PASS
+
+
+def test_an_f_string_of_other_values_is_a_change(repo: GitRepo) -> None:
+    old = FORMATTED.format(text="'<{} at {}>'.format(x, y)")
+    new = FORMATTED.format(text="f'<{y} at {x}>'")
+    assert _verdict(repo, old, new) is Verdict.FAIL
+
+
+def test_numbered_fields_are_not_rewritten(repo: GitRepo) -> None:
+    """`'{0}{0}'` reads its argument twice; the rule reads only `{}` fields in order."""
+    old = FORMATTED.format(text="'{0}{0}'.format(x)")
+    new = FORMATTED.format(text="f'{x}{x}'")
+    assert _verdict(repo, old, new) is Verdict.FAIL
