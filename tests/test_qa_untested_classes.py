@@ -89,6 +89,12 @@ def test_a_plugin_module_imported_before_the_run_has_its_classes_unjudged(
     notes = [f["message"] for f in gate["findings"] if f["rule"] == "coverage-note"]
     assert any("`Item`" in n and "`Shape`" in n and "imported before" in n for n in notes), notes
     result.stdout.fnmatch_lines(["*`Item`*imported before*"])
+    # its `def`, `class` and import lines ran unseen too: not judged as new code, while
+    # the body lines are (`make` ran, `unused` did not)
+    uncovered = [f["message"] for f in gate["findings"] if f["rule"] == "uncovered-new-lines"]
+    assert uncovered == ["new lines not covered: 21 (1 of 2)"], findings
+    assert gate["metrics"]["new_lines"] == 2
+    assert any("8 module-level lines" in n for n in notes), notes
 
 
 def test_classes_of_a_module_imported_in_the_run_are_still_judged(

@@ -24,7 +24,11 @@ from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
 from pytest_tddgate.facts.covreport import CoverageSummary
 from pytest_tddgate.facts.diff import changed_lines
 from pytest_tddgate.facts.testrun import TestRun
-from pytest_tddgate.gates.coverage_functions import Judged, untested_definitions
+from pytest_tddgate.gates.coverage_functions import (
+    Judged,
+    unseen_import_lines,
+    untested_definitions,
+)
 from pytest_tddgate.model import Finding, GateResult, Verdict
 
 NAME = "coverage"
@@ -135,8 +139,12 @@ class CoverageGate:
                 details=_details(summary, []),
             )
         changed = ctx.facts.get(changed_lines)
-        files = new_code(measured.files, changed)
+        unseen = unseen_import_lines(ctx.settings.root, measured.files, changed)
+        judged = {path: lines - unseen.get(path, frozenset()) for path, lines in changed.items()}
+        files = new_code(measured.files, judged)
         result = _judge(ctx.section, summary, files)
+        if unseen:
+            result = replace(result, findings=(*result.findings, _unseen_lines_note(unseen)))
         if ctx.section.new_functions:
             settings = ctx.settings
             untested = untested_definitions(
@@ -259,6 +267,21 @@ def _with_untested(result: GateResult, judged: Judged) -> GateResult:
         summary=summary,
         findings=(*findings, *result.findings),
         metrics=metrics,
+    )
+
+
+def _unseen_lines_note(unseen: Mapping[str, frozenset[int]]) -> Finding:
+    """Why new lines were left out of new-code coverage: they ran before it was measured."""
+    count = sum(len(lines) for lines in unseen.values())
+    paths = sorted(unseen)
+    names = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return Finding(
+        "coverage-note",
+        f"{count} module-level lines of {names} (imports, `def` and `class` lines, class "
+        "bodies) not judged as new code: the module was imported before the measurement "
+        "started (a pytest plugin), so they ran unseen",
+        path=paths[0],
+        line=min(unseen[paths[0]]),
     )
 
 

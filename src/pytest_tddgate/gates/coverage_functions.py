@@ -87,6 +87,37 @@ def untested_definitions(
     return Judged(tuple(found), tuple(unseen))
 
 
+def unseen_import_lines(
+    root: Path, files: Mapping[str, FileCoverage], changed: Mapping[str, frozenset[int]]
+) -> dict[str, frozenset[int]]:
+    """Per changed file imported before the measurement started: its changed lines
+    that ran at import (imports, constants, `def` and `class` lines, class bodies),
+    unseen by the measurement, so neither covered nor missing."""
+    found: dict[str, frozenset[int]] = {}
+    for path in sorted(changed):
+        measured = files.get(path)
+        if measured is None or not path.endswith(".py"):
+            continue
+        if not (changed[path] & measured.executable) - measured.executed:
+            continue  # every changed line ran: nothing unseen to leave out
+        tree = _parse(root / path)
+        if tree is None or not _imported_unseen(root / path, tree, measured):
+            continue
+        lines = changed[path] & _import_time(tree, measured.executable)
+        if lines:
+            found[path] = frozenset(lines)
+    return found
+
+
+def _import_time(tree: ast.Module, executable: frozenset[int]) -> set[int]:
+    """The executable lines outside every function body: those an import runs."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            inside.update(range(_first_line(node.body[0]), _end(node) + 1))
+    return set(executable) - inside
+
+
 def _imported_unseen(path: Path, tree: ast.Module, measured: FileCoverage) -> bool:
     """Whether the module was imported before the measurement started: none of its
     module-level lines ran, yet it was imported (a line of a function ran, or it is
