@@ -48,6 +48,7 @@ def make(n):
 def unused(n):
     return n + 1
 """
+ITEM_ONLY = "from dataclasses import dataclass\n\n\n@dataclass\nclass Item:\n    n: int\n"
 TEST = "from myplug.plugin import Item, make\n\n\ndef test_make():\n    assert make(1) == Item(1)\n"
 
 
@@ -113,3 +114,30 @@ def test_classes_of_a_module_imported_in_the_run_are_still_judged(
     ]
     # Shape's annotations ran at import, in the run: it counts as run, as before
     assert untested == [(20, "function `unused`")]
+
+
+def test_a_plugin_module_none_of_whose_lines_ran_in_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tests only build the dataclass: not one line of the module was measured
+    repo = project(pytester.path)
+    repo.write("src/myplug/plugin.py", ITEM_ONLY)
+    repo.write("src/myplug/other.py", "def one():\n    return 1\n")
+    repo.write(
+        "tests/test_plugin.py",
+        "from myplug.other import one\nfrom myplug.plugin import Item\n\n\n"
+        "def test_item():\n    assert Item(one()).n == 1\n",
+    )
+    # scope `all`: the module is in the data, with no line run
+    repo.write(
+        "pyproject.toml",
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n\n'
+        '[tool.tddgate.gates.coverage]\nscope = "all"\n',
+    )
+    repo.commit("only the item")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "src"))
+    result = pytester.runpytest_subprocess(*GATE, "-p", "myplug.plugin")
+
+    gate = coverage_gate(pytester)
+    assert [f for f in gate["findings"] if f["rule"] == "untested-new-function"] == []
+    assert result.ret == 0, result.stdout.str()

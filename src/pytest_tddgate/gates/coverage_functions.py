@@ -130,10 +130,12 @@ def _imported_unseen(path: Path, tree: ast.Module, measured: FileCoverage) -> bo
 
 
 def _loaded(path: Path) -> bool:
+    """Whether a module of this process was loaded from `path`."""
     real = os.path.realpath(path)
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
-        if isinstance(name, str) and os.path.realpath(name) == real:
+        # the base name first: a realpath of each of thousands of modules costs
+        if isinstance(name, str) and name.endswith(path.name) and os.path.realpath(name) == real:
             return True
     return False
 
