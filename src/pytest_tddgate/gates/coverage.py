@@ -179,8 +179,10 @@ def _judge(section: Any, summary: CoverageSummary, files: list[NewCode]) -> Gate
                     hint="add tests, or lower gates.coverage.total",
                 )
             )
-    else:
+    elif summary.scope == "changed":
         parts.append("total not measured (scope = changed)")
+    else:  # coverage.py has no data to report
+        parts.append("total not measured: no line of the measured files ran")
     if new_pct is None:
         parts.append("no new executable lines")
     else:
