@@ -118,3 +118,58 @@ def test_numbered_fields_are_not_rewritten(repo: GitRepo) -> None:
     old = FORMATTED.format(text="'{0}{0}'.format(x)")
     new = FORMATTED.format(text="f'{x}{x}'")
     assert _verdict(repo, old, new) is Verdict.FAIL
+
+
+RUNNER = (
+    "import typing as t\n{imports}\n\n\ndef run(args: list) -> {returns}:\n"
+    "    return CliRunner().invoke(args)\n"
+)
+
+
+def test_an_import_read_only_by_a_signature_annotation_needs_no_test(repo: GitRepo) -> None:
+    """flask 6b054f8f: `-> t.Any` became `-> Result`, imported from a module the
+    file imports anyway."""
+    old = RUNNER.format(imports="from click.testing import CliRunner", returns="t.Any")
+    new = RUNNER.format(
+        imports="from click.testing import CliRunner\nfrom click.testing import Result",
+        returns="Result",
+    )
+    assert _verdict(repo, old, new) is Verdict.PASS
+
+
+def test_a_typing_name_taken_from_collections_abc_needs_no_test(repo: GitRepo) -> None:
+    """asgiref e04afd54: `Callable`, read only by signatures, moved modules."""
+    body = "\n\ndef call(fn: Callable[[], int]) -> Any:\n    return fn()\n"
+    old = "from typing import Any, Callable\n" + body
+    new = "from collections.abc import Callable\nfrom typing import Any\n" + body
+    assert _verdict(repo, old, new) is Verdict.PASS
+
+
+def test_an_import_the_code_reads_is_a_change(repo: GitRepo) -> None:
+    body = "\n\ndef is_callable(fn: object) -> bool:\n    return isinstance(fn, Callable)\n"
+    old = "from typing import Callable\n" + body
+    new = "from collections.abc import Callable\n" + body
+    assert _verdict(repo, old, new) is Verdict.FAIL
+
+
+def test_an_annotation_import_from_a_module_not_imported_before_is_a_change(
+    repo: GitRepo,
+) -> None:
+    """Importing a module runs its code (and fails where it is not installed)."""
+    old = RUNNER.format(imports="from click.testing import CliRunner", returns="t.Any")
+    new = RUNNER.format(
+        imports="from click.testing import CliRunner\nfrom rich.console import Console",
+        returns="Console",
+    )
+    assert _verdict(repo, old, new) is Verdict.FAIL
+
+
+def test_an_import_named_in_all_is_a_change(repo: GitRepo) -> None:
+    """`from pkg.lit import *` now binds `Result` too."""
+    exported = "__all__ = ['run', 'Result']\n"
+    old = exported + RUNNER.format(imports="from click.testing import CliRunner", returns="t.Any")
+    new = exported + RUNNER.format(
+        imports="from click.testing import CliRunner\nfrom click.testing import Result",
+        returns="Result",
+    )
+    assert _verdict(repo, old, new) is Verdict.FAIL

@@ -90,13 +90,14 @@ def module_renames(moves: list[tuple[str, str]]) -> Renames:
 class Version:
     """One parsed version: its top-level statements, each known by its exact text."""
 
-    __slots__ = ("hit_lines", "hits", "keys", "statements", "sys_unused")
+    __slots__ = ("hit_lines", "hits", "keys", "reads", "statements", "sys_unused")
 
     def __init__(self, tree: ast.Module, lines: list[str], hits: frozenset[int]) -> None:
         self.statements = tree.body
         self.hits = hits
         self.hit_lines = tuple(sorted(lines[n - 1].strip() for n in hits))
         self.sys_unused: bool | None = None  # told when a version guard asks
+        self.reads: frozenset[str] | None = None  # told when an import differs
         self.keys: list[Key] = []
         for statement in tree.body:
             first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
@@ -159,14 +160,18 @@ class Fingerprints:
     ) -> list[bytes]:
         shared = set(other.keys)
         hits = version.hits if excluded else frozenset()
+        theirs = {n for s in other.statements for i in _imports(s) or () for n in _imported(i)}
         parts: list[tuple[bool, bytes | None]] = []
         for key, statement in zip(version.keys, version.statements, strict=True):
-            imports = [statement] if isinstance(statement, _IMPORTS) else _fallback(statement)
+            imports = _imports(statement)
             if imports is not None:  # one part per name: `import a, b` is two
                 if not _is_excluded(statement, hits):
                     names = [n for i in imports for n in _imported(i, renames)]
                     if _SYS in names and _sys_unused(version):
                         names.remove(_SYS)  # imported for the version guards alone
+                    names = [
+                        n for n in names if n in theirs or not _for_annotations(n, version, imports)
+                    ]
                     parts += [(True, _digest_of(name)) for name in names]
                 continue
             if key in shared:  # the same text in both: the same, whatever it does
@@ -205,6 +210,11 @@ def _statement_digest(statement: ast.stmt, hits: frozenset[int]) -> tuple[bool, 
     except RecursionError:
         dump = ast.dump(statement, include_attributes=True)  # unlike any normalized one
     return isinstance(statement, _IMPORTS), hashlib.blake2b(dump.encode(), digest_size=16).digest()
+
+
+def _imports(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
+    """The imports a statement stands for: itself, or a fallback's (None: not one)."""
+    return [statement] if isinstance(statement, _IMPORTS) else _fallback(statement)
 
 
 def _fallback(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
@@ -307,6 +317,65 @@ def _sys_unused(version: Version) -> bool:
             for node in ast.walk(statement)
         )
     return version.sys_unused
+
+
+# modules whose import runs nothing a program can tell: a name imported from one (or
+# from a module the file imports anyway) and read only by annotations is no change
+_SILENT_MODULES = frozenset({"typing", "collections.abc", "types"})
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _for_annotations(
+    name: str, version: Version, imports: list[ast.Import | ast.ImportFrom]
+) -> bool:
+    """Whether the import `name` (one of `_imported`'s texts, from `imports`) binds a
+    name nothing of `version` reads but the annotations Python never reads, from a
+    module whose import runs no new code. Told on the whole file: `region` does not
+    cut around an import."""
+    for statement in imports:
+        if not isinstance(statement, ast.ImportFrom) or statement.level:
+            continue
+        for alias in statement.names:
+            text = f"from {statement.module} import {alias.name} as {alias.asname}"
+            if text == name:
+                module = statement.module or ""
+                silent = module in _SILENT_MODULES or _imports_module(version, module, name)
+                return silent and (alias.asname or alias.name) not in _reads(version)
+    return False
+
+
+def _imports_module(version: Version, module: str, name: str) -> bool:
+    """Whether `version` imports `module` by another import than `name`."""
+    for statement in version.statements:
+        if isinstance(statement, ast.ImportFrom) and statement.level == 0:
+            if statement.module == module and any(t != name for t in _imported(statement)):
+                return True
+        elif isinstance(statement, ast.Import) and any(a.name == module for a in statement.names):
+            return True
+    return False
+
+
+def _reads(version: Version) -> frozenset[str]:
+    """The names a version reads once the annotations Python never reads are set
+    aside, with every word of its strings (`__all__`, string annotations); every
+    name when a statement cannot be reparsed alone (`a; b` on one line)."""
+    if version.reads is None:
+        names: set[str] = set()
+        for key, statement in zip(version.keys, version.statements, strict=True):
+            if isinstance(statement, _IMPORTS):
+                continue
+            fresh = _reparsed(key, statement)
+            if fresh is statement:  # normalizing it would change the version's tree
+                names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name))
+                names.update(_WORD.findall(ast.dump(statement)))
+                continue
+            for node in (n for kept in _statements([fresh], frozenset()) for n in ast.walk(kept)):
+                if isinstance(node, ast.Name):
+                    names.add(node.id)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    names.update(_WORD.findall(node.value))
+        version.reads = frozenset(names)
+    return version.reads
 
 
 class _Formats(ast.NodeTransformer):
@@ -589,9 +658,12 @@ def region(old: bytes, new: bytes) -> tuple[bytes, bytes] | None:
         stop += 1
     if start == 0 and stop == len(before):
         return None
-    if any(b"version_info" in line for line in before[start:stop]):
-        return None  # whether `sys` is read elsewhere: see `_sys_unused`
     cut = len(after) - len(before)
+    if any(b"version_info" in line for line in before[start:stop]) or any(
+        line.startswith((b"import ", b"from "))
+        for line in (*before[start:stop], *after[start : stop + cut])
+    ):
+        return None  # whether a name is read elsewhere: `_sys_unused`, `_for_annotations`
     return b"".join(before[start:stop]), b"".join(after[start : stop + cut])
 
 
