@@ -141,3 +141,42 @@ def test_a_plugin_module_none_of_whose_lines_ran_in_the_run(
     gate = coverage_gate(pytester)
     assert [f for f in gate["findings"] if f["rule"] == "untested-new-function"] == []
     assert result.ret == 0, result.stdout.str()
+
+
+CONFIG = """\
+from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    retries: int
+
+    def describe(self):
+        return f"{self.retries} retries"
+"""
+
+
+def test_a_class_with_fields_used_by_a_test_is_not_called_unrun(
+    pytester: pytest.Pytester,
+) -> None:
+    # the test builds a Config (its generated __init__ has no line of the file): what
+    # no test runs is the method, and the finding says that, not "class `Config`"
+    repo = project(pytester.path)
+    repo.write(
+        "pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n'
+    )
+    repo.write("src/myplug/config.py", CONFIG)
+    repo.write(
+        "tests/test_config.py",
+        "from myplug.config import Config\n\n\n"
+        "def test_config():\n    assert Config(2).retries == 2\n",
+    )
+    repo.commit("config")
+    pytester.runpytest_subprocess(*GATE)
+
+    untested = [
+        (f["path"], f["line"], f["message"].split(" is ")[0])
+        for f in coverage_gate(pytester)["findings"]
+        if f["rule"] == "untested-new-function" and f["path"] == "src/myplug/config.py"
+    ]
+    assert untested == [("src/myplug/config.py", 8, "method `Config.describe`")]

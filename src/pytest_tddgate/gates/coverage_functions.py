@@ -10,7 +10,9 @@ What counts as "a line run", as coverage.py counts lines:
   module is imported, which proves nothing about the function;
 - a class: a line of one of its methods' bodies; a class without method code (an
   exception, an enum, a dataclass of fields) needs only its own lines to have run.
-  An untested class is reported once, not once per method.
+  An untested class is reported once, not once per method; but a class with fields
+  and methods (a dataclass, an enum) may be used through code it generates, which
+  has no line in the file, so its unrun methods are reported, one by one.
 
 A module imported before the measurement started (a pytest plugin, loaded by a
 `pytest11` entry point or `-p`) ran its module-level and class-body lines unseen: a
@@ -209,7 +211,9 @@ class _FileJudge:
             if self._new(node):
                 self.unseen.append(UntestedDefinition(self.path, node.lineno, name, "class"))
             return self.body(node.body, name + ".", in_class=True)
-        if lines and not lines & self.executed:
+        # a class with fields (a dataclass, an enum) may be used by every test through
+        # code it generates, which has no line here: its unrun methods are the finding
+        if lines and not lines & self.executed and not (method_lines and _has_fields(node)):
             return self._untested(node, name, "class")
         return self.body(node.body, name + ".", in_class=True)
 
@@ -265,6 +269,11 @@ def _not_judged(node: _Def) -> bool:
         isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is ...
         for s in body
     )
+
+
+def _has_fields(node: ast.ClassDef) -> bool:
+    """Class-level assignments: fields, enum members, constants."""
+    return any(isinstance(s, ast.AnnAssign | ast.Assign) for s in node.body)
 
 
 def _is_protocol(node: ast.ClassDef) -> bool:
