@@ -97,7 +97,8 @@ class Version:
         self.hits = hits
         self.hit_lines = tuple(sorted(lines[n - 1].strip() for n in hits))
         self.sys_unused: bool | None = None  # told when a version guard asks
-        self.reads: frozenset[str] | None = None  # told when an import differs
+        # names read, and mentioned at all: told when an import differs
+        self.reads: tuple[frozenset[str], frozenset[str]] | None = None
         self.keys: list[Key] = []
         for statement in tree.body:
             first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
@@ -329,7 +330,8 @@ def _for_annotations(
     name: str, version: Version, imports: list[ast.Import | ast.ImportFrom]
 ) -> bool:
     """Whether the import `name` (one of `_imported`'s texts, from `imports`) binds a
-    name nothing of `version` reads but the annotations Python never reads, from a
+    name only the annotations Python never reads use (an unused import is not one:
+    its name is still the module's attribute, changed), from a
     module whose import runs no new code. Told on the whole file: `region` does not
     cut around an import."""
     for statement in imports:
@@ -340,7 +342,9 @@ def _for_annotations(
             if text == name:
                 module = statement.module or ""
                 silent = module in _SILENT_MODULES or _imports_module(version, module, name)
-                return silent and (alias.asname or alias.name) not in _reads(version)
+                read, mentioned = _reads(version)
+                bound = alias.asname or alias.name
+                return silent and bound in mentioned and bound not in read
     return False
 
 
@@ -355,26 +359,37 @@ def _imports_module(version: Version, module: str, name: str) -> bool:
     return False
 
 
-def _reads(version: Version) -> frozenset[str]:
+def _reads(version: Version) -> tuple[frozenset[str], frozenset[str]]:
     """The names a version reads once the annotations Python never reads are set
-    aside, with every word of its strings (`__all__`, string annotations); every
-    name when a statement cannot be reparsed alone (`a; b` on one line)."""
+    aside (with every word of its strings: `__all__`, string annotations), and the
+    names it mentions anywhere. A statement that cannot be reparsed alone (`a; b` on
+    one line) reads all it mentions; so does an `if TYPE_CHECKING:` test."""
     if version.reads is None:
         names: set[str] = set()
+        mentioned: set[str] = set()
         for key, statement in zip(version.keys, version.statements, strict=True):
             if isinstance(statement, _IMPORTS):
                 continue
             fresh = _reparsed(key, statement)
+            raw = [n for n in ast.walk(fresh) if isinstance(n, ast.Name)]
+            mentioned.update(n.id for n in raw)
             if fresh is statement:  # normalizing it would change the version's tree
-                names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name))
+                names.update(n.id for n in raw)
                 names.update(_WORD.findall(ast.dump(statement)))
                 continue
+            names.update(  # the test of a TYPE_CHECKING block that normalizing drops
+                name.id
+                for block in ast.walk(fresh)
+                if isinstance(block, ast.If) and _type_checking(block.test)
+                for name in ast.walk(block.test)
+                if isinstance(name, ast.Name)
+            )
             for node in (n for kept in _statements([fresh], frozenset()) for n in ast.walk(kept)):
                 if isinstance(node, ast.Name):
                     names.add(node.id)
                 elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                     names.update(_WORD.findall(node.value))
-        version.reads = frozenset(names)
+        version.reads = (frozenset(names), frozenset(mentioned))
     return version.reads
 
 
