@@ -8,6 +8,11 @@ and formatting), with what cannot change what the code does set aside:
 - the order and grouping of consecutive imports (`from m import a, b` binds what two
   lines `from m import b` and `from m import a` bind), and the old name of a module
   the same commit renamed;
+- a fallback import (`sys.version_info` guard, `try`/`except ImportError` of the
+  standard library) read as the branch the supported Pythons run (`_fallback`);
+- an import whose name only the annotations set aside below use, from a module
+  whose import runs no new code (`_for_annotations`);
+- a string literal's `.format()` read as the f-string it equals (`_as_f_string`);
 - the code the project's coverage configuration excludes (`exclude_lines`,
   `exclude_also`; by default `# pragma: no cover`), read with coverage.py's own
   configuration reader, and excluded as coverage.py does: a matching line excludes
