@@ -277,10 +277,11 @@ def _unseen_lines_note(unseen: Mapping[str, frozenset[int]]) -> Finding:
     count = sum(len(lines) for lines in unseen.values())
     paths = sorted(unseen)
     names = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    were = "their modules were" if len(paths) > 1 else "it was"
     return Finding(
         "coverage-note",
         f"{count} module-level lines of {names} (imports, `def` and `class` lines, class "
-        "bodies) not judged as new code: the module was imported before the measurement "
+        f"bodies) not judged as new code: {were} imported before the measurement "
         "started (a pytest plugin), so they ran unseen",
         path=paths[0],
         line=min(unseen[paths[0]]),
