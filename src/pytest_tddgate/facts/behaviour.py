@@ -70,6 +70,7 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
 _PASS = ast.Pass()
 _SYS = "import sys as None"  # `import sys`, as `_imported` names it
+_SYS_WORD = re.compile(r"\bsys\b")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 
 
@@ -95,15 +96,13 @@ def module_renames(moves: list[tuple[str, str]]) -> Renames:
 class Version:
     """One parsed version: its top-level statements, each known by its exact text."""
 
-    __slots__ = ("hit_lines", "hits", "keys", "reads", "statements", "sys_unused")
+    __slots__ = ("hit_lines", "hits", "keys", "statements", "sys_unused")
 
     def __init__(self, tree: ast.Module, lines: list[str], hits: frozenset[int]) -> None:
         self.statements = tree.body
         self.hits = hits
         self.hit_lines = tuple(sorted(lines[n - 1].strip() for n in hits))
         self.sys_unused: bool | None = None  # told when a version guard asks
-        # names read, and mentioned at all: told when an import differs
-        self.reads: tuple[frozenset[str], frozenset[str]] | None = None
         self.keys: list[Key] = []
         for statement in tree.body:
             first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
@@ -189,7 +188,8 @@ class Fingerprints:
                 # the digest with exclusions may have dropped parts of the parsed
                 # statement: the one without them parses its text again
                 fresh = statement if excluded else _reparsed(key, statement)
-                self._digests[memo] = _statement_digest(fresh, hits)
+                formats = bool(_FORMAT_CALL.search(key[0]))
+                self._digests[memo] = _statement_digest(fresh, hits, formats=formats)
             parts.append(self._digests[memo])
         return _combined(parts)
 
@@ -206,13 +206,15 @@ def _reparsed(key: Key, statement: ast.stmt) -> ast.stmt:
     return statement  # `a; b` on one line: rare enough to compare as it is
 
 
-def _statement_digest(statement: ast.stmt, hits: frozenset[int]) -> tuple[bool, bytes | None]:
+def _statement_digest(
+    statement: ast.stmt, hits: frozenset[int], *, formats: bool
+) -> tuple[bool, bytes | None]:
     """A statement's digest, normalized in place (the tree was parsed for this)."""
     kept = _statements([statement], hits)
     if not kept:
         return False, None
     try:
-        dump = ast.dump(_Formats().visit(kept[0]))
+        dump = ast.dump(_Formats().visit(kept[0]) if formats else kept[0])  # `.format(`: rare
     except RecursionError:
         dump = ast.dump(statement, include_attributes=True)  # unlike any normalized one
     return isinstance(statement, _IMPORTS), hashlib.blake2b(dump.encode(), digest_size=16).digest()
@@ -312,10 +314,12 @@ def _sys_unused(version: Version) -> bool:
     `import sys` is then there for the guards alone, and goes with them. Told on
     the whole file, since `region` does not cut around a version guard."""
     if version.sys_unused is None:
-        rest = [
+        rest = [  # only a statement whose text holds the word can read it
             s
-            for s in version.statements
-            if not isinstance(s, _IMPORTS) and not (isinstance(s, ast.If) and _fallback(s))
+            for (text, _, _), s in zip(version.keys, version.statements, strict=True)
+            if _SYS_WORD.search(text)
+            and not isinstance(s, _IMPORTS)
+            and not (isinstance(s, ast.If) and _fallback(s))
         ]
         version.sys_unused = not any(
             isinstance(node, ast.Name) and node.id == "sys"
@@ -328,7 +332,7 @@ def _sys_unused(version: Version) -> bool:
 # modules whose import runs nothing a program can tell: a name imported from one (or
 # from a module the file imports anyway) and read only by annotations is no change
 _SILENT_MODULES = frozenset({"typing", "collections.abc", "types"})
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FORMAT_CALL = re.compile(r"\.\s*format\b")
 
 
 def _for_annotations(
@@ -347,9 +351,7 @@ def _for_annotations(
             if text == name:
                 module = statement.module or ""
                 silent = module in _SILENT_MODULES or _imports_module(version, module, name)
-                read, mentioned = _reads(version)
-                bound = alias.asname or alias.name
-                return silent and bound in mentioned and bound not in read
+                return silent and _only_annotated(version, alias.asname or alias.name)
     return False
 
 
@@ -364,38 +366,55 @@ def _imports_module(version: Version, module: str, name: str) -> bool:
     return False
 
 
-def _reads(version: Version) -> tuple[frozenset[str], frozenset[str]]:
-    """The names a version reads once the annotations Python never reads are set
-    aside (with every word of its strings: `__all__`, string annotations), and the
-    names it mentions anywhere. A statement that cannot be reparsed alone (`a; b` on
-    one line) reads all it mentions; so does an `if TYPE_CHECKING:` test."""
-    if version.reads is None:
-        names: set[str] = set()
-        mentioned: set[str] = set()
-        for key, statement in zip(version.keys, version.statements, strict=True):
-            if isinstance(statement, _IMPORTS):
-                continue
-            fresh = _reparsed(key, statement)
-            raw = [n for n in ast.walk(fresh) if isinstance(n, ast.Name)]
-            mentioned.update(n.id for n in raw)
-            if fresh is statement:  # normalizing it would change the version's tree
-                names.update(n.id for n in raw)
-                names.update(_WORD.findall(ast.dump(statement)))
-                continue
-            names.update(  # the test of a TYPE_CHECKING block that normalizing drops
-                name.id
-                for block in ast.walk(fresh)
-                if isinstance(block, ast.If) and _type_checking(block.test)
-                for name in ast.walk(block.test)
-                if isinstance(name, ast.Name)
-            )
-            for node in (n for kept in _statements([fresh], frozenset()) for n in ast.walk(kept)):
-                if isinstance(node, ast.Name):
-                    names.add(node.id)
-                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    names.update(_WORD.findall(node.value))
-        version.reads = (frozenset(names), frozenset(mentioned))
-    return version.reads
+def _only_annotated(version: Version, name: str) -> bool:
+    """Whether `name` is mentioned by `version` (imports aside) and read only by the
+    annotations Python never reads: not by code, not in a string (`__all__`, a string
+    annotation), not as an `if TYPE_CHECKING:` test. Only the statements whose text
+    holds the name are parsed again and normalized; one that cannot be reparsed
+    alone (`a; b` on one line) reads it."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    mentioned = False
+    for key, statement in zip(version.keys, version.statements, strict=True):
+        if isinstance(statement, _IMPORTS) or not word.search(key[0]):
+            continue
+        if _read_outside_annotations(statement, name):
+            return False  # told without normalizing: most names are read by code
+        fresh = _reparsed(key, statement)
+        if fresh is statement:  # normalizing it would change the version's tree
+            return False
+        tests: list[ast.expr] = []  # of TYPE_CHECKING blocks, which normalizing may drop
+        for node in ast.walk(fresh):  # before normalizing drops the annotations
+            mentioned = mentioned or (isinstance(node, ast.Name) and node.id == name)
+            if isinstance(node, ast.If) and _type_checking(node.test):
+                tests.append(node.test)
+        kept = _statements([fresh], frozenset())
+        if any(_reads(node, name, word) for top in (*tests, *kept) for node in ast.walk(top)):
+            return False
+    return mentioned
+
+
+def _read_outside_annotations(statement: ast.stmt, name: str) -> bool:
+    """Whether `name` is read somewhere no annotation holds it (of any kind)."""
+    inside: set[int] = set()
+    found = []
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and node.id == name:
+            found.append(node)
+        annotations = [getattr(node, "annotation", None), getattr(node, "returns", None)]
+        for annotation in annotations:
+            if annotation is not None:
+                inside.update(id(n) for n in ast.walk(annotation))
+    return any(id(n) not in inside for n in found)
+
+
+def _reads(node: ast.AST, name: str, word: re.Pattern[str]) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id == name
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(word.search(node.value))
+    )
 
 
 class _Formats(ast.NodeTransformer):
