@@ -113,10 +113,17 @@ def test_an_f_string_of_other_values_is_a_change(repo: GitRepo) -> None:
     assert _verdict(repo, old, new) is Verdict.FAIL
 
 
-def test_numbered_fields_are_not_rewritten(repo: GitRepo) -> None:
-    """`'{0}{0}'` reads its argument twice; the rule reads only `{}` fields in order."""
-    old = FORMATTED.format(text="'{0}{0}'.format(x)")
-    new = FORMATTED.format(text="f'{x}{x}'")
+def test_format_by_keyword_and_attribute_needs_no_test(repo: GitRepo) -> None:
+    """sqlparse 8efa3935 (output.py): `'{f.varname}{f.count}'.format(f=self)`."""
+    old = FORMATTED.format(text="'{f.real}:{0}'.format(y, f=x)")
+    new = FORMATTED.format(text="f'{x.real}:{y}'")
+    assert _verdict(repo, old, new) is Verdict.PASS
+
+
+def test_a_field_read_twice_of_a_call_is_a_change(repo: GitRepo) -> None:
+    """`'{0}{0}'.format(g(x))` calls `g` once; `f'{g(x)}{g(x)}'` twice."""
+    old = FORMATTED.format(text="'{0}{0}'.format(abs(x))")
+    new = FORMATTED.format(text="f'{abs(x)}{abs(x)}'")
     assert _verdict(repo, old, new) is Verdict.FAIL
 
 

@@ -332,6 +332,7 @@ def _sys_unused(version: Version) -> bool:
 # modules whose import runs nothing a program can tell: a name imported from one (or
 # from a module the file imports anyway) and read only by annotations is no change
 _SILENT_MODULES = frozenset({"typing", "collections.abc", "types"})
+_FIELD = re.compile(r"([0-9]*|[A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _FORMAT_CALL = re.compile(r"\.\s*format\b")
 
 
@@ -427,25 +428,29 @@ class _Formats(ast.NodeTransformer):
 
 
 def _as_f_string(call: ast.Call) -> ast.JoinedStr | None:
-    """The f-string a `.format` call on a string literal equals, when its fields
-    are all `{}` (automatic numbering: each argument read once, in order) with
-    constant format specs, and its arguments positional, one per field."""
+    """The f-string a `.format` call on a string literal equals: `'{}'`, `'{0}'`,
+    `'{name}'` fields, with attributes (`'{f.count}'`) and constant format specs,
+    each argument read by some field; one read more than once must be a plain name
+    (the f-string evaluates each field's expression, `.format` its arguments once)."""
     target = call.func
     if not (
         isinstance(target, ast.Attribute)
         and target.attr == "format"
         and isinstance(target.value, ast.Constant)
         and isinstance(target.value.value, str)
-        and not call.keywords
         and not any(isinstance(a, ast.Starred) for a in call.args)
+        and all(k.arg is not None for k in call.keywords)  # no `**options`
     ):
         return None
     try:
         fields = list(string.Formatter().parse(target.value.value))
     except ValueError:
         return None
+    arguments: dict[str, ast.expr] = {str(n): a for n, a in enumerate(call.args)}
+    arguments.update((str(k.arg), k.value) for k in call.keywords)
+    reads: dict[str, int] = dict.fromkeys(arguments, 0)
     values: list[ast.expr] = []
-    arguments = iter(call.args)
+    automatic, manual = 0, False
     for literal, name, spec, conversion in fields:
         if literal:
             previous = values[-1] if values else None
@@ -455,13 +460,27 @@ def _as_f_string(call: ast.Call) -> ast.JoinedStr | None:
                 values.append(ast.Constant(literal))
         if name is None:
             continue
-        value = next(arguments, None)
-        if name != "" or value is None or "{" in (spec or ""):
+        match = _FIELD.fullmatch(name)
+        if match is None or "{" in (spec or ""):
+            return None  # `{0[1]}` indexes as str.format does, not as Python does
+        key, attributes = match.group(1), match.group(2)
+        if key == "":
+            key, automatic = str(automatic), automatic + 1
+        elif key.isdigit():
+            manual = True
+        if key not in arguments:
             return None
+        reads[key] += 1
+        value = arguments[key]
+        for attribute in attributes.split(".")[1:]:
+            value = ast.Attribute(value, attribute, ast.Load())
         shown = ast.JoinedStr([ast.Constant(spec)]) if spec else None
         values.append(ast.FormattedValue(value, ord(conversion) if conversion else -1, shown))
-    if next(arguments, None) is not None:
-        return None
+    if automatic and manual:
+        return None  # automatic and manual numbering mixed: str.format raises
+    for key, count in reads.items():
+        if count == 0 or (count > 1 and not isinstance(arguments[key], ast.Name)):
+            return None
     return ast.JoinedStr(values)
 
 
