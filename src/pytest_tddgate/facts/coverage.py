@@ -609,7 +609,9 @@ class Measurement:
         note = unprobed_note(probes)
         if note:
             self.notes.append(note)
-        if self.plan.scope == "all" and (data.has_arcs() or data.measured_files()):
+        # as coverage.py's tracer does, also when nothing ran: a never-imported source
+        # file counts as 0 % (`add_lines` / `add_arcs` above chose the data's kind)
+        if self.plan.scope == "all":
             measured = set(data.measured_files())
             data.touch_files([n for n in unexecuted_files(self.cov.config) if n not in measured])
 

@@ -14,8 +14,11 @@ every function, method and class changed since the base has a line run by a test
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from pytest_tddgate.engine import GateContext
@@ -136,6 +139,27 @@ class CoverageGate:
                 Verdict.ERROR,
                 message,
                 (Finding("cannot-evaluate", message, hint=summary.fix),),
+                details=_details(summary, []),
+            )
+        elsewhere = _imported_elsewhere(ctx.settings.root, ctx.settings.source_roots, measured)
+        if elsewhere is not None:
+            name, found, root = elsewhere
+            message = (
+                f"the tests imported `{name}` from {found}, not from {root}/: "
+                "nothing of it was measured"
+            )
+            return GateResult(
+                NAME,
+                Verdict.ERROR,
+                message,
+                (
+                    Finding(
+                        "cannot-evaluate",
+                        message,
+                        hint=f"install the project editable (`pip install -e .`), or put "
+                        f"{root} first on the path (pytest's `pythonpath`)",
+                    ),
+                ),
                 details=_details(summary, []),
             )
         changed = ctx.facts.get(changed_lines)
@@ -270,6 +294,36 @@ def _with_untested(result: GateResult, judged: Judged) -> GateResult:
         findings=(*findings, *result.findings),
         metrics=metrics,
     )
+
+
+def _imported_elsewhere(
+    root: Path, source_roots: Iterable[str], measured: CoverageFacts
+) -> tuple[str, str, str] | None:
+    """(package, the folder it was imported from, its source root) for a package of the
+    source roots that the tests imported from another place (an installed copy: tox,
+    `pip install .`), none of whose files under the root ran; None when there is none.
+    Only this process's modules tell: a report made elsewhere cannot see them."""
+    ran = [path for path, f in measured.files.items() if f.executed]
+    for source in source_roots:
+        prefix = "" if source in ("", ".") else source.rstrip("/") + "/"
+        for package in _packages(root / source):
+            if any(path.startswith(f"{prefix}{package.name}/") for path in ran):
+                continue
+            found = getattr(sys.modules.get(package.name), "__file__", None)
+            if not isinstance(found, str):
+                continue  # not imported, or a namespace package
+            home = os.path.dirname(os.path.realpath(found))  # noqa: PTH120
+            if home != os.path.realpath(package):
+                return package.name, home, source.rstrip("/") or "."
+    return None
+
+
+def _packages(folder: Path) -> list[Path]:
+    """The regular packages directly in a source root."""
+    try:
+        return sorted(p for p in folder.iterdir() if (p / "__init__.py").is_file())
+    except OSError:
+        return []
 
 
 def _unseen_lines_note(unseen: Mapping[str, frozenset[int]]) -> Finding:
