@@ -6,7 +6,8 @@ link says which ones:
 
 - `matrix`: a requirement of the traceability matrix lists F in `code` and T in
   `tests`, or T marks itself with `@pytest.mark.req` for that requirement;
-- `naming`: T's name follows `gates.tdd.naming` for F's stem (`test_{stem}.py`);
+- `naming`: T's name follows `gates.tdd.naming` for F's stem (`test_{stem}.py`), with
+  or without the leading underscores of a private module's stem;
 - `imports`: T imports F's module (read with `ast`: absolute, relative and
   `importlib.import_module("...")` imports, and names an `__init__.py` re-exports),
   or a module T imports loads F by a computed name (`import_module(f".t{v}", __name__)`);
@@ -214,7 +215,9 @@ class Mapper:
         stem = _stem(impl)
         names = self._names.get(stem)
         if names is None:  # asked for each file twice or more, and many share a stem
-            names = frozenset(t.replace("{stem}", stem) for t in self._flat_naming)
+            names = frozenset(
+                t.replace("{stem}", s) for s in _stems(stem) for t in self._flat_naming
+            )
             self._names[stem] = names
         return names
 
@@ -222,8 +225,8 @@ class Mapper:
         """Naming templates with a folder, as globs for `impl`'s whole test path."""
         if not self._folder_naming:  # the usual case
             return ()
-        stem = _stem(impl)
-        return tuple(t.replace("{stem}", stem) for t in self._folder_naming)
+        stems = _stems(_stem(impl))
+        return tuple(t.replace("{stem}", s) for s in stems for t in self._folder_naming)
 
     def covering(self, impl: str) -> set[str]:
         """Tests that executed `impl` in the recorded run or in this one."""
@@ -461,6 +464,13 @@ def _stem(impl: str) -> str:
     if name == "__init__.py":
         return basename(folder)
     return name[:-3] if name.endswith(".py") else name.rpartition(".")[0] or name
+
+
+def _stems(stem: str) -> tuple[str, ...]:
+    """The stems a test name may use: a private module's `_calc` is tested in
+    `test_calc.py` as often as in `test__calc.py` (httpx, pytest-mock, build)."""
+    public = stem.lstrip("_")
+    return (stem, public) if public and public != stem else (stem,)
 
 
 class TestIndex:

@@ -492,6 +492,7 @@ def _suggest_test(path: str, test_roots: Sequence[str], naming: Sequence[str]) -
     stem = PurePosixPath(path).stem
     if stem == "__init__":
         stem = PurePosixPath(path).parent.name
+    stem = stem.lstrip("_") or stem  # `_util.py` is tested in `test_util.py`, as naming maps
     template = next((t for t in naming if "/" not in t), "test_{stem}.py")
     folder = next((r for r in test_roots if r not in ("", ".")), "tests")
     return f"{folder}/{template.replace('{stem}', stem)}"
