@@ -547,7 +547,12 @@ class Measurement:
         """What collects the lines while tests run (for per-test lines)."""
         if self.probes is not None:
             return self.probes if self._running else None
-        return getattr(self.cov, "_collector", None)
+        tracer = getattr(self.cov, "_collector", None)
+        if tracer is not None and self.earlier is not None and self.earlier.compiled:
+            # the files probed before the tracer started are the probes' (the tracer
+            # omits them): their per-test lines come from there
+            return _Both(tracer, self.earlier)
+        return tracer
 
     @property
     def core(self) -> str:
@@ -747,6 +752,27 @@ def _within(data: Any, folders: tuple[str, ...]) -> Any:
     tracers = {name: data.file_tracer(name) for name in files}
     kept.add_file_tracers({name: tracer for name, tracer in tracers.items() if tracer})
     return kept
+
+
+class _Both:
+    """The tracer's collector and the probes compiled before it started, as one
+    collector to the per-test recorder (facts/covcontexts.py): `data` maps each file to
+    the very set its collector fills, so what the recorder takes out is taken there."""
+
+    def __init__(self, tracer: Any, probes: Probes) -> None:
+        self._tracer = tracer
+        self._probes = probes
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {**self._probes.data, **self._tracer.data}
+
+    @property
+    def branch(self) -> bool:
+        return bool(getattr(self._tracer, "branch", False))
+
+    def tracer_name(self) -> str:
+        return str(self._tracer.tracer_name())
 
 
 def _failed_note(path: str, why: str, then: str = "coverage.py's tracer measured it") -> str:
