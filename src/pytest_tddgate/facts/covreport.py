@@ -21,6 +21,7 @@ from pytest_tddgate.facts import numbits
 from pytest_tddgate.facts.covcontexts import OUTSIDE, ContextLines, Store, from_json, merge
 from pytest_tddgate.facts.covdata import TEST_MAP, CoverageFacts, FileCoverage, load_test_map
 from pytest_tddgate.facts.coverage import Measurement, inside, quiet
+from pytest_tddgate.facts.pyast import function_lines
 from pytest_tddgate.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
@@ -122,17 +123,37 @@ def store_from_data(data: Any) -> Store:
 
 
 def test_map_entries(
-    contexts: Mapping[str, Mapping[str, frozenset[int]]], impl: Mapping[str, FileCoverage]
+    contexts: Mapping[str, Mapping[str, frozenset[int]]],
+    impl: Mapping[str, FileCoverage],
+    root: Path | None = None,
 ) -> dict[str, set[str]]:
-    """test file -> the implementation files its tests executed in this run."""
+    """test file -> the implementation files its tests executed in this run. With
+    `root`, only those where a test ran a line inside one of the file's functions:
+    a module's other lines run once, in whichever test imports it first, so they
+    would make the links depend on the test order (`import-time` links those)."""
     found: dict[str, set[str]] = {}
+    bodies: dict[str, frozenset[int]] = {}
     for context, files in contexts.items():
         if context == OUTSIDE:
             continue
         test_file = context.split("::", 1)[0]
         target = found.setdefault(test_file, set())
-        target.update(path for path in files if path in impl and path != test_file)
+        for path, lines in files.items():
+            if path not in impl or path == test_file:
+                continue
+            if root is not None and path not in bodies:
+                bodies[path] = _function_bodies(root / path)
+            if root is None or lines & bodies[path]:
+                target.add(path)
     return found
+
+
+def _function_bodies(path: Path) -> frozenset[int]:
+    """The lines inside a file's functions (none when it cannot be read or parsed)."""
+    try:
+        return function_lines(path.read_bytes())[0]
+    except OSError:
+        return frozenset()
 
 
 def write_test_map(
@@ -148,7 +169,7 @@ def write_test_map(
     were traced) and gets the traced files it executed now.
     """
     entries = {test: set(files) for test, files in load_test_map(root).items()}
-    for test, executed in test_map_entries(contexts, impl).items():
+    for test, executed in test_map_entries(contexts, impl, root).items():
         kept = {f for f in entries.get(test, set()) if traced is not None and f not in traced}
         entries[test] = kept | executed
     target = root / TEST_MAP
