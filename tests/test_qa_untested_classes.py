@@ -180,3 +180,66 @@ def test_a_class_with_fields_used_by_a_test_is_not_called_unrun(
         if f["rule"] == "untested-new-function" and f["path"] == "src/myplug/config.py"
     ]
     assert untested == [("src/myplug/config.py", 8, "method `Config.describe`")]
+
+
+VARIANTS = """\
+import os
+import sys
+
+if sys.platform == "win32":
+
+    def plat():
+        return "win"
+
+else:
+
+    def plat():
+        return "posix"
+
+
+if sys.version_info >= (3, 99):
+
+    def later():
+        return 99
+
+elif os.name in ("nt", "java"):
+
+    def later():
+        return 0
+
+else:
+
+    def later():
+        return 3
+
+
+if not sys.platform.startswith("linux"):
+
+    def elsewhere():
+        return 1
+"""
+
+
+def test_a_definition_for_another_platform_or_python_is_not_judged(
+    pytester: pytest.Pytester,
+) -> None:
+    # QA F5: the win32 `plat` cannot run on Linux; the posix one ran: no finding
+    repo = project(pytester.path)
+    repo.write(
+        "pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n'
+    )
+    repo.write("src/myplug/variants.py", VARIANTS)
+    repo.write(
+        "tests/test_variants.py",
+        "from myplug.variants import later, plat\n\n\n"
+        "def test_variants():\n    assert plat() and later()\n",
+    )
+    repo.commit("variants")
+    pytester.runpytest_subprocess(*GATE)
+
+    untested = [
+        (f["line"], f["message"].split(" is ")[0])
+        for f in coverage_gate(pytester)["findings"]
+        if f["rule"] == "untested-new-function" and f["path"] == "src/myplug/variants.py"
+    ]
+    assert untested == []

@@ -23,8 +23,9 @@ functions are judged as anywhere: their bodies run in the tests.
 Not judged, because no test could or should run them: definitions whose body has no
 line coverage.py counts (a `# pragma: no cover` on the `def`, the project's
 `exclude_lines`, a docstring only), a body of `...`, `@abstractmethod` and
-`@overload` definitions, the members of a `Protocol`, and anything under
-`if TYPE_CHECKING:`. A function nested in an untested one is not reported apart.
+`@overload` definitions, the members of a `Protocol`, anything under
+`if TYPE_CHECKING:`, and the side of a `sys.platform` / `os.name` /
+`sys.version_info` test that is false here (for another platform or Python). A function nested in an untested one is not reported apart.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import os
 import sys
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -240,9 +241,13 @@ def _definitions(statements: list[ast.stmt]) -> Iterator[_Def]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             yield node
         elif isinstance(node, ast.If):
-            if not _type_checking(node.test):
+            # a platform or version test decides on this interpreter: the other side's
+            # definitions are for another one, which no test here can run
+            truth = _on_this_python(node.test)
+            if not _type_checking(node.test) and truth is not False:
                 yield from _definitions(node.body)
-            yield from _definitions(node.orelse)
+            if truth is not True:
+                yield from _definitions(node.orelse)
         elif isinstance(node, ast.Try):
             for block in (node.body, node.orelse, node.finalbody):
                 yield from _definitions(block)
@@ -250,6 +255,86 @@ def _definitions(statements: list[ast.stmt]) -> Iterator[_Def]:
                 yield from _definitions(handler.body)
         elif isinstance(node, ast.With | ast.AsyncWith):
             yield from _definitions(node.body)
+
+
+_PLATFORM = {
+    ("sys", "platform"): sys.platform,
+    ("os", "name"): os.name,
+    ("sys", "version_info"): tuple(sys.version_info),
+}
+
+
+def _on_this_python(test: ast.expr) -> bool | None:
+    """The value on this interpreter of a test of `sys.platform`, `os.name` or
+    `sys.version_info` (compared, `startswith`, `not`, `and`, `or`); None for any
+    other test."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _on_this_python(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        values = [_on_this_python(v) for v in test.values]
+        if any(v is None for v in values):
+            return None
+        return all(values) if isinstance(test.op, ast.And) else any(values)
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute):
+        value = _platform_value(test.func.value)
+        prefix = _constant(test.args[0]) if len(test.args) == 1 else None
+        if test.func.attr == "startswith" and isinstance(value, str) and prefix is not None:
+            return value.startswith(prefix) if isinstance(prefix, str | tuple) else None
+        return None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        return _compare(_platform_value(test.left), test.ops[0], _constant(test.comparators[0]))
+    return None
+
+
+def _platform_value(expr: ast.expr) -> Any:
+    """`sys.platform`, `os.name`, `sys.version_info` (or `sys.version_info[:2]`, `[0]`)."""
+    if isinstance(expr, ast.Subscript):
+        whole = _platform_value(expr.value)
+        index = expr.slice
+        if not isinstance(whole, tuple):
+            return None
+        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return whole[index.value]
+        if isinstance(index, ast.Slice) and index.lower is None and index.step is None:
+            upper = _constant(index.upper) if index.upper is not None else None
+            return whole[:upper] if isinstance(upper, int) else None
+        return None
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return _PLATFORM.get((expr.value.id, expr.attr))
+    return None
+
+
+def _constant(expr: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(expr)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return None
+
+
+def _compare(left: Any, op: ast.cmpop, right: Any) -> bool | None:
+    if isinstance(op, ast.In | ast.NotIn) and isinstance(left, str):
+        if not isinstance(right, tuple | list | set | frozenset):
+            return None
+        return (left in right) == isinstance(op, ast.In)
+    if left is None or right is None or type(left) is not type(right):
+        return None
+    try:
+        if isinstance(op, ast.Eq):
+            return bool(left == right)
+        if isinstance(op, ast.NotEq):
+            return bool(left != right)
+        if isinstance(op, ast.Lt):
+            return bool(left < right)
+        if isinstance(op, ast.LtE):
+            return bool(left <= right)
+        if isinstance(op, ast.Gt):
+            return bool(left > right)
+        if isinstance(op, ast.GtE):
+            return bool(left >= right)
+    except TypeError:
+        return None
+    return None
 
 
 def _type_checking(test: ast.expr) -> bool:
