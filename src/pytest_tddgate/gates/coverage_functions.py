@@ -25,7 +25,8 @@ line coverage.py counts (a `# pragma: no cover` on the `def`, the project's
 `exclude_lines`, a docstring only), a body of `...`, `@abstractmethod` and
 `@overload` definitions, the members of a `Protocol`, anything under
 `if TYPE_CHECKING:`, and the side of a `sys.platform` / `os.name` /
-`sys.version_info` test that is false here (for another platform or Python). A function nested in an untested one is not reported apart.
+`sys.version_info` test that is false here (for another platform or Python).
+A function nested in an untested one is not reported apart.
 """
 
 from __future__ import annotations
