@@ -10,6 +10,7 @@ link says which ones:
   or without the leading underscores of a private module's stem;
 - `imports`: T imports F's module (read with `ast`: absolute, relative and
   `importlib.import_module("...")` imports, and names an `__init__.py` re-exports),
+  or F is the `__init__.py` of a package holding a module T imports,
   or a module T imports loads F by a computed name (`import_module(f".t{v}", __name__)`);
 - `import-time`: all of F's code runs when it is imported (no function in it), and
   T's imports load it, through the project's modules' own top-level imports;
@@ -279,6 +280,14 @@ class Mapper:
             self._imports[test] = frozenset(targets)
         return self._imports[test]
 
+    def imported(self, test: str) -> frozenset[str]:
+        """`import_targets` and the packages' `__init__.py` Python runs before any of
+        them (cattrs a829300d: a test of `pkg.sub` tests what `pkg/__init__.py`
+        defines as much as what `sub` does): the files the `imports` source maps."""
+        targets = self.import_targets(test)
+        packages = {init for target in targets for init in self._packages(target)}
+        return targets | packages
+
     def _direct(self, test: str) -> set[str]:
         """The files the test module's own top-level imports load."""
         return self._targets(test, self.summary(test).loads)
@@ -492,7 +501,7 @@ class TestIndex:
             self.by_name.setdefault(basename(test), []).append(test)
             if not cheap and mapper.layout.is_test_module(test):
                 self.modules.append(test)
-                for target in mapper.import_targets(test):
+                for target in mapper.imported(test):
                     self.by_import.setdefault(target, []).append(test)
             for requirement in mapper.marks(test, cheap=cheap):
                 self.by_mark.setdefault(requirement, []).append(test)
