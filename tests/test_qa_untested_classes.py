@@ -243,3 +243,37 @@ def test_a_definition_for_another_platform_or_python_is_not_judged(
         if f["rule"] == "untested-new-function" and f["path"] == "src/myplug/variants.py"
     ]
     assert untested == []
+
+
+def test_a_function_whose_change_is_only_its_annotations_is_not_new(
+    pytester: pytest.Pytester,
+) -> None:
+    # QA F4: an untested function of the base whose signature only got other type
+    # annotations is no "new or changed" function; a changed default makes it one
+    repo = project(pytester.path)
+    repo.write(
+        "pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n'
+    )
+    old = "def count(values: object, start=0):\n    return len(values) + start\n"
+    repo.write("src/myplug/counting.py", old)
+    repo.commit("count, untested")
+    repo.git("tag", "typed-base")
+    repo.write(
+        "src/myplug/counting.py",
+        "def count(\n    values: list[int],\n    start: int = 0,\n) -> int:\n"
+        "    return len(values) + start\n",
+    )
+    repo.commit("annotations only")
+    pytester.runpytest_subprocess(*GATE, "--tddgate-base=typed-base")
+
+    def untested() -> list[str]:
+        return [
+            f["message"].split(" is ")[0]
+            for f in coverage_gate(pytester)["findings"]
+            if f["rule"] == "untested-new-function" and f["path"] == "src/myplug/counting.py"
+        ]
+
+    assert untested() == []
+    repo.write("src/myplug/counting.py", old.replace("start=0", "start: int = 1"))
+    pytester.runpytest_subprocess(*GATE, "--tddgate-base=typed-base")
+    assert untested() == ["function `count`"]

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_tddgate.engine import GateContext
-from pytest_tddgate.errors import UsageError
+from pytest_tddgate.errors import FactError, ToolError, UsageError
 from pytest_tddgate.facts.covdata import CoverageFacts, FileCoverage
 from pytest_tddgate.facts.covreport import CoverageSummary
 from pytest_tddgate.facts.diff import changed_lines
+from pytest_tddgate.facts.git import git, revisions
 from pytest_tddgate.facts.testrun import TestRun
 from pytest_tddgate.gates.coverage_functions import (
     Judged,
@@ -176,6 +177,7 @@ class CoverageGate:
                 measured.files,
                 changed,
                 skip=tuple(str(r) for r in settings.test_roots),
+                base=_base_source(ctx),
             )
             result = _with_untested(result, untested)
         if run.collect_errors:
@@ -294,6 +296,26 @@ def _with_untested(result: GateResult, judged: Judged) -> GateResult:
         findings=(*findings, *result.findings),
         metrics=metrics,
     )
+
+
+def _base_source(ctx: GateContext) -> Callable[[str], bytes | None] | None:
+    """A file's text at the base, read when asked (None: no base to read from)."""
+    try:
+        revs = ctx.facts.get(revisions)
+    except FactError:
+        return None
+    base, root = revs.base, ctx.settings.root
+    if base is None or revs.base_is_root:
+        return None
+
+    def read(path: str) -> bytes | None:
+        try:
+            done = git(["show", f"{base}:./{path}"], root, ok_codes=(0, 128))
+        except ToolError:
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    return read
 
 
 def _imported_elsewhere(

@@ -32,9 +32,11 @@ A function nested in an untested one is not reported apart.
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import sys
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from pytest_tddgate.facts.covdata import FileCoverage
 
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+BaseSource = Callable[[str], bytes | None]  # a file's text at the base (None: none)
 _NOT_JUDGED_DECORATORS = frozenset({"abstractmethod", "overload"})
 
 
@@ -72,8 +75,10 @@ def untested_definitions(
     files: Mapping[str, FileCoverage],
     changed: Mapping[str, frozenset[int]],
     skip: tuple[str, ...] = (),
+    base: BaseSource | None = None,
 ) -> Judged:
-    """Per measured Python file with changed lines (outside the `skip` folders)."""
+    """Per measured Python file with changed lines (outside the `skip` folders).
+    `base`: a file's text at the base, to tell a change of annotations only."""
     found: list[UntestedDefinition] = []
     unseen: list[UntestedDefinition] = []
     for path in sorted(changed):
@@ -85,7 +90,7 @@ def untested_definitions(
         tree = _parse(root / path)
         if tree is not None:
             blind = _imported_unseen(root / path, tree, measured)
-            judge = _FileJudge(path, measured, changed[path], imported_unseen=blind)
+            judge = _FileJudge(path, measured, changed[path], imported_unseen=blind, base=base)
             found += judge.body(tree.body, "", in_class=False)
             unseen += judge.unseen
     return Judged(tuple(found), tuple(unseen))
@@ -166,8 +171,12 @@ class _FileJudge:
         changed: frozenset[int],
         *,
         imported_unseen: bool = False,
+        base: BaseSource | None = None,
     ) -> None:
         self.path = path
+        self._base = base
+        self._base_tree: ast.Module | None = None
+        self._base_read = False
         # its class-body lines ran before the measurement: a method-less class is not judged
         self.imported_unseen = imported_unseen
         self.unseen: list[UntestedDefinition] = []
@@ -220,14 +229,59 @@ class _FileJudge:
         return self.body(node.body, name + ".", in_class=True)
 
     def _untested(self, node: _Def, name: str, kind: str) -> list[UntestedDefinition]:
-        """The finding, when the definition is new or changed since the base."""
-        return [UntestedDefinition(self.path, node.lineno, name, kind)] if self._new(node) else []
+        """The finding, when the definition is new or changed since the base, by more
+        than the annotations of its signature (a typing clean-up changes no behaviour)."""
+        if not self._new(node) or self._annotations_only(node, name):
+            return []
+        return [UntestedDefinition(self.path, node.lineno, name, kind)]
+
+    def _annotations_only(self, node: _Def, name: str) -> bool:
+        # a decorator may read the annotations (functools.singledispatch, pydantic)
+        if isinstance(node, ast.ClassDef) or node.decorator_list or self._base is None:
+            return False
+        old = _find(self._old_tree(), name.split("."))
+        return old is not None and _unannotated(old) == _unannotated(node)
+
+    def _old_tree(self) -> ast.Module | None:
+        if not self._base_read and self._base is not None:
+            self._base_read = True
+            text = self._base(self.path)
+            try:
+                self._base_tree = ast.parse(text) if text is not None else None
+            except (SyntaxError, ValueError):
+                self._base_tree = None
+        return self._base_tree
 
     def _lines(self, first: int, last: int) -> set[int]:
         return set(_between(self.executable, first, last))
 
     def _new(self, node: _Def) -> bool:
         return bool(_between(self.changed, _start(node), _end(node)))
+
+
+def _find(tree: ast.Module | None, names: list[str]) -> _Def | None:
+    """The definition of this qualified name (`Cart.total`) in a module's tree."""
+    statements: list[ast.stmt] = tree.body if tree is not None else []
+    found: _Def | None = None
+    for name in names:
+        found = next((d for d in _definitions(statements) if d.name == name), None)
+        if found is None:
+            return None
+        statements = found.body
+    return found
+
+
+def _unannotated(node: _Def) -> str:
+    """The definition as a tree without its signature's annotations, positions left out."""
+    bare = copy.deepcopy(node)
+    if not isinstance(bare, ast.ClassDef):
+        arguments = bare.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        for argument in [*every, arguments.vararg, arguments.kwarg]:
+            if argument is not None:
+                argument.annotation = None
+        bare.returns = None
+    return ast.dump(bare)
 
 
 def _between(lines: list[int], first: int, last: int) -> list[int]:
