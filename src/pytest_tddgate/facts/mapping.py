@@ -544,12 +544,20 @@ class TestIndex:
 
 def _coverage_map(root: Path, coverage: CoverageFacts | None) -> dict[str, set[str]]:
     """test file -> implementation files it executed, from the last recorded run. The
-    files this run measured are left to this run's per-test lines (`_RunLines`)."""
-    measured = {normalize(f) for f in coverage.files} if coverage is not None else set()
-    return {
-        normalize(t): {normalize(f) for f in files} - measured
-        for t, files in load_test_map(root).items()
-    }
+    files this run measured are left to this run's per-test lines (`_RunLines`) for
+    the tests it ran; a test it did not run keeps what it ran last time, as
+    `.tddgate/test-map.json` does (a run of one test file that imports F must not
+    forget the tests of F it left out: build 48a62585)."""
+    measured: set[str] = set()
+    ran: set[str] = set()
+    if coverage is not None:
+        measured = {normalize(f) for f in coverage.files}
+        ran = {normalize(nodeid.split("::", 1)[0]) for nodeid in coverage.contexts}
+    mapped: dict[str, set[str]] = {}
+    for test, files in load_test_map(root).items():
+        key = normalize(test)
+        mapped[key] = {normalize(f) for f in files} - (measured if key in ran else set())
+    return mapped
 
 
 class _RunLines:
