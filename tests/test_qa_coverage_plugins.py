@@ -111,3 +111,17 @@ def test_children_measure_what_the_run_measures_when_the_project_names_no_source
     assert data, "the gate wrote no data file"
     listed = pytester.run("coverage", "report", f"--data-file={data[0]}").stdout.str()
     assert "helper.py" not in listed, listed
+
+
+def test_the_report_says_why_the_tracer_measures(pytester: pytest.Pytester) -> None:
+    # QA (filelock's timings): a run measured by the slower tracer says so, and why
+    project(pytester.path, PYPROJECT)
+
+    gate_total(pytester)
+
+    report = json.loads((pytester.path / ".tddgate" / "report.json").read_text())
+    gate = next(g for g in report["gates"] if g["name"] == "coverage")
+    assert gate["details"]["core"] != "probes"
+    assert any(
+        "coverage.py's tracer" in note and "plugins" in note for note in gate["details"]["notes"]
+    ), gate["details"]["notes"]

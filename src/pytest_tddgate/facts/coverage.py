@@ -207,8 +207,9 @@ def _probed_plan(where: Where, config: Any, options: dict[str, Any], probes_in_t
     Probes need the files before they are imported, so a configuration that names them
     by `include` patterns alone is traced."""
     plain = Plan(options=options)
-    if _no_probes(config):
-        return plain
+    why = _no_probes(config)
+    if why:  # said, since the tracer makes the run slower
+        return replace(plain, notes=(f"measured by coverage.py's tracer, not probes: {why}",))
     area = _measured_area(where, config, options.get("run:source"))
     if not area:  # no folder to search: everything imported is measured
         return plain
