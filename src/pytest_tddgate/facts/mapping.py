@@ -138,6 +138,7 @@ class Mapper:
         self._texts: dict[str, bytes] = {}
         self._imports: dict[str, frozenset[str]] = {}
         self._loaded: dict[str, frozenset[str]] = {}
+        self._inits: dict[str, tuple[str, ...]] = {}  # folder -> its packages' __init__.py
         self._exports: dict[tuple[str, str, int], frozenset[str]] = {}
         self._universe: tuple[str, ...] | None = None
         self._covering: dict[str, set[str]] | None = None
@@ -317,18 +318,16 @@ class Mapper:
             self._loaded[test] = frozenset(seen)
         return self._loaded[test]
 
-    def _packages(self, path: str) -> list[str]:
+    def _packages(self, path: str) -> tuple[str, ...]:
         """The `__init__.py` files Python runs before it runs `path`."""
-        found = []
         folder = path.rpartition("/")[0]
         if path.endswith("/__init__.py"):
             folder = folder.rpartition("/")[0]
-        while folder:
-            init = self.resolver.package_init(folder)
-            if init is None:
-                break
-            found.append(init)
-            folder = folder.rpartition("/")[0]
+        found = self._inits.get(folder)
+        if found is None:  # asked for every module each test imports: one stat a folder
+            init = self.resolver.package_init(folder) if folder else None
+            found = (init, *self._packages(init)) if init is not None else ()
+            self._inits[folder] = found
         return found
 
     def runs_at_import(self, impl: str) -> bool:
