@@ -10,13 +10,14 @@ parser is kept for exactly that case.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_tddgate.errors import FactError, ToolError
 from pytest_tddgate.facts.snapshot import staged_snapshot
@@ -28,6 +29,7 @@ from pytest_tddgate.facts.toolparse import (
     parse_mypy,
     parse_ruff_check,
     parse_ruff_format,
+    ruff_config,
 )
 from pytest_tddgate.proc import Background, run
 
@@ -130,7 +132,15 @@ def _missing(tool: str, why: str) -> FactError:
 def _ruff_check_command(settings: Settings, modern: bool) -> tuple[str, ...]:
     # --no-fix: a project's `fix = true` must not let a check rewrite files
     form = ("--output-format=json",) if modern else ()
-    return (*_ruff(), "check", "--no-fix", *form, *_python_only(settings), *settings.ruff.args)
+    return (
+        *_ruff(),
+        "check",
+        "--no-fix",
+        *form,
+        *_python_only(settings),
+        *_first_party(settings),
+        *settings.ruff.args,
+    )
 
 
 def _ruff_format_command(settings: Settings, modern: bool) -> tuple[str, ...]:
@@ -144,6 +154,47 @@ def _python_only(settings: Settings) -> tuple[str, ...]:
     project's Python. Unless the project's ruff configuration names Markdown itself,
     the gate judges the Python files only."""
     return () if names_markdown(settings.root) else ("--extend-exclude=*.md",)
+
+
+def _first_party(settings: Settings) -> tuple[str, ...]:
+    """ruff sorts an import of a project module it cannot find as third-party: a test
+    written before its module (test first) fails I001, and the fix ruff suggests is
+    wrong once the module exists. Unless the project classifies packages itself, the
+    gate names the source roots' top-level packages first-party, which is what ruff
+    finds anyway once every module exists."""
+    found = ruff_config(settings.root)
+    if found is not None and _classifies_packages(found[1]):
+        return ()
+    packages = sorted(
+        {name for source in settings.source_roots for name in _packages(settings.root / source)}
+    )
+    if not packages:
+        return ()
+    return ("--config", f"lint.isort.known-first-party = {json.dumps(packages)}")
+
+
+def _classifies_packages(table: dict[str, Any]) -> bool:
+    lint = table.get("lint")
+    sections = [table.get("isort"), lint.get("isort") if isinstance(lint, dict) else None]
+    keys = ("known-first-party", "known-third-party", "known-local-folder")
+    return any(isinstance(s, dict) and any(k in s for k in keys) for s in sections)
+
+
+def _packages(folder: Path) -> set[str]:
+    """The importable top-level names a source root holds (itself, if a package)."""
+    if (folder / "__init__.py").is_file():
+        return {folder.name}
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return set()
+    names = set()
+    for entry in entries:
+        if entry.is_dir() and (entry / "__init__.py").is_file():
+            names.add(entry.name)
+        elif entry.is_file() and entry.suffix == ".py":
+            names.add(entry.stem)
+    return {name for name in names if name.isidentifier()}
 
 
 def _mypy_command(settings: Settings, modern: bool) -> tuple[str, ...]:
