@@ -86,6 +86,20 @@ def test_a_fallback_between_two_libraries_made_plain_is_a_change(repo: GitRepo) 
     assert _verdict(repo, old, "from orjson import (loads)\n") is Verdict.FAIL
 
 
+def test_a_fallback_to_a_library_other_than_typing_extensions_is_kept(repo: GitRepo) -> None:
+    """What `tomli` did on older Pythons is not set aside unless coverage excludes it."""
+    guard = "import sys\n\nif sys.version_info >= (3, 11):\n    import tomllib\nelse:\n"
+    old = guard + "    import tomli as tomllib{pragma}\n\nLIMIT = 8\n"
+    new = "import tomllib\n\nLIMIT = (8)\n"
+    assert _verdict(repo, old.format(pragma=""), new) is Verdict.FAIL
+
+
+def test_a_fallback_coverage_excludes_is_set_aside(repo: GitRepo) -> None:
+    guard = "import sys\n\nif sys.version_info >= (3, 11):\n    import tomllib\nelse:\n"
+    old = guard + "    import tomli as tomllib  # pragma: no cover\n\nLIMIT = 8\n"
+    assert _verdict(repo, old, "import tomllib\n\nLIMIT = (8)\n") is Verdict.PASS
+
+
 def test_dropping_import_sys_still_used_elsewhere_is_a_change(repo: GitRepo) -> None:
     tail = "\n\ndef argv():\n    return sys.argv\n"
     old = GUARDED.format(pragma="") + tail

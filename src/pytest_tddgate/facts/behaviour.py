@@ -102,7 +102,7 @@ class Version:
         self.statements = tree.body
         self.hits = hits
         self.hit_lines = tuple(sorted(lines[n - 1].strip() for n in hits))
-        self.sys_unused: bool | None = None  # told when a version guard asks
+        self.sys_unused: dict[bool, bool] = {}  # with exclusions or not: told when asked
         self.keys: list[Key] = []
         for statement in tree.body:
             first = min([statement.lineno, *(d.lineno for d in _decorators(statement))])
@@ -165,14 +165,17 @@ class Fingerprints:
     ) -> list[bytes]:
         shared = set(other.keys)
         hits = version.hits if excluded else frozenset()
-        theirs = {n for s in other.statements for i in _imports(s) or () for n in _imported(i)}
+        their_hits = other.hits if excluded else frozenset()
+        theirs = {
+            n for s in other.statements for i in _imports(s, their_hits) or () for n in _imported(i)
+        }
         parts: list[tuple[bool, bytes | None]] = []
         for key, statement in zip(version.keys, version.statements, strict=True):
-            imports = _imports(statement)
+            imports = _imports(statement, hits)
             if imports is not None:  # one part per name: `import a, b` is two
                 if not _is_excluded(statement, hits):
                     names = [n for i in imports for n in _imported(i, renames)]
-                    if _SYS in names and _sys_unused(version):
+                    if _SYS in names and _sys_unused(version, hits):
                         names.remove(_SYS)  # imported for the version guards alone
                     names = [
                         n for n in names if n in theirs or not _for_annotations(n, version, imports)
@@ -220,12 +223,14 @@ def _statement_digest(
     return isinstance(statement, _IMPORTS), hashlib.blake2b(dump.encode(), digest_size=16).digest()
 
 
-def _imports(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
+def _imports(statement: ast.stmt, hits: frozenset[int]) -> list[ast.Import | ast.ImportFrom] | None:
     """The imports a statement stands for: itself, or a fallback's (None: not one)."""
-    return [statement] if isinstance(statement, _IMPORTS) else _fallback(statement)
+    return [statement] if isinstance(statement, _IMPORTS) else _fallback(statement, hits)
 
 
-def _fallback(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
+def _fallback(
+    statement: ast.stmt, hits: frozenset[int]
+) -> list[ast.Import | ast.ImportFrom] | None:
     """A fallback import as the imports that run on the Pythons its author meant to
     keep (None: not one). Two shapes, each with branches that only import and bind
     the same names:
@@ -234,9 +239,12 @@ def _fallback(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
     - `try:` importing from the standard library / `except ImportError:`: the `try`
       branch, which runs wherever the standard library has the names.
 
-    Collapsing one to that branch (`from typing import Protocol`) changes nothing on
-    those Pythons; which branch a fallback between two libraries (`orjson` / `json`)
-    takes depends on what is installed, so it is not one."""
+    and whose other branch, for older Pythons, imports from `typing_extensions` (the
+    backport of `typing`) or is excluded by the coverage configuration (`hits`):
+    then what it does is no behaviour the project pins. Collapsing one to the kept
+    branch (`from typing import Protocol`) changes nothing on the newer Pythons;
+    which branch a fallback between two libraries (`orjson` / `json`) takes depends
+    on what is installed, so it is not one."""
     if isinstance(statement, ast.If):
         newer = _newer_branch(statement.test)
         if newer is None:
@@ -257,7 +265,22 @@ def _fallback(statement: ast.stmt) -> list[ast.Import | ast.ImportFrom] | None:
         return None
     if _bound(kept) != _bound(other):
         return None
+    backport = all(isinstance(i, ast.ImportFrom) and i.module == "typing_extensions" for i in other)
+    if not (backport or _aside(statement, other, hits)):
+        return None
     return [i for i in kept if isinstance(i, _IMPORTS)]
+
+
+def _aside(statement: ast.If | ast.Try, other: list[ast.stmt], hits: frozenset[int]) -> bool:
+    """Whether the coverage configuration excludes a fallback's other branch: its
+    statements, its `else:` line or its `except` line. (Only called on branches of
+    imports, so on a statement no normalizing has replaced parts of.)"""
+    if all(_is_excluded(i, hits) for i in other):
+        return True
+    if isinstance(statement, ast.Try):
+        return _is_excluded(statement.handlers[0], hits)
+    header = _else_line(statement, "orelse") if other is statement.orelse else range(0)
+    return any(line in hits for line in header)
 
 
 def _newer_branch(test: ast.expr) -> bool | None:
@@ -309,24 +332,24 @@ def _bound(block: list[ast.stmt]) -> set[str]:
     return names
 
 
-def _sys_unused(version: Version) -> bool:
+def _sys_unused(version: Version, hits: frozenset[int]) -> bool:
     """Whether nothing of a version reads `sys` but its imports and version guards:
     `import sys` is then there for the guards alone, and goes with them. Told on
     the whole file, since `region` does not cut around a version guard."""
-    if version.sys_unused is None:
+    if bool(hits) not in version.sys_unused:
         rest = [  # only a statement whose text holds the word can read it
             s
             for (text, _, _), s in zip(version.keys, version.statements, strict=True)
             if _SYS_WORD.search(text)
             and not isinstance(s, _IMPORTS)
-            and not (isinstance(s, ast.If) and _fallback(s))
+            and not (isinstance(s, ast.If) and _fallback(s, hits))
         ]
-        version.sys_unused = not any(
+        version.sys_unused[bool(hits)] = not any(
             isinstance(node, ast.Name) and node.id == "sys"
             for statement in rest
             for node in ast.walk(statement)
         )
-    return version.sys_unused
+    return version.sys_unused[bool(hits)]
 
 
 # modules whose import runs nothing a program can tell: a name imported from one (or
