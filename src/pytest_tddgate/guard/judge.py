@@ -160,7 +160,11 @@ class Project:
 
     def first_test_names(self, rel: str) -> tuple[str, ...]:
         folder = self.settings.test_roots[0] if self.settings.test_roots else "tests"
-        return tuple(f"{folder}/{name}" for name in sorted(self.mapper.expected_names(rel)))
+        # `test_calc.py` before `test__calc.py` for `_calc.py`: the name projects use
+        names = sorted(
+            self.mapper.expected_names(rel), key=lambda n: (n.startswith("_") or "__" in n, n)
+        )
+        return tuple(f"{folder}/{name}" for name in names)
 
     def change(self, rel: str, before: str | None, after: str | None, restore: str = "") -> Change:
         """What the guard knows of changing `rel` from `before` to `after` (texts; None:
