@@ -229,7 +229,8 @@ def test_broken_matrix_messages_as_documented(pytester: pytest.Pytester) -> None
     pytester.mkdir("tests")
     (pytester.path / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
     matrix = pytester.path / "traceability_matrix.json"
-    matrix.write_text('{"requirements": [\n  {"id": "REQ-001",}\n]}\n')
+    # a missing comma: Python 3.10 to 3.13 word this error alike (a trailing comma not)
+    matrix.write_text('{"requirements": [\n  {"id": "REQ-001" "title": "x"}\n]}\n')
     result = pytester.runpytest(*BROKEN_MATRIX_RUN)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert_quoted(quoted["matrix-syntax"], result.stderr.str(), "matrix-syntax")

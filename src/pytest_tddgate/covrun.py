@@ -104,9 +104,12 @@ class CoverageRun:
             self._problem = exc
 
     def close(self) -> None:
-        """End the helper process, if one still runs (the session ends)."""
+        """End the helper process, if one still runs, and close the measurement's data
+        (the session ends: nothing reads them after this)."""
         if self.remote is not None:
             self.remote.close()
+        if self.measurement is not None:
+            self.measurement.close()
 
     def begin_test(self) -> None:
         if self.recorder is not None:
