@@ -691,7 +691,11 @@ class Measurement:
             child = CoverageData(basename=path)
             try:
                 child.read()
-                data.update(_within(child, folders))
+                kept = _within(child, folders)
+                try:
+                    data.update(kept)
+                finally:
+                    kept.close(force=True)  # an SQLite connection: 3.13 warns if left open
             except CoverageException as exc:  # as `coverage combine`: said, and skipped
                 self.notes.append(f"Couldn't use data file {path!r}: {exc}")
                 continue

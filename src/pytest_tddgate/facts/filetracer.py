@@ -80,6 +80,9 @@ class FileTracer:
             data.add_arcs(arcs)
         if lines:
             data.add_lines(lines)
+        # its data is in memory, an SQLite connection Python 3.13 warns about when the
+        # garbage collector closes it; everything it held was added to `data` above
+        ours.close(force=True)
 
 
 def _limited(files: set[str], config: Any, *, sysmon: bool) -> Any:
