@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -109,7 +110,9 @@ def test_children_measure_what_the_run_measures_when_the_project_names_no_source
     assert round(total, 2) == 66.67, line
     data = sorted(pytester.path.glob(".coverage*"))
     assert data, "the gate wrote no data file"
-    listed = pytester.run("coverage", "report", f"--data-file={data[0]}").stdout.str()
+    listed = pytester.run(
+        sys.executable, "-m", "coverage", "report", f"--data-file={data[0]}"
+    ).stdout.str()
     assert "helper.py" not in listed, listed
 
 
